@@ -1,0 +1,102 @@
+"""`python -m app <role>`: chooses what this process does; the logic lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from app.config import SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Telegram Multi-Profile API")
+    roles = parser.add_subparsers(dest="role", required=True)
+    for role, text in (
+        ("serve", "embedded default: API + Telegram runtime + dispatcher in one process"),
+        ("api", "HTTP and WebSocket only"),
+    ):
+        sub = roles.add_parser(role, help=text)
+        sub.add_argument("--host", default=None)
+        sub.add_argument("--port", type=int, default=None)
+    roles.add_parser("migrate", help="apply database migrations")
+    revision = roles.add_parser("makemigration", help="autogenerate a migration (developers)")
+    revision.add_argument("slug")
+    roles.add_parser("sandbox", help="run the offline Telegram sandbox DC", add_help=False)
+    keys = roles.add_parser("keys", help="encryption keys")
+    keys.add_argument("action", choices=["generate"])
+    users = roles.add_parser("users", help="application users")
+    users.add_argument("action", choices=["create-admin"])
+    users.add_argument("--email", required=True)
+    return parser
+
+
+def _serve(host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    uvicorn.run(
+        "app.server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+async def _create_admin(email: str, password: str) -> None:
+    from app.domain.accounts.services import create_admin
+    from app.server.app import build_context
+
+    ctx = build_context(load_settings())
+    try:
+        async with ctx.sessionmaker.begin() as session:
+            user = await create_admin(session, ctx.hasher, ctx.token_policy, email, password)
+        print(f"admin {user.email} ({user.id}) ready")
+    finally:
+        await ctx.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"]:
+        from app.sandbox.cli import main as sandbox_main
+
+        return sandbox_main(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        if args.role in {"serve", "api"}:
+            return _serve(args.host, args.port)
+        if args.role == "migrate":
+            from app.db.migrations import upgrade
+
+            upgrade(load_settings())
+            print("database is up to date")
+            return 0
+        if args.role == "makemigration":
+            from app.db.migrations import revision
+
+            revision(load_settings(), args.slug)
+            return 0
+        if args.role == "keys":
+            from app.lib.crypto import generate_key
+
+            print(generate_key())
+            return 0
+        if args.role == "users":
+            password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("password: ")
+            asyncio.run(_create_admin(args.email, password))
+            return 0
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,255 @@
+"""One typed, frozen settings object, read once from the environment (and `.env` when present).
+
+Every variable is listed with its default and meaning in `config/env.example`. Loading fails fast with a
+message naming the variable that is wrong. In the embedded default (`APP_ENV=development`) the JWT secret
+and the encryption key are generated once into `DATA_DIR/secrets.json` (mode 0600) and reused; production
+refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, cast
+
+from cryptography.fernet import Fernet
+
+AppEnv = Literal["development", "test", "production"]
+TelegramMode = Literal["sandbox", "telegram"]
+LogShipping = Literal["embedded", "stdout", "off"]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    app_env: AppEnv = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str | None = None
+    db_pool_size: int = 10
+
+    jwt_secret: str = field(default="", repr=False)
+    jwt_issuer: str = "tg-multiprofile"
+    jwt_audience: str = "tg-multiprofile-api"
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+
+    password_min_length: int = 8
+    password_max_length: int = 1024
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    argon2_parallelism: int = 2
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+    login_throttle_window_s: int = 900
+    max_request_body_bytes: int = 2_000_000
+
+    telegram_mode: TelegramMode = "sandbox"
+    telegram_api_id: int | None = None
+    telegram_api_hash: str | None = field(default=None, repr=False)
+    telegram_dc: str | None = None
+    telegram_extra_rsa_key: str | None = None
+    sandbox_port: int = 0
+    sandbox_traffic_interval_s: float = 0.0
+
+    clickhouse_dsn: str | None = None
+    log_shipping: LogShipping = "embedded"
+    log_level: str = "INFO"
+    log_retention_days: int = 30
+    log_buffer_size: int = 10_000
+    log_batch_size: int = 500
+    log_flush_interval_s: float = 1.0
+    logs_query_timeout_s: int = 10
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class _Reader:
+    """Reads typed values from a mapping; every error names the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        if minimum is not None and value < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        if value < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a minimal `.env` file: KEY=VALUE lines, optional quotes, `#` comments."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip().removeprefix("export ").strip()] = value
+    return values
+
+
+def _embedded_secrets(data_dir: Path) -> dict[str, str]:
+    """Generate the development JWT secret and encryption key once, then reuse them."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = {"jwt_secret": secrets.token_urlsafe(48), "encryption_key": Fernet.generate_key().decode()}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(generated, handle)
+    return generated
+
+
+def _validate_fernet_keys(keys: tuple[str, ...]) -> None:
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise SettingsError(
+                f"ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key "
+                "(32 url-safe base64 bytes; create one with `python -m app keys generate`)"
+            ) from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build the settings from the environment; the process environment wins over `.env`."""
+    merged: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
+    merged.update(os.environ if environ is None else environ)
+    read = _Reader(merged)
+
+    app_env = read.choice("APP_ENV", "development", ("development", "test", "production"))
+    data_dir = Path(read.text("DATA_DIR", "data") or "data")
+    database_url = read.text("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'app.db'}"
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError("DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+
+    jwt_secret = read.text("JWT_SECRET")
+    raw_keys = read.text("ENCRYPTION_KEYS")
+    keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip()) if raw_keys else ()
+    if app_env == "production":
+        if not jwt_secret:
+            raise SettingsError("JWT_SECRET is required when APP_ENV=production")
+        if not keys:
+            raise SettingsError("ENCRYPTION_KEYS is required when APP_ENV=production")
+    if not jwt_secret or not keys:
+        generated = _embedded_secrets(data_dir)
+        jwt_secret = jwt_secret or generated["jwt_secret"]
+        keys = keys or (generated["encryption_key"],)
+    if len(jwt_secret) < 32:
+        raise SettingsError("JWT_SECRET must be at least 32 characters")
+    _validate_fernet_keys(keys)
+
+    api_id_raw = read.text("TELEGRAM_API_ID")
+    api_id = read.integer("TELEGRAM_API_ID", 0, minimum=1) if api_id_raw else None
+    api_hash = read.text("TELEGRAM_API_HASH")
+    default_mode = "telegram" if api_id and api_hash else "sandbox"
+    telegram_mode = read.choice("TELEGRAM_MODE", default_mode, ("sandbox", "telegram"))
+    if telegram_mode == "telegram" and not (api_id and api_hash):
+        raise SettingsError("TELEGRAM_API_ID and TELEGRAM_API_HASH are required when TELEGRAM_MODE=telegram")
+
+    log_shipping = read.choice("LOG_SHIPPING", "embedded", ("embedded", "stdout", "off"))
+    clickhouse_dsn = read.text("CLICKHOUSE_DSN")
+    if clickhouse_dsn is None and log_shipping == "embedded":
+        clickhouse_dsn = f"chdb://{data_dir / 'clickhouse'}"
+
+    return Settings(
+        app_env=cast(AppEnv, app_env),
+        host=read.text("HOST", "127.0.0.1") or "127.0.0.1",
+        port=read.integer("PORT", 8000, minimum=0),
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=read.text("REDIS_URL"),
+        db_pool_size=read.integer("DB_POOL_SIZE", 10, minimum=1),
+        jwt_secret=jwt_secret,
+        jwt_issuer=read.text("JWT_ISSUER", "tg-multiprofile") or "tg-multiprofile",
+        jwt_audience=read.text("JWT_AUDIENCE", "tg-multiprofile-api") or "tg-multiprofile-api",
+        access_token_ttl_s=read.integer("ACCESS_TOKEN_TTL_S", 900, minimum=30),
+        refresh_token_ttl_s=read.integer("REFRESH_TOKEN_TTL_S", 30 * 24 * 3600, minimum=60),
+        encryption_keys=keys,
+        password_min_length=read.integer("PASSWORD_MIN_LENGTH", 8, minimum=8),
+        password_max_length=read.integer("PASSWORD_MAX_LENGTH", 1024, minimum=8),
+        argon2_time_cost=read.integer("ARGON2_TIME_COST", 3, minimum=1),
+        argon2_memory_cost_kib=read.integer("ARGON2_MEMORY_COST_KIB", 65536, minimum=8),
+        argon2_parallelism=read.integer("ARGON2_PARALLELISM", 2, minimum=1),
+        login_max_failures_per_account=read.integer("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1),
+        login_max_failures_per_ip=read.integer("LOGIN_MAX_FAILURES_PER_IP", 30, minimum=1),
+        login_throttle_window_s=read.integer("LOGIN_THROTTLE_WINDOW_S", 900, minimum=1),
+        max_request_body_bytes=read.integer("MAX_REQUEST_BODY_BYTES", 2_000_000, minimum=1024),
+        telegram_mode=cast(TelegramMode, telegram_mode),
+        telegram_api_id=api_id,
+        telegram_api_hash=api_hash,
+        telegram_dc=read.text("TELEGRAM_DC"),
+        telegram_extra_rsa_key=read.text("TELEGRAM_EXTRA_RSA_KEY"),
+        sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
+        sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
+        clickhouse_dsn=clickhouse_dsn,
+        log_shipping=cast(LogShipping, log_shipping),
+        log_level=read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        log_retention_days=read.integer("LOG_RETENTION_DAYS", 30, minimum=1),
+        log_buffer_size=read.integer("LOG_BUFFER_SIZE", 10_000, minimum=100),
+        log_batch_size=read.integer("LOG_BATCH_SIZE", 500, minimum=1),
+        log_flush_interval_s=read.number("LOG_FLUSH_INTERVAL_S", 1.0, minimum=0.05),
+        logs_query_timeout_s=read.integer("LOGS_QUERY_TIMEOUT_S", 10, minimum=1),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, loaded once."""
+    return load_settings()

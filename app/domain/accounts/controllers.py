@@ -1,0 +1,107 @@
+"""HTTP endpoints of app users: register, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.domain.accounts import services
+from app.domain.accounts.schemas import Credentials, LogoutRequest, RefreshRequest, TokenPair, UserOut
+from app.lib.errors import NotFound, Unauthorized
+from app.lib.logging import log_event
+from app.lib.security import InvalidToken
+from app.server.auth import AuthUser, revoke_access_family, revoke_access_token
+from app.server.deps import Ctx, DbSession
+
+
+def user_out(user: services.User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AccountsController(Controller):
+    tags = ["auth"]
+
+    @post("/auth/register", status_code=HTTP_201_CREATED, security=[])
+    async def register(self, data: JSONBody[Credentials], ctx: Ctx, db_session: DbSession) -> UserOut:
+        """Create an application user; the first one becomes an admin."""
+        user = await services.register(db_session, ctx.hasher, ctx.token_policy, data.email, data.password)
+        log_event(
+            "info",
+            "accounts",
+            "user.registered",
+            "user registered",
+            user_id=str(user.id),
+            context={"role": user.role},
+        )
+        return user_out(user)
+
+    @post("/auth/login", status_code=HTTP_200_OK, security=[])
+    async def login(self, data: JSONBody[Credentials], request: Request, ctx: Ctx, db_session: DbSession) -> TokenPair:
+        """Exchange email and password for an access and a refresh token."""
+        email, ip = data.email.strip().lower(), client_ip(request)
+        await ctx.throttle.check(email, ip)
+        user = await services.authenticate(db_session, ctx.hasher, email, data.password)
+        if user is None:
+            await ctx.throttle.record_failure(email, ip)
+            log_event("warning", "accounts", "user.login_failed", "sign-in failed", context={"ip": ip})
+            raise Unauthorized("email or password is wrong", code="invalid_credentials")
+        await ctx.throttle.reset_account(email)
+        log_event("info", "accounts", "user.logged_in", "user signed in", user_id=str(user.id))
+        return await services.issue_tokens(db_session, ctx.token_policy, user)
+
+    @post(["/refresh", "/auth/refresh"], status_code=HTTP_200_OK, security=[])
+    async def refresh(self, data: JSONBody[RefreshRequest], ctx: Ctx, db_session: DbSession) -> TokenPair:
+        """Rotate a refresh token; presenting a rotated one again revokes the whole login family."""
+        try:
+            return await services.rotate_refresh_token(db_session, ctx.token_policy, data.refresh_token)
+        except services.RefreshTokenReused as reuse:
+            # The request transaction rolls back on 401, so the revocation gets its own unit of work.
+            async with ctx.sessionmaker.begin() as session:
+                await services.revoke_family(session, reuse.family_id)
+            await revoke_access_family(ctx.denylist, reuse.family_id, ctx.settings.access_token_ttl_s)
+            log_event(
+                "warning",
+                "accounts",
+                "refresh_token.reused",
+                "a rotated refresh token was reused; its login family is revoked",
+            )
+            raise Unauthorized(
+                "refresh token was already used; this login has been revoked", code="token_reused"
+            ) from None
+
+    @post(["/logout", "/auth/logout"], status_code=HTTP_204_NO_CONTENT)
+    async def logout(
+        self, request: Request, ctx: Ctx, db_session: DbSession, data: JSONBody[LogoutRequest | None] = None
+    ) -> None:
+        """Revoke this login: its refresh-token family and the access token used for the call."""
+        user: AuthUser = request.user
+        await services.revoke_family(db_session, user.claims.family)
+        if data is not None and data.refresh_token:
+            try:
+                claims = ctx.codec.decode(data.refresh_token, expected_type="refresh")
+            except InvalidToken:
+                claims = None
+            if claims is not None and claims.subject == str(user.id):
+                await services.revoke_family(db_session, claims.family)
+        await revoke_access_token(ctx.denylist, user.claims)
+        await revoke_access_family(ctx.denylist, user.claims.family, ctx.settings.access_token_ttl_s)
+        log_event("info", "accounts", "user.logged_out", "user signed out", user_id=str(user.id))
+
+    @get("/auth/me")
+    async def me(self, request: Request, db_session: DbSession) -> UserOut:
+        """The signed-in application user."""
+        user = await services.get_user(db_session, request.user.id)
+        if user is None:
+            raise NotFound("user not found")
+        return user_out(user)

@@ -1,0 +1,139 @@
+"""JWT access/refresh tokens and password hashing; framework-free."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio.to_thread
+import jwt
+from passlib.context import CryptContext
+
+TokenType = Literal["access", "refresh"]
+ALGORITHM = "HS256"
+_REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
+
+
+class InvalidToken(Exception):
+    """The token is malformed, expired, forged, or of the wrong type; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    subject: str
+    token_type: TokenType
+    jti: str
+    family: str
+    role: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCodec:
+    """Signs and verifies tokens with one secret, issuer and audience."""
+
+    secret: str
+    issuer: str
+    audience: str
+
+    def encode(
+        self,
+        *,
+        subject: str,
+        token_type: TokenType,
+        ttl_s: int,
+        family: str,
+        role: str,
+        jti: str | None = None,
+    ) -> tuple[str, TokenClaims]:
+        now = int(time.time())
+        claims = TokenClaims(
+            subject=subject,
+            token_type=token_type,
+            jti=jti or uuid.uuid4().hex,
+            family=family,
+            role=role,
+            issued_at=now,
+            expires_at=now + ttl_s,
+        )
+        payload: dict[str, Any] = {
+            "sub": subject,
+            "typ": token_type,
+            "jti": claims.jti,
+            "fam": family,
+            "role": role,
+            "iat": now,
+            "exp": claims.expires_at,
+            "iss": self.issuer,
+            "aud": self.audience,
+        }
+        return jwt.encode(payload, self.secret, algorithm=ALGORITHM), claims
+
+    def decode(self, token: str, *, expected_type: TokenType) -> TokenClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": _REQUIRED_CLAIMS},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"invalid token: {exc}") from None
+        if payload.get("typ") != expected_type:
+            raise InvalidToken(f"expected an {expected_type} token")
+        if not isinstance(payload.get("fam"), str) or not isinstance(payload.get("sub"), str):
+            raise InvalidToken("invalid token: malformed claims")
+        return TokenClaims(
+            subject=payload["sub"],
+            token_type=expected_type,
+            jti=str(payload["jti"]),
+            family=payload["fam"],
+            role=str(payload.get("role", "user")),
+            issued_at=int(payload["iat"]),
+            expires_at=int(payload["exp"]),
+        )
+
+
+def hash_token(token: str) -> str:
+    """Digest under which a refresh token is stored (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_secret(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+class PasswordHasher:
+    """argon2id through passlib's CryptContext; hashing runs in a worker thread, off the event loop."""
+
+    def __init__(self, *, time_cost: int, memory_cost_kib: int, parallelism: int) -> None:
+        self._context = CryptContext(
+            schemes=["argon2"],
+            argon2__type="ID",
+            argon2__time_cost=time_cost,
+            argon2__memory_cost=memory_cost_kib,
+            argon2__parallelism=parallelism,
+        )
+        # A fixed hash to verify against when the account does not exist, so timing does not reveal it.
+        self._dummy_hash = self._context.hash(secrets.token_hex(16))
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._context.hash, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        """Return (valid, replacement hash when the stored parameters are outdated)."""
+        target = password_hash or self._dummy_hash
+        valid, new_hash = await anyio.to_thread.run_sync(self._context.verify_and_update, password, target)
+        if password_hash is None:
+            return False, None
+        return bool(valid), new_hash

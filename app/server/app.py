@@ -1,0 +1,133 @@
+"""Builds the Litestar application: plugins, routes, middleware, lifespan. Nothing else imports this module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp
+from sqlalchemy import text
+
+from app.config import Settings, get_settings
+from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
+from app.domain.accounts.controllers import AccountsController
+from app.domain.accounts.services import TokenPolicy
+from app.domain.accounts.throttle import LoginThrottle
+from app.domain.system.controllers import SystemController
+from app.domain.system.health import HealthCheck
+from app.lib.crypto import SecretBox
+from app.lib.security import PasswordHasher, TokenCodec
+from app.server.auth import JWTAuthMiddleware
+from app.server.context import AppContext
+from app.server.errors import EXCEPTION_HANDLERS
+from app.server.request_log import RequestLogMiddleware
+from app.server.stores import create_redis, create_store
+
+
+class Service(Litestar):
+    """Litestar with the request-log layer outermost, so even unrouted requests (404, 405) are logged."""
+
+    def _create_asgi_handler(self) -> ASGIApp:
+        return RequestLogMiddleware(super()._create_asgi_handler())
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = create_engine(settings)
+    redis = create_redis(settings)
+    throttle_store = create_store(redis, "throttle")
+    context = AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        redis=redis,
+        token_policy=TokenPolicy(
+            codec=TokenCodec(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience),
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            password_min_length=settings.password_min_length,
+            password_max_length=settings.password_max_length,
+        ),
+        hasher=PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost_kib=settings.argon2_memory_cost_kib,
+            parallelism=settings.argon2_parallelism,
+        ),
+        secret_box=SecretBox(settings.encryption_keys),
+        denylist=create_store(redis, "denylist"),
+        throttle=LoginThrottle(
+            throttle_store,
+            per_account=settings.login_max_failures_per_account,
+            per_ip=settings.login_max_failures_per_ip,
+            window_s=settings.login_throttle_window_s,
+        ),
+    )
+    context.health_checks.extend(_core_health_checks(context))
+    return context
+
+
+def _core_health_checks(ctx: AppContext) -> list[HealthCheck]:
+    async def database() -> None:
+        async with ctx.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def store() -> None:
+        await ctx.denylist.exists("health-probe")
+
+    checks = [HealthCheck("database", database), HealthCheck("store", store)]
+    if ctx.redis is not None:
+        redis = ctx.redis
+
+        async def redis_ping() -> None:
+            await redis.ping()
+
+        checks.append(HealthCheck("redis", redis_ping))
+    return checks
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if ctx.redis is not None:
+                await ctx.redis.aclose()
+            await ctx.engine.dispose()
+
+    async def provide_ctx() -> AppContext:
+        return ctx
+
+    app = Service(
+        route_handlers=[AccountsController, SystemController],
+        plugins=[SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine))],
+        dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
+        middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_request_body_bytes,
+        response_cache_config=ResponseCacheConfig(),
+        openapi_config=OpenAPIConfig(
+            title="Telegram Multi-Profile API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        debug=False,
+    )
+    app.state.ctx = ctx
+    return app

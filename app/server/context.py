@@ -1,0 +1,34 @@
+"""The process-wide objects a request needs, built once at start-up and injected as `ctx`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from litestar.stores.base import Store
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.domain.accounts.services import TokenPolicy
+from app.domain.accounts.throttle import LoginThrottle
+from app.domain.system.health import HealthCheck
+from app.lib.crypto import SecretBox
+from app.lib.security import PasswordHasher, TokenCodec
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis | None
+    token_policy: TokenPolicy
+    hasher: PasswordHasher
+    secret_box: SecretBox
+    denylist: Store
+    throttle: LoginThrottle
+    health_checks: list[HealthCheck] = field(default_factory=list)
+
+    @property
+    def codec(self) -> TokenCodec:
+        return self.token_policy.codec

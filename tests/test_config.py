@@ -1,0 +1,61 @@
+"""Settings load once, type-check every variable, and refuse production without explicit secrets."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from app.config import SettingsError, load_settings
+from app.lib.crypto import generate_key
+
+
+def test_embedded_defaults_generate_secrets_once_with_private_mode(tmp_path):
+    first = load_settings({"DATA_DIR": str(tmp_path)}, dotenv=None)
+    second = load_settings({"DATA_DIR": str(tmp_path)}, dotenv=None)
+    assert first.jwt_secret == second.jwt_secret
+    assert first.encryption_keys == second.encryption_keys
+    assert stat.S_IMODE(os.stat(tmp_path / "secrets.json").st_mode) == 0o600
+    assert first.database_url == f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    assert first.telegram_mode == "sandbox"
+    assert first.clickhouse_dsn == f"chdb://{tmp_path / 'clickhouse'}"
+    assert first.jwt_secret not in repr(first)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"APP_ENV": "production"}, "JWT_SECRET"),
+        ({"APP_ENV": "production", "JWT_SECRET": "x" * 40}, "ENCRYPTION_KEYS"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"ENCRYPTION_KEYS": "not-a-key"}, "ENCRYPTION_KEYS"),
+        ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"TELEGRAM_MODE": "telegram"}, "TELEGRAM_API_ID"),
+        ({"LOG_SHIPPING": "kafka"}, "LOG_SHIPPING"),
+    ],
+)
+def test_bad_settings_name_the_variable(tmp_path, env, variable):
+    with pytest.raises(SettingsError, match=variable):
+        load_settings({"DATA_DIR": str(tmp_path), **env}, dotenv=None)
+
+
+def test_production_with_explicit_secrets_and_dotenv(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f'APP_ENV=production\nJWT_SECRET="{"s" * 40}"\n# comment\nENCRYPTION_KEYS={generate_key()}\n')
+    settings = load_settings({"DATA_DIR": str(tmp_path / "d"), "PORT": "9001"}, dotenv=dotenv)
+    assert settings.is_production
+    assert settings.port == 9001
+    assert not (tmp_path / "d" / "secrets.json").exists()
+
+
+def test_env_example_lists_every_setting():
+    from dataclasses import fields
+    from pathlib import Path
+
+    from app.config import Settings
+
+    example = Path(__file__).resolve().parents[1].joinpath("config", "env.example").read_text()
+    listed = {line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")}
+    assert {f.name.upper() for f in fields(Settings)} == listed
