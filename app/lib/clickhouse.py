@@ -117,9 +117,7 @@ def make_client(dsn: str, *, connect_timeout_s: float = 5.0, query_timeout_s: fl
         return _use_database(client, database)
     parts = urlsplit(dsn)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ClickHouseConfigError(
-            "CLICKHOUSE_DSN must be chdb://<path> or http(s)://user:pass@host:port/db"
-        )
+        raise ClickHouseConfigError("CLICKHOUSE_DSN must be chdb://<path> or http(s)://user:pass@host:port/db")
     database = unquote(parts.path.strip("/")) or "default"
     client = clickhouse_connect.get_client(
         host=parts.hostname,
@@ -413,9 +411,7 @@ def _where(kind: str, user_id: str | None, filters: dict[str, Any]) -> tuple[lis
         params["path"] = filters["path"]
     if filters["q"] is not None:
         columns = _TEXT_SEARCH[kind]
-        clauses.append(
-            "(" + " OR ".join(f"positionCaseInsensitiveUTF8({c}, {{q:String}}) > 0" for c in columns) + ")"
-        )
+        clauses.append("(" + " OR ".join(f"positionCaseInsensitiveUTF8({c}, {{q:String}}) > 0" for c in columns) + ")")
         params["q"] = filters["q"]
     return clauses, params
 
@@ -431,9 +427,7 @@ def _validate(kind: str, limit: int, filters: dict[str, Any]) -> None:
     if filters["level"] is not None and filters["level"] not in applog.LEVELS:
         raise _fail("invalid_filter", f"level must be one of {', '.join(applog.LEVELS)}", "level")
     status = filters["status"]
-    if status is not None and (
-        isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599
-    ):
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599):
         raise _fail("invalid_filter", "status must be an HTTP status code (100-599)", "status")
     for name in ("since", "until"):
         if filters[name] is not None and not isinstance(filters[name], datetime):

@@ -242,9 +242,7 @@ class StdlibBridgeHandler(logging.Handler):
         return logging.Formatter().formatException(record.exc_info)
 
 
-def configure_logging(
-    level: str | int = "info", *, stdout: bool = True, bridge_level: str | int = "warning"
-) -> None:
+def configure_logging(level: str | int = "info", *, stdout: bool = True, bridge_level: str | int = "warning") -> None:
     """Set the minimum event level and stdout printing, and route stdlib records at bridge_level+ to lines."""
     _state.min_level = _LEVEL_NUMBERS[_level_name(level)]
     _state.stdout = stdout
