@@ -59,3 +59,14 @@ def test_env_example_lists_every_setting():
     example = Path(__file__).resolve().parents[1].joinpath("config", "env.example").read_text()
     listed = {line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")}
     assert {f.name.upper() for f in fields(Settings)} == listed
+
+
+def test_readme_configuration_table_lists_every_setting():
+    from dataclasses import fields
+    from pathlib import Path
+
+    from app.config import Settings
+
+    readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text()
+    missing = [f.name.upper() for f in fields(Settings) if f"`{f.name.upper()}`" not in readme]
+    assert not missing, f"README configuration table lacks {missing}"
