@@ -7,6 +7,7 @@ what matters (the Python load generator shares the 2 cores with the server). Tar
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,23 +27,22 @@ def _prepare(env: dict[str, str]) -> None:
 
 async def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="bench-auth-")
-    import os
-
     env = {**os.environ, "DATA_DIR": data_dir, "LOG_SHIPPING": "off"}
     _prepare(env)
     with serve("tests.bench.bare_app:app", {}) as bare:
         baseline = await closed_loop(f"{bare}/auth/me", headers={}, seconds=SECONDS, concurrency=CONCURRENCY)
     with serve("app.server.app:create_app", env, factory=True) as base:
         credentials = {"email": "bench@example.com", "password": "correct horse battery"}
-        httpx.post(f"{base}/auth/register", json=credentials, timeout=30).raise_for_status()
         login_ms: list[float] = []
         tokens: dict[str, str] = {}
-        for _ in range(20):
-            started = time.perf_counter()
-            response = httpx.post(f"{base}/auth/login", json=credentials, timeout=30)
-            login_ms.append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
-            tokens = response.json()
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            (await http.post("/auth/register", json=credentials)).raise_for_status()
+            for _ in range(20):
+                started = time.perf_counter()
+                response = await http.post("/auth/login", json=credentials)
+                login_ms.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                tokens = response.json()
         headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         ours = await closed_loop(f"{base}/auth/me", headers=headers, seconds=SECONDS, concurrency=CONCURRENCY)
     print(f"concurrency {CONCURRENCY}, {SECONDS:.0f} s per run, SQLite, in-process stores, log shipping off")
