@@ -1,0 +1,341 @@
+"""State changes that produce updates: the one code path shared by RPC handlers and the control API.
+
+Each action mutates the state, logs every pts step, pushes updates to the live connections that did not ask for
+the change, and returns what the asking connection (if any) gets as its RPC result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telethon.tl import TLObject, types
+
+from . import render
+from .rpc import RpcError
+from .state import MAX_CHANNELS_PER_USER, Channel, ChannelMember, PrivateDialog, StoredMessage, User, now
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .server import SandboxDC
+    from .updates import LiveConnection
+
+MAX_MESSAGE_LENGTH = 4096
+
+
+class Actions:
+    """Messaging and channel operations performed by a user."""
+
+    def __init__(self, dc: SandboxDC) -> None:
+        self.dc = dc
+        self.state = dc.state
+        self.hub = dc.hub
+
+    def _changed(self) -> None:
+        self.dc.mark_dirty()
+
+    # Private messages --------------------------------------------------------------------------------------
+    def send_private(
+        self,
+        sender: User,
+        recipient: User,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        origin: LiveConnection | None = None,
+    ) -> tuple[int, TLObject]:
+        """Store one copy per participant; returns (sender's message id, the sender's RPC result)."""
+        _check_text(text)
+        date = now()
+        own = StoredMessage(
+            id=sender.allocate_message_id(),
+            peer_kind="user",
+            peer_id=recipient.id,
+            from_id=sender.id,
+            date=date,
+            text=text,
+            out=True,
+            reply_to=reply_to,
+        )
+        sender.messages[own.id] = own
+        sender.dialogs.setdefault(recipient.id, _new_dialog())
+        own_entry = sender.log.append("new_message", ids=[own.id], peer_id=recipient.id)
+        users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
+        own_update = types.UpdateNewMessage(render.message(own, sender.id, self.state), own_entry.pts, 1)
+        self.hub.push(sender.id, render.updates([own_update], users), exclude=origin)
+
+        if recipient.id != sender.id:
+            theirs = StoredMessage(
+                id=recipient.allocate_message_id(),
+                peer_kind="user",
+                peer_id=sender.id,
+                from_id=sender.id,
+                date=date,
+                text=text,
+                out=False,
+                reply_to=_twin_reply(sender, recipient, reply_to),
+                twin_owner=sender.id,
+            )
+            theirs.twin_id = own.id
+            own.twin_owner, own.twin_id = recipient.id, theirs.id
+            recipient.messages[theirs.id] = theirs
+            recipient.dialogs.setdefault(sender.id, _new_dialog())
+            entry = recipient.log.append("new_message", ids=[theirs.id], peer_id=sender.id)
+            their_users = [render.user(sender, recipient.id), render.user(recipient, recipient.id)]
+            update = types.UpdateNewMessage(render.message(theirs, recipient.id, self.state), entry.pts, 1)
+            self.hub.push(recipient.id, render.updates([update], their_users))
+        self._changed()
+        result = types.UpdateShortSentMessage(id=own.id, pts=own_entry.pts, pts_count=1, date=render.ts(date), out=True)
+        return own.id, result
+
+    def edit_private(self, editor: User, msg_id: int, text: str, *, origin: LiveConnection | None = None) -> TLObject:
+        _check_text(text)
+        own = editor.messages.get(msg_id)
+        if own is None or own.peer_kind != "user":
+            raise RpcError(400, "MESSAGE_ID_INVALID")
+        if not own.out:
+            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
+        if own.text == text:
+            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        result: TLObject | None = None
+        for owner, stored in self._copies(editor, own):
+            stored.text, stored.edit_date = text, now()
+            entry = owner.log.append("edit_message", ids=[stored.id], peer_id=stored.peer_id)
+            update = types.UpdateEditMessage(render.message(stored, owner.id, self.state), entry.pts, 1)
+            users = [render.user(editor, owner.id), render.user(self.state.users[stored.peer_id], owner.id)]
+            batch = render.updates([update], users)
+            if owner is editor:
+                result = batch
+                self.hub.push(owner.id, batch, exclude=origin)
+            else:
+                self.hub.push(owner.id, batch)
+        self._changed()
+        assert result is not None
+        return result
+
+    def delete_private(
+        self, actor: User, msg_ids: list[int], *, revoke: bool, origin: LiveConnection | None = None
+    ) -> types.messages.AffectedMessages:
+        own = [actor.messages[i] for i in dict.fromkeys(msg_ids) if i in actor.messages]
+        own = [m for m in own if m.peer_kind == "user"]
+        if not own:
+            return types.messages.AffectedMessages(pts=actor.log.pts, pts_count=0)
+        affected = self._delete_copies(actor, own, origin)
+        if revoke:
+            by_owner: dict[int, list[StoredMessage]] = {}
+            for stored in own:
+                twin_owner = self.state.users.get(stored.twin_owner)
+                if twin_owner is not None and stored.twin_id in twin_owner.messages:
+                    by_owner.setdefault(twin_owner.id, []).append(twin_owner.messages[stored.twin_id])
+            for owner_id, copies in by_owner.items():
+                self._delete_copies(self.state.users[owner_id], copies, None)
+        self._changed()
+        return affected
+
+    def _delete_copies(
+        self, owner: User, copies: list[StoredMessage], origin: LiveConnection | None
+    ) -> types.messages.AffectedMessages:
+        ids = [m.id for m in copies]
+        for msg_id in ids:
+            owner.messages.pop(msg_id, None)
+        entry = owner.log.append("delete_messages", pts_count=len(ids), ids=ids)
+        update = types.UpdateShort(types.UpdateDeleteMessages(ids, entry.pts, entry.pts_count), render.ts(now()))
+        self.hub.push(owner.id, update, exclude=origin)
+        return types.messages.AffectedMessages(pts=entry.pts, pts_count=entry.pts_count)
+
+    def read_private(
+        self, reader: User, peer: User, max_id: int, *, origin: LiveConnection | None = None
+    ) -> types.messages.AffectedMessages:
+        incoming = [m for m in reader.messages.values() if m.peer_kind == "user" and m.peer_id == peer.id]
+        top = max((m.id for m in incoming if not m.out), default=0)
+        max_id = top if max_id <= 0 else min(max_id, top)
+        dialog = reader.dialogs.setdefault(peer.id, _new_dialog())
+        if max_id <= dialog.read_inbox_max_id:
+            return types.messages.AffectedMessages(pts=reader.log.pts, pts_count=0)
+        dialog.read_inbox_max_id = max_id
+        entry = reader.log.append("read_inbox", peer_id=peer.id, max_id=max_id)
+        update = types.UpdateReadHistoryInbox(types.PeerUser(peer.id), max_id, 0, entry.pts, 1)
+        self.hub.push(reader.id, render.updates([update], [render.user(peer, reader.id)]), exclude=origin)
+        # The sender learns up to which of *its own* message ids the reader has read.
+        twins = [m.twin_id for m in incoming if not m.out and m.id <= max_id and m.twin_owner == peer.id]
+        if twins and peer.id != reader.id:
+            outbox_max = max(twins)
+            peer_dialog = peer.dialogs.setdefault(reader.id, _new_dialog())
+            if outbox_max > peer_dialog.read_outbox_max_id:
+                peer_dialog.read_outbox_max_id = outbox_max
+                peer_entry = peer.log.append("read_outbox", peer_id=reader.id, max_id=outbox_max)
+                outbox = types.UpdateReadHistoryOutbox(types.PeerUser(reader.id), outbox_max, peer_entry.pts, 1)
+                self.hub.push(peer.id, render.updates([outbox], [render.user(reader, peer.id)]))
+        self._changed()
+        return types.messages.AffectedMessages(pts=entry.pts, pts_count=1)
+
+    def _copies(self, owner: User, stored: StoredMessage) -> list[tuple[User, StoredMessage]]:
+        copies = [(owner, stored)]
+        twin_owner = self.state.users.get(stored.twin_owner)
+        if twin_owner is not None and stored.twin_id in twin_owner.messages:
+            copies.append((twin_owner, twin_owner.messages[stored.twin_id]))
+        return copies
+
+    # Channels ------------------------------------------------------------------------------------------------
+    def post(
+        self,
+        author: User,
+        channel: Channel,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        random_id: int | None = None,
+        origin: LiveConnection | None = None,
+    ) -> tuple[int, TLObject]:
+        _check_text(text)
+        member = channel.members.get(author.id)
+        if member is None:
+            raise RpcError(400, "CHANNEL_PRIVATE" if channel.private else "CHAT_WRITE_FORBIDDEN")
+        if channel.broadcast and not member.admin:
+            raise RpcError(403, "CHAT_WRITE_FORBIDDEN")
+        stored = StoredMessage(
+            id=channel.allocate_message_id(),
+            peer_kind="channel",
+            peer_id=channel.id,
+            from_id=author.id,
+            date=now(),
+            text=text,
+            reply_to=reply_to if reply_to in channel.messages else None,
+        )
+        channel.messages[stored.id] = stored
+        entry = channel.log.append("new_message", ids=[stored.id])
+        result: TLObject | None = None
+        for member_id in list(channel.members):
+            update = types.UpdateNewChannelMessage(render.message(stored, member_id, self.state), entry.pts, 1)
+            batch = self._channel_batch(channel, member_id, [update], author)
+            if member_id == author.id:
+                head = [types.UpdateMessageID(stored.id, random_id)] if random_id is not None else []
+                result = self._channel_batch(channel, member_id, [*head, update], author)
+                self.hub.push(member_id, batch, exclude=origin)
+            else:
+                self.hub.push(member_id, batch)
+        self._changed()
+        assert result is not None
+        return stored.id, result
+
+    def edit_channel_message(
+        self, editor: User, channel: Channel, msg_id: int, text: str, *, origin: LiveConnection | None = None
+    ) -> TLObject:
+        _check_text(text)
+        stored = channel.messages.get(msg_id)
+        if stored is None:
+            raise RpcError(400, "MESSAGE_ID_INVALID")
+        member = channel.members.get(editor.id)
+        if stored.from_id != editor.id and not (member and member.admin):
+            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
+        if stored.text == text:
+            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        stored.text, stored.edit_date = text, now()
+        entry = channel.log.append("edit_message", ids=[msg_id])
+        result = self._fan_out_channel(
+            channel,
+            editor,
+            lambda viewer: types.UpdateEditChannelMessage(render.message(stored, viewer, self.state), entry.pts, 1),
+            origin,
+        )
+        self._changed()
+        return result
+
+    def delete_channel_messages(
+        self, actor: User, channel: Channel, msg_ids: list[int], *, origin: LiveConnection | None = None
+    ) -> types.messages.AffectedMessages:
+        member = channel.members.get(actor.id)
+        ids = [i for i in dict.fromkeys(msg_ids) if i in channel.messages]
+        ids = [i for i in ids if channel.messages[i].from_id == actor.id or (member and member.admin)]
+        if not ids:
+            return types.messages.AffectedMessages(pts=channel.log.pts, pts_count=0)
+        for msg_id in ids:
+            del channel.messages[msg_id]
+        entry = channel.log.append("delete_messages", pts_count=len(ids), ids=ids)
+        self._fan_out_channel(
+            channel,
+            actor,
+            lambda _viewer: types.UpdateDeleteChannelMessages(channel.id, ids, entry.pts, entry.pts_count),
+            origin,
+        )
+        self._changed()
+        return types.messages.AffectedMessages(pts=entry.pts, pts_count=entry.pts_count)
+
+    def read_channel(self, reader: User, channel: Channel, max_id: int) -> bool:
+        member = channel.members.get(reader.id)
+        if member is None:
+            raise RpcError(400, "CHANNEL_PRIVATE")
+        top = max(channel.messages, default=0)
+        max_id = top if max_id <= 0 else min(max_id, top)
+        if max_id > member.read_inbox_max_id:
+            member.read_inbox_max_id = max_id
+            self._changed()
+        return True
+
+    def join(self, user: User, channel: Channel, *, origin: LiveConnection | None = None) -> TLObject:
+        if user.id not in channel.members:
+            if channel.private:
+                raise RpcError(400, "CHANNEL_PRIVATE")
+            if len(self.state.channels_of(user.id)) >= MAX_CHANNELS_PER_USER:
+                raise RpcError(400, "CHANNELS_TOO_MUCH")
+            channel.members[user.id] = ChannelMember(read_inbox_max_id=max(channel.messages, default=0))
+            self._changed()
+        batch = render.updates([types.UpdateChannel(channel.id)], [], [render.channel(channel, user.id)])
+        self.hub.push(user.id, batch, exclude=origin)
+        return batch
+
+    def leave(self, user: User, channel: Channel, *, origin: LiveConnection | None = None) -> TLObject:
+        if user.id not in channel.members:
+            raise RpcError(400, "USER_NOT_PARTICIPANT")
+        if user.id == channel.creator_id:
+            raise RpcError(400, "CHANNEL_ADMIN_REQUIRED")
+        del channel.members[user.id]
+        self._changed()
+        batch = render.updates([types.UpdateChannel(channel.id)], [], [render.channel(channel, user.id)])
+        self.hub.push(user.id, batch, exclude=origin)
+        return batch
+
+    def _channel_batch(
+        self, channel: Channel, viewer_id: int, updates: list[types.TypeUpdate], author: User
+    ) -> types.Updates:
+        # The Channel (with access_hash) must ride along or the client cannot call getChannelDifference later.
+        users = [render.user(author, viewer_id)]
+        return render.updates(updates, users, [render.channel(channel, viewer_id)])
+
+    def _fan_out_channel(
+        self,
+        channel: Channel,
+        actor: User,
+        make_update: Callable[[int], types.TypeUpdate],
+        origin: LiveConnection | None,
+    ) -> TLObject:
+        result: TLObject | None = None
+        for member_id in list(channel.members):
+            batch = self._channel_batch(channel, member_id, [make_update(member_id)], actor)
+            if member_id == actor.id:
+                result = batch
+                self.hub.push(member_id, batch, exclude=origin)
+            else:
+                self.hub.push(member_id, batch)
+        if result is None:
+            result = self._channel_batch(channel, actor.id, [make_update(actor.id)], actor)
+        return result
+
+
+def _new_dialog() -> PrivateDialog:
+    return PrivateDialog()
+
+
+def _twin_reply(sender: User, recipient: User, reply_to: int | None) -> int | None:
+    """Map a reply target in the sender's box to the recipient's copy of the same message."""
+    if reply_to is None or reply_to not in sender.messages:
+        return None
+    target = sender.messages[reply_to]
+    return target.twin_id if target.twin_owner == recipient.id else None
+
+
+def _check_text(text: str) -> None:
+    if not text or not text.strip():
+        raise RpcError(400, "MESSAGE_EMPTY")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise RpcError(400, "MESSAGE_TOO_LONG")

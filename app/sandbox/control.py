@@ -1,0 +1,293 @@
+"""The Python control API for tests and the demo: seed the world, act as users, inject failures, read counters."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from telethon.tl.tlobject import TLObject
+
+from . import srp
+from .rpc import RpcError, request_name
+from .state import Authorization, Channel, ChannelMember, User, normalize_phone
+
+if TYPE_CHECKING:
+    from .server import SandboxDC
+
+log = logging.getLogger(__name__)
+
+UserRef = User | int | str
+PeerRef = User | Channel | int | str
+SYSTEM_PHONE = "42777"
+
+
+@dataclass
+class Counters:
+    """What the sandbox has seen since it started."""
+
+    connections: int = 0
+    handshakes: int = 0
+    auth_key_duplicated: int = 0
+    requests: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def count_request(self, name: str) -> None:
+        self.requests[name] += 1
+
+
+@dataclass
+class InjectedError:
+    name: str
+    code: int
+    message: str
+    remaining: int
+    user_id: int | None
+
+
+def _normalise_name(value: type[TLObject] | str) -> str:
+    name = value if isinstance(value, str) else request_name(value)
+    return name.removesuffix("Request").lower()
+
+
+class ErrorInjector:
+    """`fail_next` rules: the next N calls of a method (optionally by one user) answer an error."""
+
+    def __init__(self) -> None:
+        self.rules: list[InjectedError] = []
+
+    def add(self, request: type[TLObject] | str, code: int, message: str, times: int, user_id: int | None) -> None:
+        self.rules.append(InjectedError(_normalise_name(request), code, message, times, user_id))
+
+    def take(self, name: str, user_id: int | None) -> RpcError | None:
+        wanted = _normalise_name(name)
+        bare = wanted.rsplit(".", 1)[-1]
+        for rule in self.rules:
+            if rule.name not in (wanted, bare) or (rule.user_id is not None and rule.user_id != user_id):
+                continue
+            rule.remaining -= 1
+            if rule.remaining <= 0:
+                self.rules.remove(rule)
+            log.info("injecting %d %s into %s", rule.code, rule.message, name)
+            return RpcError(rule.code, rule.message)
+        return None
+
+
+class Actor:
+    """Acts as one user through the same code path as that user's own RPCs (so pts and pushes are real)."""
+
+    def __init__(self, control: Control, user: User) -> None:
+        self._control = control
+        self.user = user
+
+    async def send_message(self, peer: PeerRef, text: str, reply_to: int | None = None) -> int:
+        target = self._control.peer(peer)
+        actions = self._control.dc.actions
+        if isinstance(target, Channel):
+            msg_id, _ = actions.post(self.user, target, text, reply_to=reply_to)
+        else:
+            msg_id, _ = actions.send_private(self.user, target, text, reply_to=reply_to)
+        return msg_id
+
+    async def post(self, channel: PeerRef, text: str, reply_to: int | None = None) -> int:
+        return await self.send_message(channel, text, reply_to=reply_to)
+
+    async def edit_message(self, peer: PeerRef, msg_id: int, text: str) -> None:
+        target = self._control.peer(peer)
+        if isinstance(target, Channel):
+            self._control.dc.actions.edit_channel_message(self.user, target, msg_id, text)
+        else:
+            self._control.dc.actions.edit_private(self.user, msg_id, text)
+
+    async def delete_messages(self, peer: PeerRef, msg_ids: list[int], revoke: bool = True) -> None:
+        target = self._control.peer(peer)
+        if isinstance(target, Channel):
+            self._control.dc.actions.delete_channel_messages(self.user, target, msg_ids)
+        else:
+            self._control.dc.actions.delete_private(self.user, msg_ids, revoke=revoke)
+
+    async def read_history(self, peer: PeerRef, max_id: int = 0) -> None:
+        target = self._control.peer(peer)
+        if isinstance(target, Channel):
+            self._control.dc.actions.read_channel(self.user, target, max_id)
+        else:
+            self._control.dc.actions.read_private(self.user, target, max_id)
+
+    async def join(self, channel: PeerRef) -> None:
+        self._control.dc.actions.join(self.user, self._control.channel(channel))
+
+    async def leave(self, channel: PeerRef) -> None:
+        self._control.dc.actions.leave(self.user, self._control.channel(channel))
+
+
+class Control:
+    """Entry point for tests and the demo: `dc.control`."""
+
+    def __init__(self, dc: SandboxDC) -> None:
+        self.dc = dc
+        self._codes: dict[str, str] = {}
+        self.code_attempts: dict[str, int] = {}
+        self.code_listeners: list[Callable[[str, str], None]] = []
+        self.registration_listeners: list[Callable[[User], None]] = []
+
+    @property
+    def counters(self) -> Counters:
+        return self.dc.counters
+
+    # Users and channels --------------------------------------------------------------------------------------
+    def create_user(
+        self,
+        phone: str | int,
+        first_name: str,
+        last_name: str = "",
+        username: str | None = None,
+        password: str | None = None,
+        hint: str = "",
+    ) -> User:
+        user = self.dc.state.add_user(phone, first_name, last_name, username)
+        if password:
+            user.password = srp.make_password(password, hint)
+        self.dc.mark_dirty()
+        return user
+
+    def set_password(self, user: UserRef, password: str | None, hint: str = "") -> None:
+        self.user(user).password = srp.make_password(password, hint) if password else None
+        self.dc.mark_dirty()
+
+    def add_contact(self, user: UserRef, contact: UserRef) -> None:
+        owner, other = self.user(user), self.user(contact)
+        if other.id not in owner.contacts:
+            owner.contacts.append(other.id)
+            self.dc.mark_dirty()
+
+    def create_channel(
+        self,
+        title: str,
+        username: str | None = None,
+        creator: UserRef | None = None,
+        broadcast: bool = True,
+        private: bool = False,
+        members: list[UserRef] | tuple[UserRef, ...] = (),
+    ) -> Channel:
+        owner = self.user(creator) if creator is not None else self._system_user()
+        channel = self.dc.state.add_channel(title, owner, username=username, broadcast=broadcast, private=private)
+        for member in members:
+            self.add_member(channel, member)
+        self.dc.mark_dirty()
+        return channel
+
+    def add_member(self, channel: PeerRef, user: UserRef, admin: bool = False) -> None:
+        """Add a member without the join checks (private channels, the 500-channel limit)."""
+        target, member = self.channel(channel), self.user(user)
+        target.members.setdefault(member.id, ChannelMember(admin=admin))
+        self.dc.mark_dirty()
+
+    def _system_user(self) -> User:
+        return self.dc.state.user_by_phone(SYSTEM_PHONE) or self.create_user(SYSTEM_PHONE, "Sandbox")
+
+    def user(self, ref: UserRef) -> User:
+        """Find a user by object, id, phone (with or without '+') or @username."""
+        state = self.dc.state
+        found: User | None = None
+        if isinstance(ref, User):
+            found = state.users.get(ref.id)
+        elif isinstance(ref, int):
+            found = state.users.get(ref)
+        else:
+            found = state.user_by_username(ref) if not normalize_phone(ref) else state.user_by_phone(ref)
+            found = found or state.user_by_username(ref)
+        if found is None:
+            raise KeyError(f"no sandbox user {ref!r}")
+        return found
+
+    def channel(self, ref: PeerRef) -> Channel:
+        state = self.dc.state
+        found = None
+        if isinstance(ref, Channel):
+            found = state.channels.get(ref.id)
+        elif isinstance(ref, int):
+            found = state.channels.get(ref)
+        elif isinstance(ref, str):
+            found = state.channel_by_username(ref)
+        if found is None:
+            raise KeyError(f"no sandbox channel {ref!r}")
+        return found
+
+    def peer(self, ref: PeerRef) -> User | Channel:
+        if isinstance(ref, Channel):
+            return self.channel(ref)
+        if isinstance(ref, int) and ref in self.dc.state.channels:
+            return self.dc.state.channels[ref]
+        if isinstance(ref, str) and self.dc.state.channel_by_username(ref):
+            return self.channel(ref)
+        return self.user(ref)
+
+    def as_user(self, ref: UserRef) -> Actor:
+        return Actor(self, self.user(ref))
+
+    # Login codes ---------------------------------------------------------------------------------------------
+    def record_code(self, phone: str, code: str) -> None:
+        self._codes[phone] = code
+        for listener in self.code_listeners:
+            listener(phone, code)
+
+    def last_code(self, phone: str | int) -> str | None:
+        return self._codes.get(normalize_phone(phone))
+
+    def notify_registered(self, user: User) -> None:
+        for listener in self.registration_listeners:
+            listener(user)
+
+    # Failure injection ---------------------------------------------------------------------------------------
+    def ban(self, user: UserRef) -> None:
+        """Every call by this user now fails with 401 USER_DEACTIVATED_BAN; sendCode with PHONE_NUMBER_BANNED."""
+        target = self.user(user)
+        target.banned = True
+        self.dc.mark_dirty()
+        self.dc.hub.push_too_long(target.id)
+
+    def unban(self, user: UserRef) -> None:
+        self.user(user).banned = False
+        self.dc.mark_dirty()
+
+    def revoke(self, user: UserRef) -> int:
+        """Drop all of the user's authorizations (keys stay); live clients learn it via getDifference -> 401."""
+        target = self.user(user)
+        dropped = 0
+        for record, _auth in self.dc.state.authorizations_of(target.id):
+            record.authorization = None
+            dropped += 1
+        self.dc.mark_dirty()
+        self.dc.hub.push_too_long(target.id)
+        for conn in self.dc.connections(target.id):
+            self.dc.detach_user(conn)
+        return dropped
+
+    def forget_auth_key(self, key_id: int) -> None:
+        """Forget a key entirely: its clients get transport error -404 (Telethon: AuthKeyNotFound)."""
+        self.dc.state.auth_keys.pop(key_id, None)
+        self.dc.mark_dirty()
+
+    def drop_connections(self, user: UserRef | None = None) -> int:
+        """Close sockets (all, or one user's); Telethon reconnects on its own."""
+        target = self.user(user).id if user is not None else None
+        conns = self.dc.connections(target)
+        for conn in conns:
+            conn.close()
+        return len(conns)
+
+    def fail_next(
+        self,
+        request: type[TLObject] | str,
+        code: int,
+        message: str,
+        times: int = 1,
+        user: UserRef | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `request` (class or 'messages.SendMessage') with an rpc_error."""
+        user_id = self.user(user).id if user is not None else None
+        self.dc.injector.add(request, code, message, times, user_id)
+
+    def authorizations(self, user: UserRef) -> list[Authorization]:
+        return [auth for _record, auth in self.dc.state.authorizations_of(self.user(user).id)]

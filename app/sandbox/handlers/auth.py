@@ -1,0 +1,131 @@
+"""auth.* : login with code, 2FA (SRP), logout."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from telethon.tl import TLObject, functions, types
+
+from .. import render, srp
+from ..rpc import RpcContext, RpcError, rpc
+from ..state import Authorization, normalize_phone, now, random_long
+
+# Telegram's test-DC convention: 99966XYYYY registers on first use and its code is X repeated five times.
+SANDBOX_PHONE = re.compile(r"^99966([1-3])\d{4}$")
+MAX_CODE_ATTEMPTS = 5
+
+
+def sandbox_code(phone: str) -> str | None:
+    match = SANDBOX_PHONE.match(phone)
+    return match.group(1) * 5 if match else None
+
+
+def _valid_phone(phone: str) -> str:
+    digits = normalize_phone(phone)
+    if not 5 <= len(digits) <= 15:
+        raise RpcError(400, "PHONE_NUMBER_INVALID")
+    return digits
+
+
+def _sent_code(ctx: RpcContext, phone: str) -> types.auth.SentCode:
+    login = ctx.dc.state.login_codes.get(phone)
+    if login is None or login.expires < now():
+        code = sandbox_code(phone) or f"{secrets.randbelow(100000):05d}"
+        login = ctx.dc.state.new_login_code(phone, code)
+        ctx.dc.mark_dirty()
+    ctx.dc.control.record_code(phone, login.code)
+    return types.auth.SentCode(
+        type=types.auth.SentCodeTypeApp(length=len(login.code)), phone_code_hash=login.phone_code_hash
+    )
+
+
+@rpc(functions.auth.SendCodeRequest, auth=False)
+async def send_code(ctx: RpcContext, request: functions.auth.SendCodeRequest) -> types.auth.SentCode:
+    phone = _valid_phone(request.phone_number)
+    user = ctx.dc.state.user_by_phone(phone)
+    if user is not None and user.banned:
+        raise RpcError(400, "PHONE_NUMBER_BANNED")
+    return _sent_code(ctx, phone)
+
+
+@rpc(functions.auth.ResendCodeRequest, auth=False)
+async def resend_code(ctx: RpcContext, request: functions.auth.ResendCodeRequest) -> types.auth.SentCode:
+    phone = _valid_phone(request.phone_number)
+    login = ctx.dc.state.login_codes.get(phone)
+    if login is None or login.phone_code_hash != request.phone_code_hash:
+        raise RpcError(400, "PHONE_CODE_EXPIRED")
+    return _sent_code(ctx, phone)
+
+
+@rpc(functions.auth.SignInRequest, auth=False)
+async def sign_in(ctx: RpcContext, request: functions.auth.SignInRequest) -> TLObject:
+    state = ctx.dc.state
+    phone = _valid_phone(request.phone_number)
+    if not request.phone_code_hash:
+        raise RpcError(400, "PHONE_CODE_HASH_EMPTY")
+    login = state.login_codes.get(phone)
+    if login is None or login.phone_code_hash != request.phone_code_hash or login.expires < now():
+        state.login_codes.pop(phone, None)
+        raise RpcError(400, "PHONE_CODE_EXPIRED")
+    if not request.phone_code:
+        raise RpcError(400, "PHONE_CODE_EMPTY")
+    if request.phone_code != login.code:
+        ctx.dc.control.code_attempts[phone] = ctx.dc.control.code_attempts.get(phone, 0) + 1
+        if ctx.dc.control.code_attempts[phone] >= MAX_CODE_ATTEMPTS:
+            state.login_codes.pop(phone, None)
+        raise RpcError(400, "PHONE_CODE_INVALID")
+    user = state.user_by_phone(phone)
+    if user is None:
+        if sandbox_code(phone) is None:
+            return types.auth.AuthorizationSignUpRequired()
+        user = state.add_user(phone, first_name="Test", last_name=phone[-4:])
+        ctx.dc.control.notify_registered(user)
+    if user.banned:
+        raise RpcError(400, "PHONE_NUMBER_BANNED")
+    state.login_codes.pop(phone, None)
+    ctx.dc.control.code_attempts.pop(phone, None)
+    ctx.auth_key.authorization = Authorization(
+        id=random_long(),
+        user_id=user.id,
+        password_pending=user.password is not None,
+        api_id=getattr(ctx.conn, "api_id", 0),
+        device_model=ctx.conn.client_info,
+    )
+    ctx.dc.mark_dirty()
+    if user.password is not None:
+        raise RpcError(401, "SESSION_PASSWORD_NEEDED")
+    ctx.dc.attach_user(ctx.conn, user.id)
+    return types.auth.Authorization(user=render.user(user, user.id))
+
+
+@rpc(functions.auth.CheckPasswordRequest, auth=False)
+async def check_password(ctx: RpcContext, request: functions.auth.CheckPasswordRequest) -> TLObject:
+    auth = ctx.auth_key.authorization
+    if auth is None:
+        raise RpcError(401, "AUTH_KEY_UNREGISTERED")
+    user = ctx.dc.state.users[auth.user_id]
+    challenge = ctx.dc.srp_challenges.pop(ctx.auth_key.key_id, None)
+    check = request.password
+    if user.password is None or not isinstance(check, types.InputCheckPasswordSRP):
+        raise RpcError(400, "PASSWORD_HASH_INVALID")
+    if challenge is None or challenge.srp_id != check.srp_id:
+        raise RpcError(400, "SRP_ID_INVALID")
+    if not srp.verify(user.password, challenge, check.A, check.M1):
+        raise RpcError(400, "PASSWORD_HASH_INVALID")
+    if user.banned:
+        raise RpcError(401, "USER_DEACTIVATED_BAN")
+    auth.password_pending = False
+    ctx.dc.mark_dirty()
+    ctx.dc.attach_user(ctx.conn, user.id)
+    return types.auth.Authorization(user=render.user(user, user.id))
+
+
+@rpc(functions.auth.LogOutRequest, auth=False)
+async def log_out(ctx: RpcContext, request: functions.auth.LogOutRequest) -> types.auth.LoggedOut:
+    if ctx.auth_key.authorization is None:
+        raise RpcError(401, "AUTH_KEY_UNREGISTERED")
+    ctx.auth_key.authorization = None
+    ctx.dc.detach_user(ctx.conn)
+    ctx.dc.mark_dirty()
+    return types.auth.LoggedOut()

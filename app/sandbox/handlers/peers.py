@@ -1,0 +1,51 @@
+"""Resolve Input* peers from requests to stored users and channels."""
+
+from __future__ import annotations
+
+from telethon.tl import TLObject, types
+
+from ..rpc import RpcContext, RpcError
+from ..state import Channel, User
+
+
+def _hash_ok(given: int | None, expected: int) -> bool:
+    # Access hash 0 is accepted for known peers (design doc §4: get_entity(id) without a cached hash).
+    return not given or given == expected
+
+
+def user(ctx: RpcContext, peer: TLObject) -> User:
+    """InputUser / InputPeerUser / InputUserSelf / InputPeerSelf -> User."""
+    if isinstance(peer, types.InputUserSelf | types.InputPeerSelf):
+        return ctx.user
+    if isinstance(peer, types.InputUser | types.InputPeerUser):
+        found = ctx.dc.state.users.get(peer.user_id)
+        if found is not None and _hash_ok(peer.access_hash, found.access_hash):
+            return found
+        raise RpcError(400, "USER_ID_INVALID")
+    if isinstance(peer, types.InputUserFromMessage | types.InputPeerUserFromMessage):
+        found = ctx.dc.state.users.get(peer.user_id)
+        if found is not None:
+            return found
+    raise RpcError(400, "PEER_ID_INVALID")
+
+
+def channel(ctx: RpcContext, peer: TLObject, *, member: bool = False) -> Channel:
+    """InputChannel / InputPeerChannel -> Channel; `member=True` also requires the caller to be in it."""
+    if isinstance(peer, types.InputChannel | types.InputPeerChannel | types.InputChannelFromMessage):
+        found = ctx.dc.state.channels.get(peer.channel_id)
+        if found is not None and _hash_ok(getattr(peer, "access_hash", 0), found.access_hash):
+            if member and ctx.user.id not in found.members:
+                raise RpcError(400, "CHANNEL_PRIVATE")
+            if found.private and ctx.user.id not in found.members:
+                raise RpcError(400, "CHANNEL_PRIVATE")
+            return found
+        raise RpcError(400, "CHANNEL_INVALID")
+    raise RpcError(400, "CHANNEL_INVALID")
+
+
+def any_peer(ctx: RpcContext, peer: TLObject) -> User | Channel:
+    if isinstance(peer, types.InputPeerChannel | types.InputChannel):
+        return channel(ctx, peer)
+    if isinstance(peer, types.InputPeerChat):
+        raise RpcError(400, "FAKEDC_NOT_IMPLEMENTED_BasicGroups")
+    return user(ctx, peer)

@@ -1,0 +1,111 @@
+"""The RPC pipeline: unwrap invokeWith*, count, detect duplicate live connections, inject errors, guard auth,
+then run the registered handler and serialise its result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from telethon.tl import TLObject, functions
+from telethon.tl.tlobject import TLRequest
+
+from . import handlers  # noqa: F401  (importing registers every handler)
+from .rpc import ROUTES, Raw, RpcContext, RpcError, boolean, not_implemented, request_name
+
+if TYPE_CHECKING:
+    from .session import Connection
+
+log = logging.getLogger(__name__)
+
+# A client that reconnects closes its old socket first; give the server this long to notice before calling the
+# new connection a duplicate.
+DUPLICATE_GRACE_SECONDS = 0.5
+
+_PASS_THROUGH = tuple(
+    cls
+    for name, cls in vars(functions).items()
+    if name.startswith("Invoke") and isinstance(cls, type) and name != "InvokeWithLayerRequest"
+)
+
+
+def unwrap(conn: Connection, request: TLObject) -> TLObject:
+    """Strip invokeWithLayer / initConnection / invokeWithoutUpdates / invokeAfterMsg... wrappers."""
+    while True:
+        if isinstance(request, functions.InvokeWithLayerRequest):
+            request = request.query
+        elif isinstance(request, functions.InitConnectionRequest):
+            conn.client_info = f"api_id={request.api_id} {request.device_model} {request.app_version}".strip()
+            conn.api_id = request.api_id
+            request = request.query
+        elif isinstance(request, functions.InvokeWithoutUpdatesRequest):
+            conn.receive_updates = False
+            request = request.query
+        elif isinstance(request, _PASS_THROUGH):
+            request = request.query  # type: ignore[attr-defined]
+        else:
+            return request
+
+
+async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
+    dc = conn.dc
+    assert conn.auth_key is not None
+    request = unwrap(conn, wrapped)
+    name = request_name(request)
+    dc.counters.count_request(name)
+    await _reject_duplicate(conn)
+    route = ROUTES.get(request.CONSTRUCTOR_ID)
+    ctx = RpcContext(dc=dc, conn=conn, auth_key=conn.auth_key, msg_id=msg_id)
+    auth = conn.auth_key.authorization
+    injected = dc.injector.take(name, auth.user_id if auth else None)
+    if injected is not None:
+        raise injected
+    if route is None:
+        log.error("FAKEDC NOT IMPLEMENTED: %s (answering 400)", name)
+        raise not_implemented(request)
+    if route.needs_auth:
+        _guard(ctx)
+    result = await route.handler(ctx, request)
+    return _serialise(result)
+
+
+def _guard(ctx: RpcContext) -> None:
+    auth = ctx.auth_key.authorization
+    if auth is None:
+        raise RpcError(401, "AUTH_KEY_UNREGISTERED")
+    user = ctx.dc.state.users.get(auth.user_id)
+    if user is None or user.deleted:
+        raise RpcError(401, "USER_DEACTIVATED")
+    if user.banned:
+        raise RpcError(401, "USER_DEACTIVATED_BAN")
+    if auth.password_pending:
+        raise RpcError(401, "SESSION_PASSWORD_NEEDED")
+    ctx.dc.attach_user(ctx.conn, user.id, catch_up=True)
+
+
+async def _reject_duplicate(conn: Connection) -> None:
+    """406 AUTH_KEY_DUPLICATED when an older live connection uses the same key with another session."""
+    older = conn.dc.older_live_connections(conn)
+    if not older:
+        return
+    if conn not in conn.dc.confirmed_duplicates:
+        waits = [asyncio.create_task(other.closed.wait()) for other in older]
+        _, pending = await asyncio.wait(waits, timeout=DUPLICATE_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        if not conn.dc.older_live_connections(conn):
+            return
+        conn.dc.confirmed_duplicates.add(conn)
+    conn.dc.counters.auth_key_duplicated += 1
+    log.warning(
+        "AUTH_KEY_DUPLICATED: key %x is live on another connection", conn.auth_key.key_id if conn.auth_key else 0
+    )
+    raise RpcError(406, "AUTH_KEY_DUPLICATED")
+
+
+def _serialise(result: TLObject | Raw | bool) -> bytes:
+    if isinstance(result, Raw):
+        return bytes(result)
+    if isinstance(result, bool):
+        return bytes(boolean(result))
+    return bytes(result)

@@ -1,0 +1,201 @@
+"""`SandboxDC`: the asyncio TCP server that ties connections, state, updates and the control API together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import keys
+from .actions import Actions
+from .control import Control, Counters, ErrorInjector
+from .persistence import read_state_file, write_state_file
+from .session import Connection
+from .state import SandboxState
+from .updates import UpdateHub
+
+if TYPE_CHECKING:
+    from .demo import DemoTraffic
+    from .srp import SrpChallenge
+
+log = logging.getLogger(__name__)
+
+SAVE_DELAY_SECONDS = 0.5
+
+
+class SandboxDC:
+    """An offline MTProto data center that an unmodified Telethon client can log in to."""
+
+    dc_id = 2
+
+    def __init__(self, state_path: Path | str | None = None, *, seed_demo: bool = False) -> None:
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.state: SandboxState = read_state_file(self.state_path) if self.state_path else SandboxState()
+        self.public_key_pem: str = keys.PUBLIC_KEY_PEM
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.hub = UpdateHub()
+        self.counters = Counters()
+        self.injector = ErrorInjector()
+        self.actions = Actions(self)
+        self.control = Control(self)
+        self.srp_challenges: dict[int, SrpChallenge] = {}
+        self.confirmed_duplicates: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._connections: set[Connection] = set()
+        self._live_by_key: dict[int, list[Connection]] = {}
+        self._server: asyncio.Server | None = None
+        self._conn_tasks: set[asyncio.Task[None]] = set()
+        self._save_handle: asyncio.TimerHandle | None = None
+        self._dirty = False
+        self._traffic: DemoTraffic | None = None
+        if seed_demo:
+            from .demo import seed_demo_world
+
+            seed_demo_world(self)
+
+    # Lifecycle -----------------------------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start listening; returns the bound port (also `self.port`)."""
+        self._server = await asyncio.start_server(self._accept, host, port)
+        self.host = host
+        self.port = self._server.sockets[0].getsockname()[1]
+        if self._dirty:
+            self.save()
+        log.info("sandbox DC %d listening on %s:%d", self.dc_id, self.host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop the traffic generator, close every connection and flush the state file."""
+        if self._traffic is not None:
+            await self._traffic.stop()
+            self._traffic = None
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._connections):
+            conn.close()
+        for task in list(self._conn_tasks):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._conn_tasks, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
+        self.save()
+
+    async def __aenter__(self) -> SandboxDC:
+        if self._server is None:
+            await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def start_demo_traffic(self, interval: float = 5.0) -> DemoTraffic:
+        """Start (or restart) the demo traffic generator inside this event loop."""
+        from .demo import DemoTraffic, seed_demo_world
+
+        seed_demo_world(self)
+        if self._traffic is not None:
+            self._traffic.cancel()
+        self._traffic = DemoTraffic(self, interval)
+        self._traffic.start()
+        return self._traffic
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = Connection(self, reader, writer)
+        self._connections.add(conn)
+        self.counters.connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._conn_tasks.add(task)
+        try:
+            await conn.serve()
+        finally:
+            if task is not None:
+                self._conn_tasks.discard(task)
+
+    # Persistence ---------------------------------------------------------------------------------------------
+    def mark_dirty(self) -> None:
+        """Schedule a (debounced) save; in-memory sandboxes ignore it."""
+        self._dirty = True
+        if self.state_path is None or self._save_handle is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # saved on start() or stop()
+        self._save_handle = loop.call_later(SAVE_DELAY_SECONDS, self.save)
+
+    def save(self) -> None:
+        self._save_handle = None
+        if self.state_path is None or not self._dirty:
+            return
+        self._dirty = False
+        write_state_file(self.state_path, self.state)
+
+    # Connections, keys and users -------------------------------------------------------------------------
+    def register_auth_key(self, key_id: int, key: bytes) -> None:
+        self.state.add_auth_key(key_id, key)
+        self.counters.handshakes += 1
+        self.mark_dirty()
+
+    def bind_connection_to_key(self, conn: Connection) -> None:
+        assert conn.auth_key is not None
+        for conns in self._live_by_key.values():
+            if conn in conns:
+                conns.remove(conn)
+        self._live_by_key.setdefault(conn.auth_key.key_id, []).append(conn)
+
+    def older_live_connections(self, conn: Connection) -> list[Connection]:
+        """Open connections that bound the same key before `conn` did, with another session id."""
+        if conn.auth_key is None:
+            return []
+        return [
+            other
+            for other in self._live_by_key.get(conn.auth_key.key_id, [])
+            if other is not conn
+            and not other.closed.is_set()
+            and other.session_id != conn.session_id
+            and other.bound_at < conn.bound_at
+        ]
+
+    def attach_user(self, conn: Connection, user_id: int, *, catch_up: bool = False) -> None:
+        """Route the user's updates to this connection from now on."""
+        if conn.user_id == user_id:
+            return
+        if conn.user_id is not None:
+            self.hub.unbind(conn, conn.user_id)
+        conn.user_id = user_id
+        self.hub.bind(user_id, conn)
+        if catch_up and conn.receive_updates:
+            # Like Telegram after a reconnect: nudge the client to fetch what it missed while offline.
+            conn.push_updates_too_long()
+
+    def detach_user(self, conn: Connection) -> None:
+        if conn.user_id is not None:
+            self.hub.unbind(conn, conn.user_id)
+            conn.user_id = None
+
+    def on_connection_closed(self, conn: Connection) -> None:
+        self._connections.discard(conn)
+        if conn.auth_key is not None:
+            conns = self._live_by_key.get(conn.auth_key.key_id)
+            if conns and conn in conns:
+                conns.remove(conn)
+                if not conns:
+                    del self._live_by_key[conn.auth_key.key_id]
+        self.detach_user(conn)
+
+    def connections(self, user_id: int | None = None) -> list[Connection]:
+        return [c for c in self._connections if user_id is None or c.user_id == user_id]
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)

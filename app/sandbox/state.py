@@ -1,0 +1,270 @@
+"""The sandbox's data model: users, keys, authorizations, per-user message boxes, channels and update logs.
+
+Everything here is plain dataclasses so `persistence.py` can write it to JSON. Behaviour that emits updates lives
+in `actions.py`; this module only stores and looks things up.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+
+# Older log entries are dropped; a client further behind gets DifferenceTooLong.
+UPDATE_LOG_LIMIT = 2000
+MAX_CHANNELS_PER_USER = 500
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def random_long() -> int:
+    return random.getrandbits(63) or 1
+
+
+def normalize_phone(phone: str | int) -> str:
+    """Phones are stored as digits only; '+1 555-0001' and '15550001' are the same number."""
+    return "".join(ch for ch in str(phone) if ch.isdigit())
+
+
+@dataclass
+class PasswordRecord:
+    """2FA: the SRP verifier v = g^x mod p plus the salts the client needs to recompute x."""
+
+    salt1: bytes
+    salt2: bytes
+    verifier: bytes
+    hint: str = ""
+
+
+@dataclass
+class LogEntry:
+    """One pts step in a user's or channel's update log (kinds: see `updates.py`)."""
+
+    pts: int
+    pts_count: int
+    kind: str
+    date: int
+    ids: list[int] = field(default_factory=list)
+    peer_id: int = 0
+    max_id: int = 0
+
+
+@dataclass
+class StoredMessage:
+    """One copy of a message: private messages exist once per participant, channel messages once per channel."""
+
+    id: int
+    peer_kind: str  # "user" or "channel"
+    peer_id: int
+    from_id: int
+    date: int
+    text: str
+    out: bool = False
+    edit_date: int | None = None
+    reply_to: int | None = None
+    # The other participant's copy of a private message: (owner user id, message id).
+    twin_owner: int = 0
+    twin_id: int = 0
+
+
+@dataclass
+class PrivateDialog:
+    read_inbox_max_id: int = 0
+    read_outbox_max_id: int = 0
+
+
+@dataclass
+class UpdateLog:
+    """A pts counter with its bounded log; `floor` is the oldest pts a difference can start from."""
+
+    pts: int = 1
+    floor: int = 1
+    entries: list[LogEntry] = field(default_factory=list)
+    last_date: int = 0
+
+    def append(self, kind: str, pts_count: int = 1, **fields: object) -> LogEntry:
+        self.pts += pts_count
+        self.last_date = now()
+        entry = LogEntry(pts=self.pts, pts_count=pts_count, kind=kind, date=self.last_date, **fields)  # type: ignore[arg-type]
+        self.entries.append(entry)
+        if len(self.entries) > UPDATE_LOG_LIMIT:
+            dropped = self.entries[: len(self.entries) - UPDATE_LOG_LIMIT]
+            del self.entries[: len(dropped)]
+            self.floor = dropped[-1].pts
+        return entry
+
+    def since(self, pts: int) -> list[LogEntry] | None:
+        """Entries after `pts`, or None when the log no longer reaches back that far."""
+        if pts < self.floor:
+            return None
+        return [entry for entry in self.entries if entry.pts > pts]
+
+
+@dataclass
+class User:
+    id: int
+    access_hash: int
+    phone: str
+    first_name: str
+    last_name: str = ""
+    username: str | None = None
+    password: PasswordRecord | None = None
+    banned: bool = False
+    deleted: bool = False
+    created: int = field(default_factory=now)
+    next_message_id: int = 1
+    log: UpdateLog = field(default_factory=UpdateLog)
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+    dialogs: dict[int, PrivateDialog] = field(default_factory=dict)
+    contacts: list[int] = field(default_factory=list)
+
+    def allocate_message_id(self) -> int:
+        self.next_message_id += 1
+        return self.next_message_id - 1
+
+
+@dataclass
+class ChannelMember:
+    joined: int = field(default_factory=now)
+    read_inbox_max_id: int = 0
+    admin: bool = False
+
+
+@dataclass
+class Channel:
+    id: int
+    access_hash: int
+    title: str
+    creator_id: int
+    broadcast: bool = True
+    username: str | None = None
+    private: bool = False
+    about: str = ""
+    date: int = field(default_factory=now)
+    next_message_id: int = 1
+    log: UpdateLog = field(default_factory=UpdateLog)
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+    members: dict[int, ChannelMember] = field(default_factory=dict)
+
+    @property
+    def megagroup(self) -> bool:
+        return not self.broadcast
+
+    def allocate_message_id(self) -> int:
+        self.next_message_id += 1
+        return self.next_message_id - 1
+
+
+@dataclass
+class Authorization:
+    """A logged-in (or password-pending) user bound to one auth key."""
+
+    id: int
+    user_id: int
+    password_pending: bool = False
+    created: int = field(default_factory=now)
+    api_id: int = 0
+    device_model: str = ""
+    app_version: str = ""
+
+
+@dataclass
+class AuthKeyRecord:
+    key_id: int
+    key: bytes
+    created: int = field(default_factory=now)
+    authorization: Authorization | None = None
+
+
+@dataclass
+class LoginCode:
+    phone: str
+    code: str
+    phone_code_hash: str
+    expires: int
+
+
+@dataclass
+class SandboxState:
+    """The whole persisted world."""
+
+    users: dict[int, User] = field(default_factory=dict)
+    channels: dict[int, Channel] = field(default_factory=dict)
+    auth_keys: dict[int, AuthKeyRecord] = field(default_factory=dict)
+    login_codes: dict[str, LoginCode] = field(default_factory=dict)
+    next_user_id: int = 1_000_001
+    next_channel_id: int = 2_000_000_001
+
+    # Lookups -------------------------------------------------------------------------------------------------
+    def user_by_phone(self, phone: str | int) -> User | None:
+        digits = normalize_phone(phone)
+        return next((u for u in self.users.values() if u.phone == digits), None)
+
+    def user_by_username(self, username: str) -> User | None:
+        name = username.lower().lstrip("@")
+        return next((u for u in self.users.values() if u.username and u.username.lower() == name), None)
+
+    def channel_by_username(self, username: str) -> Channel | None:
+        name = username.lower().lstrip("@")
+        return next((c for c in self.channels.values() if c.username and c.username.lower() == name), None)
+
+    def channels_of(self, user_id: int) -> list[Channel]:
+        return [c for c in self.channels.values() if user_id in c.members]
+
+    def authorizations_of(self, user_id: int) -> list[tuple[AuthKeyRecord, Authorization]]:
+        return [
+            (record, record.authorization)
+            for record in self.auth_keys.values()
+            if record.authorization is not None and record.authorization.user_id == user_id
+        ]
+
+    # Creation ------------------------------------------------------------------------------------------------
+    def add_user(self, phone: str | int, first_name: str, last_name: str = "", username: str | None = None) -> User:
+        digits = normalize_phone(phone)
+        if self.user_by_phone(digits) is not None:
+            raise ValueError(f"phone {digits} is already registered")
+        if username and (self.user_by_username(username) or self.channel_by_username(username)):
+            raise ValueError(f"username {username} is taken")
+        user = User(
+            id=self.next_user_id,
+            access_hash=random_long(),
+            phone=digits,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+        )
+        self.next_user_id += 1
+        self.users[user.id] = user
+        return user
+
+    def add_channel(
+        self, title: str, creator: User, *, username: str | None, broadcast: bool, private: bool
+    ) -> Channel:
+        if username and (self.user_by_username(username) or self.channel_by_username(username)):
+            raise ValueError(f"username {username} is taken")
+        channel = Channel(
+            id=self.next_channel_id,
+            access_hash=random_long(),
+            title=title,
+            creator_id=creator.id,
+            broadcast=broadcast,
+            username=username,
+            private=private,
+        )
+        channel.members[creator.id] = ChannelMember(admin=True)
+        self.next_channel_id += 1
+        self.channels[channel.id] = channel
+        return channel
+
+    def add_auth_key(self, key_id: int, key: bytes) -> AuthKeyRecord:
+        record = AuthKeyRecord(key_id=key_id, key=key)
+        self.auth_keys[key_id] = record
+        return record
+
+    def new_login_code(self, phone: str, code: str, ttl: int = 600) -> LoginCode:
+        login = LoginCode(phone=phone, code=code, phone_code_hash=secrets.token_hex(9), expires=now() + ttl)
+        self.login_codes[phone] = login
+        return login
