@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from hashlib import sha256
 
-import rsa.core
 from telethon.crypto import AES, AuthKey
 from telethon.extensions import BinaryReader
 from telethon.helpers import generate_key_data_from_nonce
@@ -38,6 +37,9 @@ DH_PRIME = int(
 DH_G = 3
 DH_PRIME_BYTES = DH_PRIME.to_bytes(256, "big")
 _SAFETY = 2 ** (2048 - 64)
+# The server's secret DH exponent. 2048 bits buys nothing in an offline sandbox; 320 bits keeps a handshake cheap
+# (g_a still lands in the safety range the client checks, because 3^a mod p is spread over the whole group).
+SERVER_EXPONENT_BITS = 320
 
 
 class HandshakeFailed(Exception):
@@ -58,7 +60,9 @@ def _decrypt_inner_data(encrypted: bytes) -> TLObject:
     value = _int(encrypted)
     if value >= key.n:
         raise HandshakeFailed("encrypted_data >= n")
-    plain = rsa.core.decrypt_int(value, key.d, key.n).to_bytes(256, "big")
+    # Chinese-remainder decryption: the same result as pow(value, d, n), about three times faster.
+    m1, m2 = pow(value, key.exp1, key.p), pow(value, key.exp2, key.q)
+    plain = (m2 + (key.coef * (m1 - m2) % key.p) * key.q).to_bytes(256, "big")
     inner = _try_rsa_pad(plain) or _try_legacy(plain)
     if inner is None:
         raise HandshakeFailed("cannot decode p_q_inner_data with either RSA scheme")
@@ -148,7 +152,7 @@ class Handshake:
         self._tmp_key, self._tmp_iv = generate_key_data_from_nonce(self.server_nonce, self.new_nonce)
         g_a = 0
         while not _SAFETY <= g_a <= DH_PRIME - _SAFETY:
-            self._a = _int(os.urandom(256))
+            self._a = _int(os.urandom(SERVER_EXPONENT_BITS // 8))
             g_a = pow(DH_G, self._a, DH_PRIME)
         answer = bytes(
             types.ServerDHInnerData(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from telethon.tl import types
+from telethon.tl import TLObject, types
 
 from .state import Channel, SandboxState, StoredMessage, User, now
 
@@ -74,6 +74,15 @@ def message(stored: StoredMessage, viewer_id: int, state: SandboxState) -> types
         edit_date=ts(stored.edit_date),
         views=1 if post else None,
     )
+
+
+# telethon.tl.patched replaces types.MessageEmpty with a subclass whose __init__ requires peer_id; build the
+# generated class underneath it instead.
+_MessageEmpty = next(c for c in types.MessageEmpty.__mro__ if c.__module__ == "telethon.tl.types")
+
+
+def message_empty(msg_id: int) -> TLObject:
+    return _MessageEmpty(id=msg_id)  # type: ignore[no-any-return]
 
 
 def entities_for(

@@ -57,6 +57,8 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
     route = ROUTES.get(request.CONSTRUCTOR_ID)
     ctx = RpcContext(dc=dc, conn=conn, auth_key=conn.auth_key, msg_id=msg_id)
     auth = conn.auth_key.authorization
+    if auth is not None and conn.user_id is None:
+        _attach_if_usable(ctx)
     injected = dc.injector.take(name, auth.user_id if auth else None)
     if injected is not None:
         raise injected
@@ -67,6 +69,14 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
         _guard(ctx)
     result = await route.handler(ctx, request)
     return _serialise(result)
+
+
+def _attach_if_usable(ctx: RpcContext) -> None:
+    """A logged-in key starts receiving updates on its first request of any kind (even help.getConfig)."""
+    try:
+        _guard(ctx)
+    except RpcError:
+        pass
 
 
 def _guard(ctx: RpcContext) -> None:

@@ -62,7 +62,7 @@ async def get_messages(ctx: RpcContext, request: functions.channels.GetMessagesR
             empty.append(msg_id)
     result = history.messages_result(ctx.dc.state, ctx.user, found, len(found), channel)
     assert isinstance(result, types.messages.ChannelMessages)
-    result.messages.extend(types.MessageEmpty(id=i) for i in empty)
+    result.messages.extend(render.message_empty(i) for i in empty)
     return result
 
 
