@@ -72,6 +72,20 @@ class Settings:
     log_flush_interval_s: float = 1.0
     logs_query_timeout_s: int = 10
 
+    ws_heartbeat_s: float = 25.0
+    ws_queue_size: int = 256
+    ws_replay_limit: int = 1000
+    webhook_allow_private_targets: bool = True
+    webhook_disable_after_failures: int = 20
+    webhook_retry_schedule_s: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
+    webhook_concurrency: int = 32
+    webhook_endpoint_concurrency: int = 2
+    webhook_default_max_per_second: float = 10.0
+    webhook_connect_timeout_s: float = 5.0
+    webhook_read_timeout_s: float = 10.0
+    webhook_claim_ttl_s: float = 60.0
+    webhook_poll_interval_s: float = 1.0
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -118,6 +132,28 @@ class _Reader:
         if value < minimum:
             raise SettingsError(f"{name} must be at least {minimum}, got {value}")
         return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+    def numbers(self, name: str, default: tuple[float, ...], *, minimum: float = 0.0) -> tuple[float, ...]:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            values = tuple(float(part) for part in raw.split(",") if part.strip())
+        except ValueError:
+            raise SettingsError(f"{name} must be comma-separated numbers, got {raw!r}") from None
+        if not values or min(values) < minimum:
+            raise SettingsError(f"{name} must list numbers of at least {minimum}, got {raw!r}")
+        return values
 
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         value = (self.text(name) or default).lower()
@@ -246,6 +282,21 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         log_batch_size=read.integer("LOG_BATCH_SIZE", 500, minimum=1),
         log_flush_interval_s=read.number("LOG_FLUSH_INTERVAL_S", 1.0, minimum=0.05),
         logs_query_timeout_s=read.integer("LOGS_QUERY_TIMEOUT_S", 10, minimum=1),
+        ws_heartbeat_s=read.number("WS_HEARTBEAT_S", 25.0, minimum=0.05),
+        ws_queue_size=read.integer("WS_QUEUE_SIZE", 256, minimum=1),
+        ws_replay_limit=read.integer("WS_REPLAY_LIMIT", 1000, minimum=1),
+        webhook_allow_private_targets=read.boolean("WEBHOOK_ALLOW_PRIVATE_TARGETS", app_env != "production"),
+        webhook_disable_after_failures=read.integer("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1),
+        webhook_retry_schedule_s=read.numbers(
+            "WEBHOOK_RETRY_SCHEDULE_S", (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200), minimum=0.01
+        ),
+        webhook_concurrency=read.integer("WEBHOOK_CONCURRENCY", 32, minimum=1),
+        webhook_endpoint_concurrency=read.integer("WEBHOOK_ENDPOINT_CONCURRENCY", 2, minimum=1),
+        webhook_default_max_per_second=read.number("WEBHOOK_DEFAULT_MAX_PER_SECOND", 10.0, minimum=0.01),
+        webhook_connect_timeout_s=read.number("WEBHOOK_CONNECT_TIMEOUT_S", 5.0, minimum=0.05),
+        webhook_read_timeout_s=read.number("WEBHOOK_READ_TIMEOUT_S", 10.0, minimum=0.05),
+        webhook_claim_ttl_s=read.number("WEBHOOK_CLAIM_TTL_S", 60.0, minimum=1.0),
+        webhook_poll_interval_s=read.number("WEBHOOK_POLL_INTERVAL_S", 1.0, minimum=0.01),
     )
 
 

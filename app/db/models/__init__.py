@@ -1,5 +1,21 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
+from app.db.models.events import Event
+from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
 from app.db.models.user import RefreshToken, User, UserRole
+from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
 
-__all__ = ["RefreshToken", "User", "UserRole"]
+__all__ = [
+    "DeliveryStatus",
+    "Event",
+    "LoginFlow",
+    "ProfileStatus",
+    "RefreshToken",
+    "TelegramProfile",
+    "User",
+    "UserRole",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookStatus",
+]
