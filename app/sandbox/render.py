@@ -73,6 +73,7 @@ def message(stored: StoredMessage, viewer_id: int, state: SandboxState) -> types
         reply_to=reply,
         edit_date=ts(stored.edit_date),
         views=1 if post else None,
+        forwards=0 if post else None,
     )
 
 
