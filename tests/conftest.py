@@ -32,6 +32,23 @@ class Backend:
 
 
 @pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The one chdb engine path of the whole suite (chdb: one path per process, see app.lib.clickhouse).
+
+    An anchor client keeps the engine open for the session (opening costs ~0.5 s); tests isolate themselves
+    with a database of their own on this path (`?database=...`).
+    """
+    from app.lib.clickhouse import make_client
+
+    path = tmp_path_factory.mktemp("chdb")
+    anchor = make_client(f"chdb://{path}")
+    try:
+        yield path
+    finally:
+        anchor.close()
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     with postgres_server() as url:
         yield url

@@ -35,9 +35,9 @@ def vector() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def ddl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    # chdb: one engine path per process; this module opens its own and closes it when done.
-    client = make_client(f"chdb://{tmp_path_factory.mktemp('contract-chdb')}?database=logs")
+def ddl(chdb_path: Path) -> Iterator[Client]:
+    # chdb: one engine path per process, shared by the suite; this module uses a database of its own.
+    client = make_client(f"chdb://{chdb_path}?database=contract_{uuid.uuid4().hex[:12]}")
     apply_schema(client, 30)
     try:
         yield client

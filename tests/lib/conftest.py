@@ -2,9 +2,8 @@
 
 chdb hosts one engine per process on ONE data path: clients on that path can be many, but opening another
 path (":memory:" too) while any client is open fails with "EmbeddedServer already initialized with path".
-So this package shares one engine path, kept open by an anchor client for the package's duration (opening
-the engine costs ~0.5 s), and isolates tests with a fresh database each. The anchor closes when the package
-is done, so later test modules may open the engine on their own path.
+So the whole suite shares one engine path (`chdb_path` in tests/conftest.py, kept open by an anchor client),
+and tests here isolate themselves with a fresh database each.
 """
 
 from __future__ import annotations
@@ -19,16 +18,6 @@ from clickhouse_connect.driver.client import Client
 
 from app.lib import logging as applog
 from app.lib.clickhouse import apply_schema, make_client
-
-
-@pytest.fixture(scope="package")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("chdb")
-    anchor = make_client(f"chdb://{path}")
-    try:
-        yield path
-    finally:
-        anchor.close()
 
 
 @pytest.fixture

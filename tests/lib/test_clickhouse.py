@@ -176,6 +176,30 @@ def test_shipper_counts_failed_batches(ch_dsn: str, capsys: pytest.CaptureFixtur
     assert {f["event"] for f in failures} == {"logs.ship_failed"}
 
 
+def test_shipper_opens_its_client_lazily_retries_and_closes_it(ch: Client, ch_dsn: str) -> None:
+    attempts: list[Client] = []
+
+    def open_client() -> Client:
+        if not attempts:
+            attempts.append(ch)  # the first attempt fails, like a server that is not up yet
+            raise ConnectionError("not yet")
+        client = make_client(ch_dsn)
+        attempts.append(client)
+        return client
+
+    shipper = LogShipper(open_client, batch_size=1000, flush_interval_s=30)
+    shipper({"kind": "event", **event_row(0, ALICE)})
+    shipper.flush()
+    assert (shipper.buffered, shipper.shipped) == (1, 0)
+    assert shipper.last_error == "ConnectionError: not yet"
+    shipper.flush()
+    assert (shipper.buffered, shipper.shipped, shipper.last_error) == (0, 1, None)
+    shipper.stop()
+    assert count(ch, "event_log") == 1
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the shipper closed the client it opened
+        attempts[1].command("SELECT 1")
+
+
 # ------------------------------------------------------------------------------------------------- query
 
 
