@@ -1,0 +1,94 @@
+"""Design §5 error rows: ban, revoke, flood wait, duplicate live connections, unknown methods and keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from telethon import errors, functions, types
+
+from app.sandbox import SandboxDC
+
+
+async def test_ban_surfaces_as_user_deactivated_ban(dc: SandboxDC, login_as, bob) -> None:
+    client = await login_as(bob)
+    dc.control.ban(bob)
+    # The push makes the update loop call getDifference, which fails and disconnects the client with the error.
+    with pytest.raises(errors.UserDeactivatedBanError):
+        await asyncio.wait_for(client.run_until_disconnected(), 5)
+    await client.connect()
+    with pytest.raises(errors.UserDeactivatedBanError):
+        await client(functions.updates.GetStateRequest())
+
+
+async def test_revoke_surfaces_as_auth_key_unregistered(dc: SandboxDC, login_as, make_client, bob) -> None:
+    client = await login_as(bob)
+    session = client.session.save()
+    assert dc.control.revoke(bob) == 1
+    assert dc.control.authorizations(bob) == []
+    with pytest.raises(errors.AuthKeyUnregisteredError):
+        await asyncio.wait_for(client.run_until_disconnected(), 5)
+    fresh = make_client(session)
+    await fresh.connect()
+    assert await fresh.get_me() is None
+    with pytest.raises(errors.AuthKeyUnregisteredError):
+        await fresh.get_dialogs()
+
+
+async def test_injected_flood_wait(dc: SandboxDC, login_as, alice, bob) -> None:
+    client = await login_as(alice)
+    dc.control.fail_next(functions.messages.SendMessageRequest, 420, "FLOOD_WAIT_120", user=alice)
+    with pytest.raises(errors.FloodWaitError) as caught:
+        await client.send_message("bob", "too fast")
+    assert caught.value.seconds == 120
+    assert dc.control.user(bob).messages == {}
+    # Other methods are unaffected; the injection was used up.
+    assert await client.get_dialogs() is not None
+    assert dc.injector.rules == []
+
+
+async def test_injection_by_name_and_times(dc: SandboxDC, login_as, alice) -> None:
+    client = await login_as(alice)
+    dc.control.fail_next("updates.GetState", 400, "SOME_ERROR", times=2)
+    for _ in range(2):
+        with pytest.raises(errors.BadRequestError, match="SOME_ERROR"):
+            await client(functions.updates.GetStateRequest())
+    assert (await client(functions.updates.GetStateRequest())).pts >= 1
+
+
+async def test_two_live_connections_on_one_session_are_duplicates(dc: SandboxDC, login_as, make_client, bob) -> None:
+    first = await login_as(bob)
+    copy = make_client(first.session.save())
+    with pytest.raises(errors.AuthKeyDuplicatedError):
+        await copy.connect()
+    assert dc.control.counters.auth_key_duplicated >= 1
+    assert await first.get_me() is not None  # the original owner keeps working
+
+
+async def test_reconnecting_is_not_a_duplicate(dc: SandboxDC, login_as, make_client, bob) -> None:
+    first = await login_as(bob)
+    session = first.session.save()
+    await first.disconnect()
+    again = make_client(session)
+    await again.connect()
+    assert (await again.get_me()).id == bob.id
+    await again.disconnect()
+    await again.connect()
+    assert (await again.get_me()).id == bob.id
+    assert dc.control.counters.auth_key_duplicated == 0
+
+
+async def test_unimplemented_method_is_a_named_400(dc: SandboxDC, login_as, alice) -> None:
+    client = await login_as(alice)
+    with pytest.raises(errors.BadRequestError, match="FAKEDC_NOT_IMPLEMENTED_GetStickerSet"):
+        await client(functions.messages.GetStickerSetRequest(stickerset=types.InputStickerSetEmpty(), hash=0))
+
+
+async def test_forgotten_auth_key_gives_auth_key_not_found(dc: SandboxDC, login_as, make_client, alice) -> None:
+    client = await login_as(alice)
+    session = client.session.save()
+    await client.disconnect()
+    dc.control.forget_auth_key(client.session.auth_key.key_id)
+    lost = make_client(session)
+    with pytest.raises(errors.AuthKeyNotFound):
+        await lost.connect()
