@@ -83,7 +83,7 @@ _MessageEmpty = next(c for c in types.MessageEmpty.__mro__ if c.__module__ == "t
 
 
 def message_empty(msg_id: int) -> TLObject:
-    return _MessageEmpty(id=msg_id)  # type: ignore[no-any-return]
+    return _MessageEmpty(id=msg_id)
 
 
 def entities_for(

@@ -4,6 +4,7 @@ then run the registered handler and serialise its result."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -73,10 +74,8 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
 
 def _attach_if_usable(ctx: RpcContext) -> None:
     """A logged-in key starts receiving updates on its first request of any kind (even help.getConfig)."""
-    try:
+    with contextlib.suppress(RpcError):
         _guard(ctx)
-    except RpcError:
-        pass
 
 
 def _guard(ctx: RpcContext) -> None:

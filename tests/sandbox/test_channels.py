@@ -21,7 +21,9 @@ async def test_join_channel_then_read_history(dc: SandboxDC, login_as, alice, bo
     await dc.control.as_user(bob).post(news, "first post")
     client = await login_as(alice)
     entity = await client.get_entity("news")
-    assert isinstance(entity, types.Channel) and entity.left and entity.broadcast
+    assert isinstance(entity, types.Channel)
+    assert entity.left
+    assert entity.broadcast
     result = await client(functions.channels.JoinChannelRequest(entity))
     assert isinstance(result.updates[0], types.UpdateChannel)
     assert alice.id in dc.control.channel(news).members
@@ -55,7 +57,8 @@ async def test_channel_events_new_edited_deleted(dc: SandboxDC, login_as, alice,
 
     msg_id = await bob_as.post(news, "breaking")
     event = await asyncio.wait_for(new.get(), 5)
-    assert event.raw_text == "breaking" and event.chat_id == utils.get_peer_id(types.PeerChannel(news.id))
+    assert event.raw_text == "breaking"
+    assert event.chat_id == utils.get_peer_id(types.PeerChannel(news.id))
 
     await bob_as.edit_message(news, msg_id, "breaking (updated)")
     event = await asyncio.wait_for(edited.get(), 5)
@@ -89,10 +92,13 @@ async def test_megagroup_members_see_each_other(dc: SandboxDC, login_as, alice, 
     await client.get_dialogs()
     new = collect(client, events.NewMessage(chats=[group.id]))
     sent = await client.send_message("chat", "hi all")
-    assert sent.out and sent.id == 1
+    assert sent.out
+    assert sent.id == 1
     await dc.control.as_user(bob).send_message(group, "hi alice", reply_to=sent.id)
     event = await asyncio.wait_for(new.get(), 5)
-    assert event.raw_text == "hi alice" and event.sender_id == bob.id and event.reply_to_msg_id == 1
+    assert event.raw_text == "hi alice"
+    assert event.sender_id == bob.id
+    assert event.reply_to_msg_id == 1
 
 
 async def test_private_channel_and_channel_limit(dc: SandboxDC, login_as, alice, bob) -> None:

@@ -20,7 +20,7 @@ from telethon.network import (
 from telethon.tl import functions, types
 
 from app.sandbox import SandboxDC, keys
-from app.sandbox.handshake import P, PQ, Q, Handshake
+from app.sandbox.handshake import PQ, Handshake, P, Q
 
 LOGGERS = collections.defaultdict(lambda: logging.getLogger("handshake-test"))
 

@@ -16,7 +16,8 @@ async def test_login_with_code_and_2fa(dc: SandboxDC, make_client: ClientFactory
     assert not await client.is_user_authorized()
     await client.send_code_request("+15550001")
     code = dc.control.last_code("+15550001")
-    assert code is not None and len(code) == 5
+    assert code is not None
+    assert len(code) == 5
     with pytest.raises(errors.PhoneCodeInvalidError):
         await client.sign_in("+15550001", "00000" if code != "00000" else "11111")
     with pytest.raises(errors.SessionPasswordNeededError):
@@ -24,9 +25,12 @@ async def test_login_with_code_and_2fa(dc: SandboxDC, make_client: ClientFactory
     with pytest.raises(errors.PasswordHashInvalidError):
         await client.sign_in(password="wrong")
     me = await client.sign_in(password="hunter2")
-    assert me.id == alice.id and me.first_name == "Alice"
+    assert me.id == alice.id
+    assert me.first_name == "Alice"
     got = await client.get_me()
-    assert got.is_self and got.username == "alice" and got.phone == "15550001"
+    assert got.is_self
+    assert got.username == "alice"
+    assert got.phone == "15550001"
     assert len(dc.control.authorizations(alice)) == 1
 
 

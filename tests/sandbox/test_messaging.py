@@ -36,9 +36,12 @@ async def test_dialogs_history_send_and_read(dc: SandboxDC, login_as, alice, bob
     assert first == 1  # bob's own copy; alice's copy has alice's id sequence
 
     sent = await client.send_message("bob", "hi bob", reply_to=history[0].id)
-    assert sent.out and sent.message == "hi bob"
+    assert sent.out
+    assert sent.message == "hi bob"
     bob_copy = max(dc.control.user(bob).messages.values(), key=lambda m: m.id)
-    assert bob_copy.text == "hi bob" and not bob_copy.out and bob_copy.reply_to is not None
+    assert bob_copy.text == "hi bob"
+    assert not bob_copy.out
+    assert bob_copy.reply_to is not None
 
     await client.send_read_acknowledge("bob")
     dialogs = await client.get_dialogs()
@@ -75,7 +78,9 @@ async def test_paged_history_and_get_by_ids(dc: SandboxDC, login_as, alice, bob)
 async def test_resolve_username_and_full_user(dc: SandboxDC, login_as, alice, bob) -> None:
     client = await login_as(alice)
     entity = await client.get_entity("@bob")
-    assert isinstance(entity, types.User) and entity.id == bob.id and entity.access_hash == bob.access_hash
+    assert isinstance(entity, types.User)
+    assert entity.id == bob.id
+    assert entity.access_hash == bob.access_hash
     full = await client(functions.users.GetFullUserRequest(entity))
     assert full.full_user.id == bob.id
     assert await client(functions.messages.SetTypingRequest("bob", types.SendMessageTypingAction()))
@@ -91,11 +96,14 @@ async def test_private_events_new_edited_deleted_read(dc: SandboxDC, login_as, a
 
     bob_msg = await bob_as.send_message(alice, "hello")
     event = await asyncio.wait_for(new.get(), 5)
-    assert event.raw_text == "hello" and event.sender_id == bob.id and event.is_private
+    assert event.raw_text == "hello"
+    assert event.sender_id == bob.id
+    assert event.is_private
 
     await bob_as.edit_message(alice, bob_msg, "hello, edited")
     event = await asyncio.wait_for(edited.get(), 5)
-    assert event.raw_text == "hello, edited" and event.id == event.message.id
+    assert event.raw_text == "hello, edited"
+    assert event.id == event.message.id
 
     await bob_as.delete_messages(alice, [bob_msg], revoke=True)
     event = await asyncio.wait_for(deleted.get(), 5)
@@ -104,7 +112,8 @@ async def test_private_events_new_edited_deleted_read(dc: SandboxDC, login_as, a
     mine = await client.send_message("bob", "please read")
     await bob_as.read_history(alice)
     event = await asyncio.wait_for(read.get(), 5)
-    assert event.outbox and event.max_id == mine.id
+    assert event.outbox
+    assert event.max_id == mine.id
 
 
 async def test_own_edits_and_deletes_keep_pts_consistent(dc: SandboxDC, login_as, alice, bob) -> None:

@@ -42,7 +42,8 @@ async def test_restart_keeps_state_and_sessions(tmp_path: Path) -> None:
         again = TelegramClient(StringSession(saved), API_ID, API_HASH)
         await again.connect()
         me = await again.get_me()
-        assert me is not None and me.id == alice.id
+        assert me is not None
+        assert me.id == alice.id
         assert [m.message for m in await again.get_messages("bob", limit=5)] == ["before restart"]
         assert [m.message for m in await again.get_messages("news", limit=5)] == ["persisted post"]
         assert second.control.counters.requests["auth.SendCodeRequest"] == 0
