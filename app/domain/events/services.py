@@ -1,0 +1,157 @@
+"""Emitting events: the outbox row and its webhook deliveries join the caller's transaction; publication
+(pub/sub for WebSocket clients, waking the webhook dispatcher) happens only after that transaction commits.
+
+Services never commit. `emit()` queues the envelope in `session.info`; SQLAlchemy session events hand the queue
+to the publisher registered for the session's engine after commit, and drop it on rollback (a rolled-back
+savepoint drops only what was emitted inside it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+from weakref import WeakKeyDictionary
+
+from advanced_alchemy.mixins.uuid import uuid7
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+from app.db.models import Event, Webhook, WebhookDelivery, WebhookStatus
+from app.domain.events.schemas import EventEnvelope
+from app.domain.events.types import ALL_TYPES, EVENT_TYPES
+
+_PENDING = "pending_events"
+_HOOKED = "pending_events_hooked"
+DELIVERABLE_STATUSES = (WebhookStatus.ACTIVE.value, WebhookStatus.FAILED.value)
+
+
+class CommittedEventSink(Protocol):
+    """Receives what a transaction announced, right after it committed (called synchronously, on the loop)."""
+
+    def publish_committed(self, envelopes: Sequence[EventEnvelope], wake_dispatcher: bool) -> None: ...
+
+
+_sinks: WeakKeyDictionary[Engine, CommittedEventSink] = WeakKeyDictionary()
+
+
+def attach_sink(engine: AsyncEngine, sink: CommittedEventSink) -> None:
+    """Route what sessions on `engine` commit to `sink`."""
+    _sinks[engine.sync_engine] = sink
+
+
+def detach_sink(engine: AsyncEngine) -> None:
+    _sinks.pop(engine.sync_engine, None)
+
+
+@dataclass(slots=True)
+class _Pending:
+    envelope: EventEnvelope | None
+    wake_dispatcher: bool
+    savepoint: SessionTransaction | None
+
+
+def envelope_of(event: Event) -> EventEnvelope:
+    return EventEnvelope(
+        id=event.id,
+        type=event.type,
+        occurred_at=event.created_at,
+        user_id=event.user_id,
+        profile=event.profile,
+        data=event.payload,
+    )
+
+
+async def emit(
+    session: AsyncSession,
+    *,
+    user_id: UUID,
+    type: str,
+    data: dict[str, Any],
+    profile: str | None = None,
+    webhook_ids: Collection[UUID] | None = None,
+) -> EventEnvelope:
+    """Write an event and its webhook deliveries in the caller's transaction; publish it after commit.
+
+    Deliveries go to every active endpoint of the user subscribed to `type` (or `*`); `webhook_ids`
+    replaces the subscription rule with exactly those endpoints (used by `POST /webhooks/{id}/test`).
+    """
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    now = datetime.now(UTC)
+    event = Event(id=uuid7(), user_id=user_id, type=type, profile=profile, payload=data, created_at=now, updated_at=now)
+    session.add(event)
+    rows = await session.execute(
+        select(Webhook.id, Webhook.event_types).where(
+            Webhook.user_id == user_id, Webhook.status.in_(DELIVERABLE_STATUSES)
+        )
+    )
+    targets = [
+        webhook_id
+        for webhook_id, types in rows
+        if (webhook_id in webhook_ids if webhook_ids is not None else type in types or ALL_TYPES in types)
+    ]
+    session.add_all(WebhookDelivery(webhook_id=target, event_id=event.id, next_attempt_at=now) for target in targets)
+    await session.flush()
+    envelope = envelope_of(event)
+    _queue(session, _Pending(envelope, bool(targets), session.sync_session.get_nested_transaction()))
+    return envelope
+
+
+def request_dispatch(session: AsyncSession) -> None:
+    """Wake the webhook dispatcher once this transaction commits (deliveries were made due)."""
+    _queue(session, _Pending(None, True, session.sync_session.get_nested_transaction()))
+
+
+def _queue(session: AsyncSession, item: _Pending) -> None:
+    sync_session = session.sync_session
+    sync_session.info.setdefault(_PENDING, []).append(item)
+    if not sync_session.info.get(_HOOKED):
+        sa_event.listen(sync_session, "after_commit", _after_commit)
+        sa_event.listen(sync_session, "after_soft_rollback", _after_soft_rollback)
+        sync_session.info[_HOOKED] = True
+
+
+def _after_commit(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    bind = session.bind
+    sink = _sinks.get(bind) if isinstance(bind, Engine) else None
+    if sink is None:
+        return  # no running publisher (e.g. a CLI): the rows are committed and the dispatcher's poll finds them
+    envelopes = [item.envelope for item in pending if item.envelope is not None]
+    sink.publish_committed(envelopes, any(item.wake_dispatcher for item in pending))
+
+
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending: list[_Pending] = session.info.get(_PENDING, [])
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        return
+    session.info[_PENDING] = [item for item in pending if not _inside(item.savepoint, previous_transaction)]
+
+
+def _inside(savepoint: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+async def events_since(
+    session: AsyncSession, user_id: UUID, since: UUID, *, types: Collection[str] | None, limit: int
+) -> list[EventEnvelope]:
+    """The user's events after the cursor `since`, oldest first (the WebSocket replay)."""
+    query = select(Event).where(Event.user_id == user_id, Event.id > since).order_by(Event.id).limit(limit)
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    return [envelope_of(row) for row in await session.scalars(query)]

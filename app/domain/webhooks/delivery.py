@@ -1,0 +1,254 @@
+"""Units of work of the dispatcher: claim due deliveries, load what a POST needs, record an outcome.
+
+Each function runs in a session the dispatcher opened and commits. Claims are an atomic UPDATE of a
+`FOR UPDATE SKIP LOCKED` subquery on PostgreSQL (several dispatchers share the work) and a plain atomic
+UPDATE on SQLite (one dispatcher per database file). A claim lasts `claimed_until`; a crashed dispatcher's
+claims expire and the deliveries are attempted again, with the same `webhook-id`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import DeliveryStatus, Event, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
+from app.domain.events.schemas import encode_envelope
+from app.domain.events.services import DELIVERABLE_STATUSES, emit, envelope_of
+from app.domain.events.types import EventType
+from app.lib.crypto import SecretBox
+from app.lib.logging import log_event
+
+RETRYABLE = (DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    webhook_id: UUID
+    user_id: UUID
+    url: str
+    secret: str
+    max_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    delivery_id: UUID
+    attempt: int
+    body: bytes
+
+    @property
+    def message_id(self) -> str:
+        """The `webhook-id`: stable per event and endpoint, so receivers can deduplicate retries."""
+        return f"msg_{self.delivery_id.hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    excerpt: str | None
+    error: str | None
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        WebhookDelivery.status.in_(RETRYABLE),
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
+    )
+
+
+async def endpoints_with_due_work(session: AsyncSession, *, limit: int = 500) -> list[UUID]:
+    now = datetime.now(UTC)
+    query = (
+        select(WebhookDelivery.webhook_id)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(Webhook.status.in_(DELIVERABLE_STATUSES), *_due(now))
+        .distinct()
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def load_target(session: AsyncSession, box: SecretBox, webhook_id: UUID) -> Target | None:
+    webhook = await session.get(Webhook, webhook_id)
+    if webhook is None or webhook.status not in DELIVERABLE_STATUSES:
+        return None
+    return Target(
+        webhook_id=webhook.id,
+        user_id=webhook.user_id,
+        url=webhook.url,
+        secret=box.decrypt(webhook.secret_encrypted),
+        max_per_second=webhook.max_per_second,
+    )
+
+
+async def claim(session: AsyncSession, webhook_id: UUID, *, limit: int, owner: str, ttl_s: float) -> list[Job]:
+    """Claim up to `limit` due deliveries of one endpoint, oldest first, and load their bodies."""
+    now = datetime.now(UTC)
+    due = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.webhook_id == webhook_id, *_due(now))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(due))
+        .values(claimed_until=now + timedelta(seconds=ttl_s), locked_by=owner)
+        .returning(WebhookDelivery.id, WebhookDelivery.attempt, WebhookDelivery.event_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = [tuple(row) for row in claimed]
+    if not rows:
+        return []
+    events = {e.id: e for e in await session.scalars(select(Event).where(Event.id.in_([r[2] for r in rows])))}
+    jobs = [
+        Job(delivery_id, attempt, encode_envelope(envelope_of(events[event_id])))
+        for delivery_id, attempt, event_id in rows
+    ]
+    return sorted(jobs, key=lambda job: job.delivery_id)
+
+
+def next_delay(schedule: tuple[float, ...], attempt: int) -> float | None:
+    """Seconds until the retry after failed attempt number `attempt` (1-based), with ±20% jitter; None = dead."""
+    if attempt > len(schedule):
+        return None
+    return schedule[attempt - 1] * random.uniform(0.8, 1.2)
+
+
+async def record(
+    session: AsyncSession,
+    target: Target,
+    job: Job,
+    outcome: Outcome,
+    *,
+    owner: str,
+    schedule: tuple[float, ...],
+    disable_after: int,
+) -> None:
+    """Store the attempt and its consequences for the delivery and the endpoint's health."""
+    now = datetime.now(UTC)
+    attempt = job.attempt + 1
+    session.add(
+        WebhookAttempt(
+            delivery_id=job.delivery_id,
+            attempt=attempt,
+            status_code=outcome.status_code,
+            response_excerpt=outcome.excerpt,
+            error=outcome.error,
+            duration_ms=round(outcome.duration_ms, 3),
+            dispatcher=owner,
+        )
+    )
+    values: dict[str, object] = {
+        "attempt": attempt,
+        "claimed_until": None,
+        "locked_by": None,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+        "updated_at": now,
+    }
+    if outcome.ok:
+        values.update(status=DeliveryStatus.SUCCEEDED.value, delivered_at=now)
+    else:
+        delay = next_delay(schedule, attempt)
+        if delay is None:
+            values["status"] = DeliveryStatus.DEAD.value
+        else:
+            values.update(status=DeliveryStatus.FAILED.value, next_attempt_at=now + timedelta(seconds=delay))
+    # Only the current claim holder moves the delivery on; a stale dispatcher's late answer is just logged.
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == job.delivery_id, WebhookDelivery.locked_by == owner)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if outcome.ok:
+        await _mark_healthy(session, target.webhook_id, now)
+    else:
+        await _mark_failing(session, target, now, disable_after=disable_after, last_error=outcome.error)
+
+
+async def _mark_healthy(session: AsyncSession, webhook_id: UUID, now: datetime) -> None:
+    await session.execute(
+        update(Webhook)
+        .where(Webhook.id == webhook_id)
+        .values(
+            consecutive_failures=0,
+            last_success_at=now,
+            status=case(
+                (Webhook.status == WebhookStatus.FAILED.value, WebhookStatus.ACTIVE.value), else_=Webhook.status
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _mark_failing(
+    session: AsyncSession, target: Target, now: datetime, *, disable_after: int, last_error: str | None
+) -> None:
+    result = await session.execute(
+        update(Webhook)
+        .where(Webhook.id == target.webhook_id)
+        .values(
+            failure_count=Webhook.failure_count + 1,
+            consecutive_failures=Webhook.consecutive_failures + 1,
+            last_failure_at=now,
+            status=case(
+                (Webhook.status == WebhookStatus.ACTIVE.value, WebhookStatus.FAILED.value), else_=Webhook.status
+            ),
+        )
+        .returning(Webhook.consecutive_failures)
+        .execution_options(synchronize_session=False)
+    )
+    failures = result.scalar_one_or_none()
+    if failures is None or failures < disable_after:
+        return
+    disabled = await session.execute(
+        update(Webhook)
+        .where(Webhook.id == target.webhook_id, Webhook.status != WebhookStatus.DISABLED.value)
+        .values(status=WebhookStatus.DISABLED.value, updated_at=now)
+        .returning(Webhook.id)
+        .execution_options(synchronize_session=False)
+    )
+    if disabled.scalar_one_or_none() is not None:
+        await _announce_disabled(session, target, failures, last_error)
+
+
+async def _announce_disabled(session: AsyncSession, target: Target, failures: int, last_error: str | None) -> None:
+    details = {"webhook_id": str(target.webhook_id), "url": target.url, "consecutive_failures": failures}
+    await emit(
+        session,
+        user_id=target.user_id,
+        type=EventType.WEBHOOK_DISABLED.value,
+        data={**details, "reason": "too many consecutive failures", "last_error": last_error},
+    )
+    await emit(
+        session,
+        user_id=target.user_id,
+        type=EventType.ALERT.value,
+        data={
+            "kind": "webhook_failing",
+            "message": f"webhook {target.url} was disabled after {failures} consecutive failed deliveries",
+            **details,
+        },
+    )
+    log_event(
+        "error",
+        "webhooks",
+        "webhook.disabled",
+        f"webhook disabled after {failures} consecutive failures",
+        user_id=target.user_id,
+        context=details,
+    )

@@ -1,0 +1,212 @@
+"""`WebhookDispatcher`: delivers due webhook deliveries with signed POSTs, retries and per-endpoint pacing.
+
+Work is organised in lanes, one per endpoint with due deliveries: a lane claims at most
+`WEBHOOK_ENDPOINT_CONCURRENCY` deliveries at a time, paces them to the endpoint's `max_per_second`, and
+records each outcome in its own transaction. Lanes run independently, so a slow or dead endpoint holds only
+its own lane (and at most its share of the global `WEBHOOK_CONCURRENCY` slots) and never delays the others.
+The dispatcher wakes when a transaction that created deliveries commits, and polls otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from uuid import UUID
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.domain.webhooks import delivery
+from app.domain.webhooks.delivery import Job, Outcome, Target
+from app.domain.webhooks.signing import signed_headers
+from app.domain.webhooks.targets import TargetRefused, check_target
+from app.lib.crypto import SecretBox
+from app.lib.logging import log_event
+
+EXCERPT_BYTES = 1024
+
+
+class Pacer:
+    """Spaces calls of one endpoint at least 1/rate seconds apart (a token bucket of size one)."""
+
+    def __init__(self) -> None:
+        self._next_slot = 0.0
+
+    async def wait(self, rate: float) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1.0 / rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        secret_box: SecretBox,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._box = secret_box
+        self._settings = settings
+        self._transport = transport
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._global = asyncio.Semaphore(settings.webhook_concurrency)
+        self._lanes: dict[UUID, asyncio.Task[None]] = {}
+        self._pacers: dict[UUID, Pacer] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        settings = self._settings
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=settings.webhook_connect_timeout_s,
+                read=settings.webhook_read_timeout_s,
+                write=settings.webhook_read_timeout_s,
+                pool=None,
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.webhook_concurrency,
+                max_keepalive_connections=settings.webhook_concurrency,
+            ),
+            follow_redirects=False,
+            transport=self._transport,
+            headers={"user-agent": "tg-multiprofile-webhooks/1"},
+        )
+        self._loop_task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop claiming and cancel in-flight attempts (their claims expire and are retried elsewhere)."""
+        tasks = [t for t in (self._loop_task, *self._lanes.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop_task = None
+        self._lanes.clear()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a commit that created or re-queued some)."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._start_lanes()
+            except Exception as exc:
+                log_event(
+                    "error",
+                    "webhooks",
+                    "dispatcher.poll_failed",
+                    f"dispatcher poll failed: {type(exc).__name__}",
+                    context={"error": str(exc)[:300]},
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.webhook_poll_interval_s)
+
+    async def _start_lanes(self) -> None:
+        async with self._sessionmaker() as session:
+            webhook_ids = await delivery.endpoints_with_due_work(session)
+        for webhook_id in webhook_ids:
+            if webhook_id not in self._lanes:
+                self._lanes[webhook_id] = asyncio.create_task(self._lane(webhook_id), name=f"webhook-lane-{webhook_id}")
+
+    async def _lane(self, webhook_id: UUID) -> None:
+        settings = self._settings
+        pacer = self._pacers.setdefault(webhook_id, Pacer())
+        try:
+            while True:
+                async with self._sessionmaker.begin() as session:
+                    target = await delivery.load_target(session, self._box, webhook_id)
+                    jobs = (
+                        await delivery.claim(
+                            session,
+                            webhook_id,
+                            limit=settings.webhook_endpoint_concurrency,
+                            owner=self.owner,
+                            ttl_s=settings.webhook_claim_ttl_s,
+                        )
+                        if target is not None
+                        else []
+                    )
+                if target is None or not jobs:
+                    return
+                await asyncio.gather(*(self._deliver(target, job, pacer) for job in jobs))
+        except Exception as exc:
+            log_event(
+                "error",
+                "webhooks",
+                "dispatcher.lane_failed",
+                f"webhook lane failed: {type(exc).__name__}",
+                context={"webhook_id": str(webhook_id), "error": str(exc)[:300]},
+            )
+        finally:
+            self._lanes.pop(webhook_id, None)
+
+    async def _deliver(self, target: Target, job: Job, pacer: Pacer) -> None:
+        await pacer.wait(target.max_per_second)
+        async with self._global:
+            outcome = await self._post(target, job)
+        async with self._sessionmaker.begin() as session:
+            await delivery.record(
+                session,
+                target,
+                job,
+                outcome,
+                owner=self.owner,
+                schedule=self._settings.webhook_retry_schedule_s,
+                disable_after=self._settings.webhook_disable_after_failures,
+            )
+
+    async def _post(self, target: Target, job: Job) -> Outcome:
+        assert self._client is not None
+        started = time.perf_counter()
+        try:
+            if not self._settings.webhook_allow_private_targets:
+                await check_target(target.url, allow_private=False)
+            headers = signed_headers(target.secret, job.message_id, int(time.time()), job.body)
+            async with self._client.stream("POST", target.url, content=job.body, headers=headers) as response:
+                excerpt = await _read_excerpt(response)
+                return Outcome(response.status_code, excerpt, None, _ms(started))
+        except TargetRefused as exc:
+            return Outcome(None, None, f"refused: {exc}", _ms(started))
+        except httpx.TimeoutException as exc:
+            return Outcome(None, None, f"timeout: {type(exc).__name__}", _ms(started))
+        except httpx.HTTPError as exc:
+            return Outcome(None, None, f"{type(exc).__name__}: {exc}"[:500], _ms(started))
+
+
+async def _read_excerpt(response: httpx.Response) -> str | None:
+    """Read at most 1 KB of the response body (the rest is discarded, never buffered)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= EXCERPT_BYTES:
+            break
+    body = b"".join(chunks)[:EXCERPT_BYTES]
+    return body.decode("utf-8", errors="replace") if body else None
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,100 @@
+"""Real servers on 127.0.0.1 for tests: any ASGI app under uvicorn in the test's event loop, and a webhook
+receiver whose answers the test scripts (status codes, delays) and which records every request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
+    """Run `app` under uvicorn on a free port of 127.0.0.1; yields the base URL (`http://127.0.0.1:port`)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False, ws_ping_interval=None)
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {task.exception() if task.done() else 'timeout'}")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 15)
+        sock.close()
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint that records requests; `respond` decides each answer as (status, delay seconds)."""
+
+    respond: Callable[[Received], Awaitable[tuple[int, float]] | tuple[int, float]] = lambda _: (200, 0.0)
+    requests: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = Received({k.decode(): v.decode() for k, v in scope["headers"]}, body, time.monotonic())
+        answer = self.respond(request)
+        status, delay = await answer if asyncio.iscoroutine(answer) else answer  # type: ignore[misc]
+        if delay:
+            await asyncio.sleep(delay)
+        self.requests.append(request)
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": f"status {status}".encode()})
+
+
+@contextlib.asynccontextmanager
+async def running_receiver(receiver: Receiver, path: str = "/hook") -> AsyncIterator[Receiver]:
+    async with serve_asgi(receiver, lifespan="off") as base:
+        receiver.url = base + path
+        yield receiver
+
+
+async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll `check` until it is true or `timeout` passes (then fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
