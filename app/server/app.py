@@ -21,13 +21,17 @@ from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
 from app.domain.accounts.controllers import AccountsController
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
+from app.domain.events.controllers import events_socket
+from app.domain.events.pubsub import create_channels_plugin
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck
+from app.domain.webhooks.controllers import WebhooksController
 from app.lib.crypto import SecretBox
 from app.lib.security import PasswordHasher, TokenCodec
 from app.server.auth import JWTAuthMiddleware
 from app.server.context import AppContext
 from app.server.errors import EXCEPTION_HANDLERS
+from app.server.events import EventsRuntime
 from app.server.request_log import RequestLogMiddleware
 from app.server.stores import create_redis, create_store
 
@@ -92,7 +96,8 @@ def _core_health_checks(ctx: AppContext) -> list[HealthCheck]:
     return checks
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, run_background: bool = True) -> Litestar:
+    """The application; `run_background=False` makes an API-only process (no dispatcher or other workers)."""
     settings = settings or get_settings()
     ctx = build_context(settings)
 
@@ -108,9 +113,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def provide_ctx() -> AppContext:
         return ctx
 
+    channels = create_channels_plugin(ctx.redis, queue_size=settings.ws_queue_size)
+    events_runtime = EventsRuntime(ctx, channels, run_dispatcher=run_background)
+
     app = Service(
-        route_handlers=[AccountsController, SystemController],
-        plugins=[SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine))],
+        route_handlers=[AccountsController, SystemController, WebhooksController, events_socket],
+        plugins=[SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine)), channels, events_runtime],
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
         middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -130,4 +138,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.ctx = ctx
+    app.state.events = events_runtime
     return app
