@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SAVE_DELAY_SECONDS = 0.5
+SAVE_DELAY_SECONDS = 1.0
 
 
 class SandboxDC:

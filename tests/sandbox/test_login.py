@@ -83,3 +83,9 @@ async def test_banned_phone_cannot_request_a_code(dc: SandboxDC, make_client: Cl
     await client.connect()
     with pytest.raises(errors.PhoneNumberBannedError):
         await client.send_code_request("+15550002")
+
+
+async def test_client_start_with_a_sandbox_phone(make_client) -> None:
+    client = make_client()
+    await client.start(phone="+9996631234", code_callback=lambda: "33333")
+    assert (await client.get_me()).phone == "9996631234"
