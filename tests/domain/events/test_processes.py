@@ -1,0 +1,166 @@
+"""Real processes on PostgreSQL + Redis: events fan out across two API processes through Redis pub/sub, and a
+dispatcher killed with SIGKILL mid-delivery loses nothing (at-least-once, duplicates keep their webhook-id)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from websockets.asyncio.client import connect
+
+from app.db.base import metadata
+from app.db.migrations import upgrade
+from tests.conftest import make_settings
+from tests.live import Receiver, eventually, free_port, running_receiver
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
+
+
+@pytest.fixture
+def shared_env(postgres_url, redis_url, tmp_path):
+    upgrade(make_settings(tmp_path / "migrate", DATABASE_URL=postgres_url))
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": "s" * 48,
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LOG_SHIPPING": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "WEBHOOK_CLAIM_TTL_S": "1",
+        "WEBHOOK_POLL_INTERVAL_S": "0.1",
+        "WEBHOOK_DEFAULT_MAX_PER_SECOND": "100",
+        "WEBHOOK_RETRY_SCHEDULE_S": "0.2,0.2,0.2,0.2,0.2",
+    }
+    yield env
+    asyncio.run(_empty_database(postgres_url, redis_url))
+
+
+async def _empty_database(postgres_url: str, redis_url: str) -> None:
+    engine = create_async_engine(postgres_url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)} CASCADE"))
+    await engine.dispose()
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+class Process:
+    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{name}.log"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log = self.log_path.open("w")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+            env={**env, "DATA_DIR": str(workdir / name)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def ready(self) -> None:
+        async def healthy() -> bool:
+            if self.popen.poll() is not None:
+                raise AssertionError(self.log_path.read_text()[-3000:])
+            try:
+                async with httpx.AsyncClient(timeout=1) as client:
+                    return (await client.get(f"{self.base}/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(healthy, timeout=60)
+
+    def kill(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        self.log.close()
+
+
+async def test_fan_out_across_processes_and_sigkill_mid_delivery_loses_nothing(shared_env, postgres_url, tmp_path):
+    first, second = Process(shared_env, tmp_path, "a"), Process(shared_env, tmp_path, "b")
+    restarted: Process | None = None
+    engine = create_async_engine(postgres_url)
+    try:
+        await asyncio.gather(first.ready(), second.ready())
+        async with httpx.AsyncClient(base_url=first.base, timeout=20) as api:
+            credentials = {"email": "ada@example.com", "password": "correct horse"}
+            assert (await api.post("/auth/register", json=credentials)).status_code == 201
+            token = (await api.post("/auth/login", json=credentials)).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            ws_url = second.base.replace("http://", "ws://") + "/events?types=webhook.test"
+            async with (
+                running_receiver(Receiver(respond=lambda _: (200, 0.3))) as receiver,
+                connect(ws_url, subprotocols=["bearer", token]) as ws,
+            ):
+                hook = (
+                    await api.post("/webhooks", json={"url": receiver.url, "event_types": ["*"]}, headers=headers)
+                ).json()
+                await asyncio.sleep(0.2)
+                # Fan-out: emitted through process A, received on process B's WebSocket.
+                sent = [(await api.post(f"/webhooks/{hook['id']}/test", headers=headers)).json()["event_id"]]
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert frame["id"] == sent[0]
+                assert frame["type"] == "webhook.test"
+
+                for _ in range(12):
+                    sent.append((await api.post(f"/webhooks/{hook['id']}/test", headers=headers)).json()["event_id"])
+
+                async def first_is_delivering() -> bool:
+                    async with engine.connect() as connection:
+                        claimed = await connection.scalar(
+                            text("SELECT count(*) FROM webhook_deliveries WHERE locked_by LIKE :owner"),
+                            {"owner": f"%:{first.popen.pid}:%"},
+                        )
+                    return bool(claimed)
+
+                await eventually(first_is_delivering, timeout=20)
+                first.kill()
+                restarted = Process(shared_env, tmp_path, "a2")
+                await restarted.ready()
+
+                received_ids = lambda: {json.loads(r.body)["id"] for r in receiver.requests}  # noqa: E731
+                await eventually(lambda: received_ids() >= set(sent), timeout=30)
+                live = [json.loads(await asyncio.wait_for(ws.recv(), 10))["id"] for _ in range(len(sent) - 1)]
+                assert set(live) == set(sent[1:])
+
+            webhook_ids = defaultdict(set)
+            for request in receiver.requests:
+                webhook_ids[json.loads(request.body)["id"]].add(request.headers["webhook-id"])
+            assert set(webhook_ids) == set(sent)  # none lost
+            assert all(len(ids) == 1 for ids in webhook_ids.values())  # duplicates only with the same webhook-id
+            async with engine.connect() as connection:
+                statuses = (
+                    await connection.execute(text("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1"))
+                ).all()
+            assert dict(statuses) == {"succeeded": len(sent)}
+    finally:
+        for process in (first, second, restarted):
+            if process is not None:
+                process.stop()
+        await engine.dispose()
