@@ -1,0 +1,68 @@
+"""Telegram profiles (bound user accounts) and the server-side state of login flows in progress."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+
+class ProfileStatus(enum.StrEnum):
+    ACTIVE = "active"
+    BANNED = "banned"
+    DEAUTHORIZED = "deauthorized"
+    LIMITED = "limited"
+    INACTIVE = "inactive"
+
+
+class TelegramProfile(Base):
+    """One Telegram user account bound to an application user; its session is encrypted at rest."""
+
+    __tablename__ = "telegram_profiles"
+
+    owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    label: Mapped[str | None] = mapped_column(String(100), default=None)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    username: Mapped[str | None] = mapped_column(String(64), default=None)
+    first_name: Mapped[str | None] = mapped_column(String(128), default=None)
+    last_name: Mapped[str | None] = mapped_column(String(128), default=None)
+    api_id: Mapped[int] = mapped_column(Integer)
+    api_hash_encrypted: Mapped[str] = mapped_column(Text)
+    session_encrypted: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=ProfileStatus.ACTIVE.value, index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(255), default=None)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_channels: Mapped[int] = mapped_column(Integer, default=450)
+    limited_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    last_active_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+    def __repr__(self) -> str:
+        return f"TelegramProfile(id={self.id}, phone={self.phone!r}, status={self.status}, session=***)"
+
+
+class LoginFlow(Base):
+    """A phone -> code -> password login in progress; the code and the password are never stored."""
+
+    __tablename__ = "login_flows"
+    __table_args__ = (UniqueConstraint("owner_id", "phone"),)
+
+    owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str | None] = mapped_column(String(100), default=None)
+    api_id: Mapped[int] = mapped_column(Integer)
+    api_hash_encrypted: Mapped[str] = mapped_column(Text)
+    session_encrypted: Mapped[str] = mapped_column(Text)
+    phone_code_hash_encrypted: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16), default="code")
+    password_hint: Mapped[str | None] = mapped_column(String(255), default=None)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+
+    def __repr__(self) -> str:
+        return f"LoginFlow(id={self.id}, phone={self.phone!r}, stage={self.stage}, session=***)"

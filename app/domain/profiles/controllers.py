@@ -1,0 +1,249 @@
+"""HTTP endpoints of Telegram profiles: bind by phone/code/2FA, import, list, update, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import UploadFile
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.domain.accounts import services as accounts
+from app.domain.profiles import login, services
+from app.domain.profiles.schemas import (
+    ImportSession,
+    LoginResult,
+    LoginStarted,
+    ProfileOut,
+    ProfileUpdate,
+    StartLogin,
+    SubmitCode,
+    SubmitPassword,
+    UtilsMe,
+)
+from app.lib.errors import BadRequest, NotFound, ServiceUnavailable, ValidationFailed
+from app.lib.logging import log_event
+from app.server.auth import AuthUser
+from app.server.context import AppContext
+from app.server.deps import Ctx, DbSession
+from app.telegram.errors import to_app_error
+from app.telegram.sessions import (
+    InvalidSession,
+    string_session_from_file,
+    validate_string_session,
+    verify_session,
+)
+
+
+def login_deps(ctx: AppContext) -> login.LoginDeps:
+    telegram = ctx.telegram
+    return login.LoginDeps(
+        connector=telegram.connector,
+        leases=telegram.leases,
+        box=ctx.secret_box,
+        default_api_id=telegram.default_api_id,
+        default_api_hash=telegram.default_api_hash,
+    )
+
+
+def _activate_after_commit(ctx: AppContext, profile_id: Any) -> BackgroundTask:
+    async def activate() -> None:
+        ctx.telegram.runtime.activate(profile_id)
+
+    return BackgroundTask(activate)
+
+
+def _bound(ctx: AppContext, outcome: login.StepOutcome) -> Response[LoginResult]:
+    if outcome.profile is None:
+        return Response(
+            LoginResult(status="password_needed", hint=outcome.password_hint, next_step="POST /profiles/password"),
+            status_code=HTTP_200_OK,
+        )
+    return Response(
+        LoginResult(status="bound", profile=services.to_out(outcome.profile)),
+        status_code=HTTP_201_CREATED,
+        background=_activate_after_commit(ctx, outcome.profile.id),
+    )
+
+
+class ProfilesController(Controller):
+    path = "/profiles"
+    tags = ["profiles"]
+
+    @get("/")
+    async def list_profiles(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ProfileOut]:
+        """The caller's profiles with status, identity and last activity."""
+        return [services.to_out(p) for p in await services.list_owned(db_session, request.user.id)]
+
+    @post("/start", status_code=HTTP_200_OK)
+    async def start(
+        self, data: JSONBody[StartLogin], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> LoginStarted:
+        """Send the login code to the phone; calling it again restarts the login."""
+        sent = await login.start(
+            db_session,
+            login_deps(ctx),
+            owner_id=request.user.id,
+            phone=data.phone,
+            label=data.label,
+            api_id=data.api_id,
+            api_hash=data.api_hash,
+        )
+        return LoginStarted(
+            phone=sent.phone,
+            status="code_sent",
+            code_type=sent.code_type,
+            code_length=sent.code_length,
+            timeout=sent.timeout,
+            expires_at=sent.expires_at,
+        )
+
+    @post("/code")
+    async def code(
+        self, data: JSONBody[SubmitCode], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> Response[LoginResult]:
+        """Submit the login code: binds the profile (201) or asks for the 2FA password (200)."""
+        outcome = await login.submit_code(
+            db_session, login_deps(ctx), owner_id=request.user.id, phone=data.phone, code=data.code
+        )
+        return _bound(ctx, outcome)
+
+    @post("/password")
+    async def password(
+        self, data: JSONBody[SubmitPassword], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> Response[LoginResult]:
+        """Submit the 2FA password to complete the login."""
+        outcome = await login.submit_password(
+            db_session, login_deps(ctx), owner_id=request.user.id, phone=data.phone, password=data.password
+        )
+        return _bound(ctx, outcome)
+
+    @post("/import", status_code=HTTP_201_CREATED)
+    async def import_session(
+        self, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> Response[ProfileOut]:
+        """Import an existing session, verified against Telegram before it is stored.
+
+        Send JSON `{session_string, label?, api_id?, api_hash?}` with a Telethon StringSession, or a multipart
+        form with a Telethon `.session` file in the field `file` (and an optional `label`).
+        """
+        content_type = request.headers.get("content-type", "")
+        try:
+            if content_type.startswith("multipart/form-data"):
+                form = await request.form()
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise ValidationFailed(
+                        "multipart field 'file' with a .session file is required", code="invalid_session"
+                    )
+                label = form.get("label")
+                data = ImportSession(
+                    session_string=string_session_from_file(await upload.read()),
+                    label=label if isinstance(label, str) and label else None,
+                )
+            else:
+                data = msgspec.json.decode(await request.body(), type=ImportSession)
+                data.session_string = validate_string_session(data.session_string)
+        except InvalidSession as exc:
+            raise ValidationFailed(str(exc), code="invalid_session") from None
+        except msgspec.ValidationError as exc:
+            raise ValidationFailed(str(exc)) from None
+        except msgspec.DecodeError:
+            raise BadRequest("request body is not valid JSON", code="invalid_json") from None
+        return await _import(ctx, db_session, request.user.id, data)
+
+    @patch("/{phone:str}")
+    async def update(
+        self,
+        phone: str,
+        data: JSONBody[ProfileUpdate],
+        request: Request[AuthUser, Any, Any],
+        ctx: Ctx,
+        db_session: DbSession,
+    ) -> Response[ProfileOut]:
+        """Change the label, the channel limit, or activate/deactivate the profile."""
+        profile = await services.get_owned(db_session, request.user.id, phone)
+        activity_changed = services.apply_update(profile, data)
+        await db_session.flush()
+        background = None
+        if activity_changed:
+            runtime = ctx.telegram.runtime
+            profile_id = profile.id
+
+            async def follow() -> None:
+                if profile.is_active:
+                    runtime.activate(profile_id)
+                else:
+                    await runtime.deactivate(profile_id)
+
+            background = BackgroundTask(follow)
+        return Response(services.to_out(profile), background=background)
+
+    @delete("/{phone:str}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(
+        self,
+        phone: str,
+        request: Request[AuthUser, Any, Any],
+        ctx: Ctx,
+        db_session: DbSession,
+        keep_history: Annotated[bool, Parameter(query="keep_history")] = False,
+    ) -> None:
+        """Log the session out at Telegram and delete the profile (`?keep_history=true` keeps stored messages)."""
+        profile = await services.get_owned(db_session, request.user.id, phone)
+        credentials = services.credentials_of(profile, ctx.secret_box)
+        try:
+            await ctx.telegram.runtime.log_out(credentials)
+        except TimeoutError:
+            raise ServiceUnavailable("the profile is busy in another process; retry", code="profile_busy") from None
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        await services.delete(db_session, profile, keep_history=keep_history)
+        log_event(
+            "info",
+            "profiles",
+            "profile.deleted",
+            "profile logged out and deleted",
+            user_id=request.user.id,
+            profile_id=profile.id,
+            context={"keep_history": keep_history},
+        )
+
+
+async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: ImportSession) -> Response[ProfileOut]:
+    telegram = ctx.telegram
+    api_id = data.api_id or telegram.default_api_id
+    api_hash = data.api_hash or telegram.default_api_hash
+    session_value, label = data.session_string, data.label
+    me = await verify_session(telegram.connector, session_value, api_id, api_hash)
+    if not me.phone:
+        raise ValidationFailed("Telegram did not disclose the account's phone number", code="invalid_session")
+    profile = await services.bind(
+        db_session,
+        ctx.secret_box,
+        owner_id=owner_id,
+        phone=services.normalize_phone(me.phone),
+        label=label,
+        api_id=api_id,
+        api_hash=api_hash,
+        session_string=session_value,
+        me=me,
+    )
+    return Response(
+        services.to_out(profile), status_code=HTTP_201_CREATED, background=_activate_after_commit(ctx, profile.id)
+    )
+
+
+class UtilsController(Controller):
+    tags = ["profiles"]
+
+    @get("/utils/me")
+    async def me(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> UtilsMe:
+        """The application user and the Telegram identity of each of their profiles."""
+        user = await accounts.get_user(db_session, request.user.id)
+        if user is None:
+            raise NotFound("user not found")
+        profiles = await services.list_owned(db_session, user.id)
+        return UtilsMe(id=user.id, email=user.email, role=user.role, profiles=[services.to_out(p) for p in profiles])

@@ -1,0 +1,211 @@
+"""Binding a profile by phone -> code -> 2FA password, with the flow state kept server-side.
+
+Each step opens a short-lived client from the flow's encrypted temporary session, so the steps survive an API
+restart and may hit different replicas. A lease per flow keeps two concurrent steps from sharing the session.
+The login code and the 2FA password are used once and never stored or logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telethon import TelegramClient, errors, functions, types
+
+from app.db.models import LoginFlow, TelegramProfile
+from app.domain.profiles import services
+from app.lib.crypto import SecretBox
+from app.lib.errors import Conflict, Gone
+from app.lib.logging import log_event
+from app.telegram.connector import TelegramConnector, session_string
+from app.telegram.errors import to_app_error
+from app.telegram.leases import LeaseStore
+
+FLOW_TTL = timedelta(minutes=5)
+STEP_LEASE_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoginDeps:
+    connector: TelegramConnector
+    leases: LeaseStore
+    box: SecretBox
+    default_api_id: int
+    default_api_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    phone: str
+    code_type: str
+    code_length: int | None
+    timeout: int | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    profile: TelegramProfile | None
+    password_hint: str | None = None
+
+
+@contextlib.asynccontextmanager
+async def _step_client(
+    deps: LoginDeps, lease: str, session: str | None, api_id: int, api_hash: str
+) -> AsyncIterator[TelegramClient]:
+    holder = uuid.uuid4().hex
+    if not await deps.leases.acquire(lease, holder, STEP_LEASE_MS):
+        raise Conflict("another step of this login is in progress", code="login_step_in_progress")
+    client = deps.connector.client(session, api_id=api_id, api_hash=api_hash, receive_updates=False)
+    try:
+        try:
+            await client.connect()
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+        await deps.leases.release(lease, holder)
+
+
+def _code_type(sent: types.auth.SentCode) -> tuple[str, int | None]:
+    kind = type(sent.type).__name__.removeprefix("SentCodeType")
+    return kind.lower(), getattr(sent.type, "length", None)
+
+
+async def start(
+    session: AsyncSession,
+    deps: LoginDeps,
+    *,
+    owner_id: UUID,
+    phone: str,
+    label: str | None,
+    api_id: int | None,
+    api_hash: str | None,
+) -> CodeSent:
+    """Ask Telegram to send a login code; calling it again restarts the flow."""
+    phone = services.normalize_phone(phone)
+    await services.ensure_bindable(session, owner_id, phone)
+    api_id, api_hash = api_id or deps.default_api_id, api_hash or deps.default_api_hash
+    await session.execute(delete(LoginFlow).where(LoginFlow.owner_id == owner_id, LoginFlow.phone == phone))
+    async with _step_client(deps, f"login:{owner_id}:{phone}", None, api_id, api_hash) as client:
+        try:
+            sent = await client.send_code_request(phone)
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        temporary_session = session_string(client)
+    expires_at = datetime.now(UTC) + FLOW_TTL
+    session.add(
+        LoginFlow(
+            owner_id=owner_id,
+            phone=phone,
+            label=label,
+            api_id=api_id,
+            api_hash_encrypted=deps.box.encrypt(api_hash),
+            session_encrypted=deps.box.encrypt(temporary_session),
+            phone_code_hash_encrypted=deps.box.encrypt(sent.phone_code_hash),
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+    code_type, code_length = _code_type(sent)
+    log_event(
+        "info",
+        "profiles",
+        "login.code_sent",
+        "login code requested",
+        user_id=owner_id,
+        context={"code_type": code_type},
+    )
+    return CodeSent(phone, code_type, code_length, sent.timeout, expires_at)
+
+
+async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -> LoginFlow:
+    phone = services.normalize_phone(phone)
+    flow = await session.scalar(select(LoginFlow).where(LoginFlow.owner_id == owner_id, LoginFlow.phone == phone))
+    if flow is None:
+        raise Conflict(
+            "no login is in progress for this phone; call POST /profiles/start first", code="no_login_in_progress"
+        )
+    if flow.expires_at <= datetime.now(UTC):
+        raise Gone("this login has expired; call POST /profiles/start again", code="login_expired")
+    if flow.stage != stage:
+        wanted = "the 2FA password (POST /profiles/password)" if flow.stage == "password" else "the code"
+        raise Conflict(f"this login is waiting for {wanted}", code="wrong_login_step")
+    return flow
+
+
+async def _bind_from(
+    session: AsyncSession, deps: LoginDeps, flow: LoginFlow, client: TelegramClient, me: types.User
+) -> TelegramProfile:
+    profile = await services.bind(
+        session,
+        deps.box,
+        owner_id=flow.owner_id,
+        phone=flow.phone,
+        label=flow.label,
+        api_id=flow.api_id,
+        api_hash=deps.box.decrypt(flow.api_hash_encrypted),
+        session_string=session_string(client),
+        me=me,
+    )
+    await session.delete(flow)
+    await session.flush()
+    return profile
+
+
+async def submit_code(session: AsyncSession, deps: LoginDeps, *, owner_id: UUID, phone: str, code: str) -> StepOutcome:
+    """Sign in with the code: binds the profile, or moves the flow to the 2FA password step."""
+    flow = await _flow(session, owner_id, phone, "code")
+    api_hash = deps.box.decrypt(flow.api_hash_encrypted)
+    async with _step_client(
+        deps, f"login:{owner_id}:{flow.phone}", deps.box.decrypt(flow.session_encrypted), flow.api_id, api_hash
+    ) as client:
+        try:
+            me = await client.sign_in(
+                flow.phone, code.strip(), phone_code_hash=deps.box.decrypt(flow.phone_code_hash_encrypted)
+            )
+        except errors.SessionPasswordNeededError:
+            password = await client(functions.account.GetPasswordRequest())
+            flow.stage = "password"
+            flow.password_hint = password.hint
+            await session.flush()
+            return StepOutcome(None, password_hint=password.hint or "")
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        if not isinstance(me, types.User):
+            raise Conflict(
+                "this phone number has no Telegram account yet; sign up in a Telegram app first",
+                code="PHONE_NUMBER_UNOCCUPIED",
+            )
+        return StepOutcome(await _bind_from(session, deps, flow, client, me))
+
+
+async def submit_password(
+    session: AsyncSession, deps: LoginDeps, *, owner_id: UUID, phone: str, password: str
+) -> StepOutcome:
+    """Complete a 2FA login."""
+    flow = await _flow(session, owner_id, phone, "password")
+    api_hash = deps.box.decrypt(flow.api_hash_encrypted)
+    async with _step_client(
+        deps, f"login:{owner_id}:{flow.phone}", deps.box.decrypt(flow.session_encrypted), flow.api_id, api_hash
+    ) as client:
+        try:
+            me = await client.sign_in(password=password)
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        if not isinstance(me, types.User):
+            raise Conflict("Telegram did not complete the login", code="login_incomplete")
+        return StepOutcome(await _bind_from(session, deps, flow, client, me))
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(delete(LoginFlow).where(LoginFlow.expires_at <= datetime.now(UTC)))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,204 @@
+"""Profile rules: phone numbers, ownership, binding, status changes. Services never commit."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telethon import types
+
+from app.db.models import ProfileStatus, TelegramProfile
+from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
+from app.lib.crypto import SecretBox
+from app.lib.errors import Conflict, NotFound, ValidationFailed
+from app.lib.logging import log_event
+from app.telegram.runtime import ProfileCredentials
+
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+LIVE_STATUSES = (ProfileStatus.ACTIVE.value, ProfileStatus.LIMITED.value)
+
+
+def normalize_phone(raw: str) -> str:
+    """E.164 with a leading '+': spaces, dashes, dots and brackets are dropped; '00' becomes '+'."""
+    phone = _PHONE_SEPARATORS.sub("", raw.strip())
+    if phone.startswith("00"):
+        phone = "+" + phone[2:]
+    if not phone.startswith("+"):
+        phone = "+" + phone
+    if not _PHONE.match(phone):
+        raise ValidationFailed(
+            "phone must be an international number in E.164 form, e.g. +15551234567",
+            code="PHONE_NUMBER_INVALID",
+            details=[{"field": "phone"}],
+        )
+    return phone
+
+
+async def get_owned(session: AsyncSession, owner_id: UUID, phone: str) -> TelegramProfile:
+    """The caller's profile with this phone; another user's profile is indistinguishable from none (404)."""
+    try:
+        normalized = normalize_phone(phone)
+    except ValidationFailed:
+        raise NotFound("profile not found") from None
+    profile = await session.scalar(
+        select(TelegramProfile).where(TelegramProfile.owner_id == owner_id, TelegramProfile.phone == normalized)
+    )
+    if profile is None:
+        raise NotFound("profile not found")
+    return profile
+
+
+async def list_owned(session: AsyncSession, owner_id: UUID) -> list[TelegramProfile]:
+    rows = await session.scalars(
+        select(TelegramProfile).where(TelegramProfile.owner_id == owner_id).order_by(TelegramProfile.created_at)
+    )
+    return list(rows)
+
+
+async def find_by_phone(session: AsyncSession, phone: str) -> TelegramProfile | None:
+    return await session.scalar(select(TelegramProfile).where(TelegramProfile.phone == phone))
+
+
+async def ensure_bindable(session: AsyncSession, owner_id: UUID, phone: str) -> None:
+    """One Telegram account belongs to one application user; a live profile is not bound twice."""
+    existing = await find_by_phone(session, phone)
+    if existing is None:
+        return
+    if existing.owner_id != owner_id:
+        raise Conflict("this Telegram account is bound to another user", code="profile_bound_elsewhere")
+    if existing.status in LIVE_STATUSES and existing.is_active:
+        raise Conflict("this profile is already bound and active", code="profile_already_bound")
+
+
+async def bind(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    owner_id: UUID,
+    phone: str,
+    label: str | None,
+    api_id: int,
+    api_hash: str,
+    session_string: str,
+    me: types.User,
+) -> TelegramProfile:
+    """Store a logged-in session as the caller's profile (re-binding a dead profile of theirs in place)."""
+    await ensure_bindable(session, owner_id, phone)
+    if me.id is not None:
+        clash = await session.scalar(
+            select(TelegramProfile).where(TelegramProfile.telegram_user_id == me.id, TelegramProfile.phone != phone)
+        )
+        if clash is not None:
+            raise Conflict("this Telegram account is already bound under another phone", code="profile_bound_elsewhere")
+    profile = await find_by_phone(session, phone)
+    if profile is None:
+        profile = TelegramProfile(owner_id=owner_id, phone=phone)
+        session.add(profile)
+    if label is not None:
+        profile.label = label
+    profile.api_id = api_id
+    profile.api_hash_encrypted = box.encrypt(api_hash)
+    profile.session_encrypted = box.encrypt(session_string)
+    profile.status = ProfileStatus.ACTIVE.value
+    profile.status_reason = None
+    profile.is_active = True
+    profile.limited_until = None
+    _apply_identity(profile, me)
+    await session.flush()
+    log_event("info", "profiles", "profile.bound", "Telegram profile bound", user_id=owner_id, profile_id=profile.id)
+    return profile
+
+
+def _apply_identity(profile: TelegramProfile, me: types.User) -> None:
+    profile.telegram_user_id = me.id
+    profile.username = me.username
+    profile.first_name = me.first_name
+    profile.last_name = me.last_name
+    profile.last_active_at = datetime.now(UTC)
+
+
+def credentials_of(profile: TelegramProfile, box: SecretBox) -> ProfileCredentials:
+    return ProfileCredentials(
+        profile_id=profile.id,
+        owner_id=profile.owner_id,
+        phone=profile.phone,
+        session=box.decrypt(profile.session_encrypted),
+        api_id=profile.api_id,
+        api_hash=box.decrypt(profile.api_hash_encrypted),
+    )
+
+
+def apply_update(profile: TelegramProfile, data: ProfileUpdate) -> bool:
+    """Apply a PATCH; returns True when `is_active` changed (the runtime must follow)."""
+    changed_activity = False
+    if not isinstance(data.label, msgspec.UnsetType):
+        profile.label = data.label
+    if isinstance(data.max_channels, int):
+        profile.max_channels = data.max_channels
+    if isinstance(data.is_active, bool) and data.is_active != profile.is_active:
+        profile.is_active = data.is_active
+        changed_activity = True
+        if not data.is_active:
+            profile.status, profile.status_reason = ProfileStatus.INACTIVE.value, "deactivated by the user"
+        elif profile.status == ProfileStatus.INACTIVE.value:
+            profile.status, profile.status_reason = ProfileStatus.ACTIVE.value, None
+    return changed_activity
+
+
+async def set_status(
+    session: AsyncSession, profile_id: UUID, status: str, reason: str | None
+) -> TelegramProfile | None:
+    """Record a status change (and the business event for it); no-op when nothing changes."""
+    profile = await session.get(TelegramProfile, profile_id)
+    if profile is None or (profile.status == status and profile.status_reason == reason):
+        return profile
+    previous = profile.status
+    profile.status, profile.status_reason = status, reason
+    level = "error" if status in (ProfileStatus.BANNED.value, ProfileStatus.DEAUTHORIZED.value) else "info"
+    log_event(
+        level,
+        "profiles",
+        "profile.status_changed",
+        f"profile {previous} -> {status}",
+        user_id=profile.owner_id,
+        profile_id=profile.id,
+        context={"from": previous, "to": status, "reason": reason},
+    )
+    await session.flush()
+    return profile
+
+
+def to_out(profile: TelegramProfile, channel_count: int = 0) -> ProfileOut:
+    identity = None
+    if profile.telegram_user_id is not None:
+        identity = TelegramIdentity(
+            id=profile.telegram_user_id,
+            username=profile.username,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+        )
+    return ProfileOut(
+        id=profile.id,
+        phone=profile.phone,
+        label=profile.label,
+        status=profile.status,
+        status_reason=profile.status_reason,
+        is_active=profile.is_active,
+        max_channels=profile.max_channels,
+        channel_count=channel_count,
+        telegram=identity,
+        last_active_at=profile.last_active_at,
+        created_at=profile.created_at,
+    )
+
+
+async def delete(session: AsyncSession, profile: TelegramProfile, *, keep_history: bool) -> None:
+    """Delete the profile; stored conversations go with it unless `keep_history` (they then lose their owner)."""
+    del keep_history  # conversations are stored by the messaging domain; nothing references profiles yet
+    await session.delete(profile)
+    await session.flush()

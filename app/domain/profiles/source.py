@@ -1,0 +1,54 @@
+"""The runtime's view of the profiles table: which profiles to connect and what happened to them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telethon import types
+
+from app.db.models import ProfileStatus, TelegramProfile
+from app.domain.profiles import services
+from app.lib.crypto import SecretBox
+from app.telegram.runtime import ProfileCredentials
+
+
+class DatabaseProfileSource:
+    """Each call is its own unit of work (the runtime works outside requests)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+        self._sessionmaker = sessionmaker
+        self._box = box
+
+    async def active_profile_ids(self) -> list[UUID]:
+        async with self._sessionmaker() as session:
+            rows = await session.scalars(
+                select(TelegramProfile.id).where(
+                    TelegramProfile.is_active.is_(True), TelegramProfile.status.in_(services.LIVE_STATUSES)
+                )
+            )
+            return list(rows)
+
+    async def credentials(self, profile_id: UUID) -> ProfileCredentials | None:
+        async with self._sessionmaker() as session:
+            profile = await session.get(TelegramProfile, profile_id)
+            if profile is None or not profile.is_active or profile.status not in services.LIVE_STATUSES:
+                return None
+            return services.credentials_of(profile, self._box)
+
+    async def connected(self, profile_id: UUID, me: types.User) -> None:
+        async with self._sessionmaker.begin() as session:
+            profile = await session.get(TelegramProfile, profile_id)
+            if profile is None:
+                return
+            profile.telegram_user_id = me.id
+            profile.username, profile.first_name, profile.last_name = me.username, me.first_name, me.last_name
+            profile.last_active_at = datetime.now(UTC)
+            if profile.status != ProfileStatus.ACTIVE.value and profile.limited_until is None:
+                await services.set_status(session, profile_id, ProfileStatus.ACTIVE.value, None)
+
+    async def failed(self, profile_id: UUID, status: str, reason: str) -> None:
+        async with self._sessionmaker.begin() as session:
+            await services.set_status(session, profile_id, status, reason)

@@ -1,0 +1,94 @@
+"""Builds Telethon clients pointed at the configured data-center (real Telegram or the sandbox).
+
+This is the only seam between the service and the sandbox: an address override and an extra trusted RSA key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telethon import TelegramClient
+from telethon.crypto import rsa
+from telethon.sessions import StringSession
+
+SANDBOX_API_ID = 1
+SANDBOX_API_HASH = "sandbox0000000000000000000000000"
+
+
+@dataclass(frozen=True, slots=True)
+class DataCenter:
+    host: str
+    port: int
+    dc_id: int = 2
+
+    @classmethod
+    def parse(cls, value: str) -> DataCenter:
+        """Parse `host:port[:dc_id]`."""
+        parts = value.rsplit(":", 2) if value.count(":") >= 2 else value.rsplit(":", 1)
+        if len(parts) < 2 or not parts[1].isdigit():
+            raise ValueError(f"TELEGRAM_DC must look like host:port[:dc_id], got {value!r}")
+        dc_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 2
+        return cls(parts[0], int(parts[1]), dc_id)
+
+
+def load_pem(value: str) -> str:
+    """Accept the PEM text itself or a path to a file holding it."""
+    if "BEGIN RSA PUBLIC KEY" in value:
+        return value
+    return Path(value).read_text(encoding="utf-8")
+
+
+@dataclass(slots=True)
+class TelegramConnector:
+    """Knows where Telegram is and with which app credentials to talk to it."""
+
+    default_api_id: int
+    default_api_hash: str = field(repr=False)
+    data_center: DataCenter | None = None
+    flood_sleep_threshold: int = 0
+    device_model: str = "Telegram Multi-Profile API"
+    _trusted: set[str] = field(default_factory=set)
+
+    def trust_key(self, pem: str) -> None:
+        if pem not in self._trusted:
+            rsa.add_key(pem, old=False)
+            self._trusted.add(pem)
+
+    def client(
+        self,
+        session: str | None = None,
+        *,
+        api_id: int | None = None,
+        api_hash: str | None = None,
+        receive_updates: bool = True,
+        catch_up: bool = False,
+    ) -> TelegramClient:
+        """A disconnected client for a StringSession (new when None), pointed at the configured DC."""
+        string_session = StringSession(session)
+        client = TelegramClient(
+            string_session,
+            api_id or self.default_api_id,
+            api_hash or self.default_api_hash,
+            receive_updates=receive_updates,
+            catch_up=catch_up,
+            flood_sleep_threshold=self.flood_sleep_threshold,
+            device_model=self.device_model,
+            system_version="1.0",
+            app_version="0.1.0",
+            connection_retries=2,
+            retry_delay=1,
+            request_retries=2,
+            auto_reconnect=True,
+            sequential_updates=False,
+            entity_cache_limit=5000,
+        )
+        if self.data_center is not None:
+            dc_id = string_session.dc_id or self.data_center.dc_id
+            client.session.set_dc(dc_id, self.data_center.host, self.data_center.port)
+        return client
+
+
+def session_string(client: TelegramClient) -> str:
+    """Serialise the client's auth key and DC as a StringSession string."""
+    return StringSession.save(client.session)

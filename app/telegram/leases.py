@@ -1,0 +1,109 @@
+"""Leases that make one process the single owner of a Telegram session.
+
+Two live connections with one session make Telegram answer AUTH_KEY_DUPLICATED and kill the login, so a
+process connects a profile only while it holds that profile's lease. In-process in the embedded default,
+Redis `SET NX PX` with compare-and-renew in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+
+from redis.asyncio import Redis
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class LeaseStore(ABC):
+    """Exclusive, expiring ownership of named resources."""
+
+    @abstractmethod
+    async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
+        """Take the lease if it is free (or already ours); True when `owner` holds it afterwards."""
+
+    @abstractmethod
+    async def renew(self, name: str, owner: str, ttl_ms: int) -> bool:
+        """Extend the lease if `owner` still holds it."""
+
+    @abstractmethod
+    async def release(self, name: str, owner: str) -> None:
+        """Give the lease up if `owner` holds it."""
+
+    @abstractmethod
+    async def holder(self, name: str) -> str | None:
+        """Who holds the lease now, if anyone."""
+
+
+class MemoryLeaseStore(LeaseStore):
+    def __init__(self) -> None:
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._lock = asyncio.Lock()
+
+    def _current(self, name: str) -> str | None:
+        entry = self._leases.get(name)
+        if entry is None or entry[1] <= time.monotonic():
+            self._leases.pop(name, None)
+            return None
+        return entry[0]
+
+    async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
+        async with self._lock:
+            if self._current(name) not in (None, owner):
+                return False
+            self._leases[name] = (owner, time.monotonic() + ttl_ms / 1000)
+            return True
+
+    async def renew(self, name: str, owner: str, ttl_ms: int) -> bool:
+        async with self._lock:
+            if self._current(name) != owner:
+                return False
+            self._leases[name] = (owner, time.monotonic() + ttl_ms / 1000)
+            return True
+
+    async def release(self, name: str, owner: str) -> None:
+        async with self._lock:
+            if self._current(name) == owner:
+                del self._leases[name]
+
+    async def holder(self, name: str) -> str | None:
+        async with self._lock:
+            return self._current(name)
+
+
+class RedisLeaseStore(LeaseStore):
+    def __init__(self, redis: Redis, namespace: str = "tgmp:lease") -> None:
+        self._redis = redis
+        self._namespace = namespace
+
+    def _key(self, name: str) -> str:
+        return f"{self._namespace}:{name}"
+
+    async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
+        key = self._key(name)
+        if await self._redis.set(key, owner, nx=True, px=ttl_ms):
+            return True
+        return await self.renew(name, owner, ttl_ms)
+
+    async def renew(self, name: str, owner: str, ttl_ms: int) -> bool:
+        result = await self._redis.eval(_RENEW, 1, self._key(name), owner, str(ttl_ms))
+        return bool(result)
+
+    async def release(self, name: str, owner: str) -> None:
+        await self._redis.eval(_RELEASE, 1, self._key(name), owner)
+
+    async def holder(self, name: str) -> str | None:
+        value = await self._redis.get(self._key(name))
+        return value.decode() if isinstance(value, bytes) else value

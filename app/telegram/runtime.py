@@ -1,0 +1,280 @@
+"""The Telegram runtime: one Telethon client per active profile, owned by exactly one process.
+
+Each active profile gets a supervisor task that takes the profile's lease, connects with bounded concurrency,
+keeps the lease renewed, and reconnects with backoff after transient failures. An authorization error (ban,
+revoked or unknown key) marks the profile and stops its supervisor: it never crash-loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from telethon import TelegramClient, functions, types
+
+from app.lib.logging import log_event
+from app.telegram.connector import TelegramConnector
+from app.telegram.errors import status_for
+from app.telegram.leases import LeaseStore
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileCredentials:
+    """What it takes to connect one profile (decrypted in memory only)."""
+
+    profile_id: UUID
+    owner_id: UUID
+    phone: str
+    session: str
+    api_id: int
+    api_hash: str
+
+    def __repr__(self) -> str:
+        return f"ProfileCredentials(profile_id={self.profile_id}, phone={self.phone!r}, session=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedProfile:
+    credentials: ProfileCredentials
+    client: TelegramClient
+    me: types.User
+
+
+class ProfileSource(Protocol):
+    """Where the runtime reads profiles and reports what happened to them (implemented by the profiles domain)."""
+
+    async def active_profile_ids(self) -> list[UUID]: ...
+
+    async def credentials(self, profile_id: UUID) -> ProfileCredentials | None:
+        """Credentials of a profile that should be connected now, or None (deleted, deactivated, dead)."""
+
+    async def connected(self, profile_id: UUID, me: types.User) -> None: ...
+
+    async def failed(self, profile_id: UUID, status: str, reason: str) -> None: ...
+
+
+ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
+
+
+def lease_name(profile_id: UUID) -> str:
+    return f"profile:{profile_id}"
+
+
+class ProfileRuntime:
+    def __init__(
+        self,
+        *,
+        connector: TelegramConnector,
+        source: ProfileSource,
+        leases: LeaseStore,
+        lease_ttl_ms: int = 15_000,
+        connect_concurrency: int = 20,
+        backoff_max_s: float = 60.0,
+        instance_id: str | None = None,
+    ) -> None:
+        self.connector = connector
+        self.source = source
+        self.leases = leases
+        self.lease_ttl_ms = lease_ttl_ms
+        self.instance_id = instance_id or uuid.uuid4().hex
+        self._connect_slots = asyncio.Semaphore(connect_concurrency)
+        self._backoff_max_s = backoff_max_s
+        self._supervisors: dict[UUID, asyncio.Task[None]] = {}
+        self._connected: dict[UUID, ConnectedProfile] = {}
+        self._ready: dict[UUID, asyncio.Event] = {}
+        self.hooks: list[ClientHook] = []
+        self._stopping = False
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Supervise every profile that should be connected."""
+        self._stopping = False
+        for profile_id in await self.source.active_profile_ids():
+            self.activate(profile_id)
+
+    async def stop(self) -> None:
+        """Disconnect every client and release every lease (a clean hand-over to other processes)."""
+        self._stopping = True
+        await asyncio.gather(*(self.deactivate(profile_id) for profile_id in list(self._supervisors)))
+
+    def activate(self, profile_id: UUID) -> None:
+        """Start supervising a profile (idempotent)."""
+        task = self._supervisors.get(profile_id)
+        if task is not None and not task.done():
+            return
+        self._ready.setdefault(profile_id, asyncio.Event())
+        task = asyncio.create_task(self._supervise(profile_id), name=f"profile-{profile_id}")
+        self._supervisors[profile_id] = task
+        task.add_done_callback(functools.partial(self._forget, profile_id))
+
+    def _forget(self, profile_id: UUID, task: asyncio.Task[None]) -> None:
+        if self._supervisors.get(profile_id) is task:
+            del self._supervisors[profile_id]
+
+    async def deactivate(self, profile_id: UUID) -> None:
+        """Stop supervising a profile: disconnect it and release its lease."""
+        task = self._supervisors.pop(profile_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def connected(self, profile_id: UUID) -> ConnectedProfile | None:
+        return self._connected.get(profile_id)
+
+    def connected_ids(self) -> list[UUID]:
+        return list(self._connected)
+
+    def supervised_ids(self) -> list[UUID]:
+        return list(self._supervisors)
+
+    async def wait_connected(self, profile_id: UUID, timeout: float) -> ConnectedProfile | None:
+        event = self._ready.setdefault(profile_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        return self._connected.get(profile_id)
+
+    # -- supervision -----------------------------------------------------------------------------------------
+
+    async def _supervise(self, profile_id: UUID) -> None:
+        backoff = 1.0
+        name = lease_name(profile_id)
+        while not self._stopping:
+            if not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
+                await asyncio.sleep(min(2.0, self.lease_ttl_ms / 3000))
+                continue
+            try:
+                outcome = await self._run_once(profile_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # transient: network, DC hiccup
+                log_event(
+                    "warning",
+                    "telegram.runtime",
+                    "profile.connection_failed",
+                    f"profile connection failed: {type(exc).__name__}; retrying in {backoff:.0f} s",
+                    profile_id=profile_id,
+                    context={"error": type(exc).__name__},
+                )
+                outcome = "retry"
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.leases.release(name, self.instance_id))
+            if outcome == "stop":
+                return
+            if outcome == "retry":
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._backoff_max_s)
+            else:
+                backoff = 1.0
+
+    async def _run_once(self, profile_id: UUID) -> str:
+        """Connect and stay connected; returns 'stop', 'retry' or 'again' (the lease was lost)."""
+        credentials = await self.source.credentials(profile_id)
+        if credentials is None:
+            return "stop"
+        client = self.connector.client(
+            credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, catch_up=True
+        )
+        renewer = asyncio.create_task(self._keep_lease(profile_id, client))
+        try:
+            async with self._connect_slots:
+                await client.connect()
+            try:
+                users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
+            except Exception as exc:
+                return await self._fail_if_fatal(profile_id, exc)
+            if not users or not isinstance(users[0], types.User):
+                await self.source.failed(profile_id, "deauthorized", "Telegram: session is not authorized")
+                return "stop"
+            connected = ConnectedProfile(credentials, client, users[0])
+            await self.source.connected(profile_id, users[0])
+            for hook in self.hooks:
+                await hook(connected)
+            self._connected[profile_id] = connected
+            self._ready.setdefault(profile_id, asyncio.Event()).set()
+            try:
+                await client.run_until_disconnected()
+            except Exception as exc:
+                return await self._fail_if_fatal(profile_id, exc)
+            # A lost lease ends the connection on purpose; anything else was a dropped connection.
+            return "again" if renewer.done() else "retry"
+        finally:
+            self._connected.pop(profile_id, None)
+            ready = self._ready.get(profile_id)
+            if ready is not None:
+                ready.clear()
+            renewer.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(client.disconnect())
+
+    async def _fail_if_fatal(self, profile_id: UUID, exc: BaseException) -> str:
+        verdict = status_for(exc)
+        if verdict is None:
+            raise exc
+        status, reason = verdict
+        await self.source.failed(profile_id, status, reason)
+        return "stop"
+
+    async def _keep_lease(self, profile_id: UUID, client: TelegramClient) -> None:
+        """Renew the lease; if it is lost, disconnect at once so two processes never share the session."""
+        interval = self.lease_ttl_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                held = await self.leases.renew(lease_name(profile_id), self.instance_id, self.lease_ttl_ms)
+            except Exception:
+                held = False  # the lease store is unreachable: assume the worst
+            if not held:
+                log_event(
+                    "warning",
+                    "telegram.runtime",
+                    "profile.lease_lost",
+                    "lost the profile lease; disconnecting",
+                    profile_id=profile_id,
+                )
+                await client.disconnect()
+                return
+
+    # -- one-off work on a profile's session ----------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def exclusive_client(
+        self, credentials: ProfileCredentials, *, wait_s: float = 10.0
+    ) -> AsyncIterator[TelegramClient]:
+        """A short-lived client for a profile this process does not keep connected, under its lease."""
+        name = lease_name(credentials.profile_id)
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the profile is connected by another process")
+            await asyncio.sleep(0.2)
+        client = self.connector.client(
+            credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, receive_updates=False
+        )
+        try:
+            await client.connect()
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            await self.leases.release(name, self.instance_id)
+
+    async def log_out(self, credentials: ProfileCredentials) -> None:
+        """Terminate the session at Telegram (stopping the local client first); a dead session is fine."""
+        await self.deactivate(credentials.profile_id)
+        async with self.exclusive_client(credentials) as client:
+            try:
+                await client(functions.auth.LogOutRequest())
+            except Exception as exc:
+                if status_for(exc) is None:
+                    raise
