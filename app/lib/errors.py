@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 
 class AppError(Exception):
     """Base of every expected error; `status` and `code` become the JSON error body."""
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
+    status: int = 400
+    code: str = "bad_request"
 
     def __init__(
         self,
@@ -18,8 +18,11 @@ class AppError(Exception):
         code: str | None = None,
         details: Any = None,
         headers: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
+        if status is not None:
+            self.status = status
         self.message = message
         self.error_code = code or self.code
         self.details = details
@@ -27,43 +30,43 @@ class AppError(Exception):
 
 
 class BadRequest(AppError):
-    status = 400
-    code = "bad_request"
+    status: int = 400
+    code: str = "bad_request"
 
 
 class Unauthorized(AppError):
-    status = 401
-    code = "unauthorized"
+    status: int = 401
+    code: str = "unauthorized"
 
 
 class Forbidden(AppError):
-    status = 403
-    code = "forbidden"
+    status: int = 403
+    code: str = "forbidden"
 
 
 class NotFound(AppError):
-    status = 404
-    code = "not_found"
+    status: int = 404
+    code: str = "not_found"
 
 
 class Conflict(AppError):
-    status = 409
-    code = "conflict"
+    status: int = 409
+    code: str = "conflict"
 
 
 class Gone(AppError):
-    status = 410
-    code = "gone"
+    status: int = 410
+    code: str = "gone"
 
 
 class ValidationFailed(AppError):
-    status = 422
-    code = "validation_error"
+    status: int = 422
+    code: str = "validation_error"
 
 
 class TooManyRequests(AppError):
-    status = 429
-    code = "too_many_requests"
+    status: int = 429
+    code: str = "too_many_requests"
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None, details: Any = None) -> None:
         retry_after = max(1, int(retry_after))
@@ -72,5 +75,5 @@ class TooManyRequests(AppError):
 
 
 class ServiceUnavailable(AppError):
-    status = 503
-    code = "service_unavailable"
+    status: int = 503
+    code: str = "service_unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -74,7 +75,7 @@ def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
         "server",
         "request.unhandled_exception",
         f"{type(exc).__name__} while handling {request.method} {request.url.path}",
-        context={"exception": type(exc).__name__},
+        context={"exception": type(exc).__name__, "traceback": "".join(traceback.format_exception(exc))[-4000:]},
     )
     return error_response(500, "internal_error", "internal server error; the request id identifies it in logs")
 
