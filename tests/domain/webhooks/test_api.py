@@ -41,23 +41,23 @@ async def test_secret_is_shown_on_create_and_rotate_only(http):
     assert (await http.get(f"/webhooks/{hook['id']}", headers=headers)).status_code == 404
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"url": "ftp://example.com/x", "event_types": ["alert"]},
-        {"url": "https://example.com/x", "event_types": ["message.nope"]},
-        {"url": "https://example.com/x", "event_types": []},
-        {"url": "https://example.com/x"},
-        {"url": "https://example.com/x", "event_types": ["alert"], "secret": "mine"},
-        {"url": "https://example.com/x", "event_types": ["alert"], "max_per_second": 0},
-        {"url": "https:///nohost", "event_types": ["alert"]},
-    ],
-)
-async def test_invalid_webhooks_are_422(http, body):
+INVALID_BODIES = [
+    {"url": "ftp://example.com/x", "event_types": ["alert"]},
+    {"url": "https://example.com/x", "event_types": ["message.nope"]},
+    {"url": "https://example.com/x", "event_types": []},
+    {"url": "https://example.com/x"},
+    {"url": "https://example.com/x", "event_types": ["alert"], "secret": "mine"},
+    {"url": "https://example.com/x", "event_types": ["alert"], "max_per_second": 0},
+    {"url": "https:///nohost", "event_types": ["alert"]},
+]
+
+
+async def test_invalid_webhooks_are_422(http):
     headers, _ = await sign_up(http, "ada@example.com")
-    response = await http.post("/webhooks", json=body, headers=headers)
-    assert response.status_code == 422, response.text
-    assert response.json()["error"]["code"] in {"validation_error", "invalid_webhook_url"}
+    for body in INVALID_BODIES:
+        response = await http.post("/webhooks", json=body, headers=headers)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["code"] in {"validation_error", "invalid_webhook_url"}
 
 
 async def test_other_users_webhook_is_404_and_bad_ids_never_500(http):
