@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 
 from app.config import SettingsError, load_settings
 
@@ -21,12 +22,12 @@ def _parser() -> argparse.ArgumentParser:
         sub = roles.add_parser(role, help=text)
         sub.add_argument("--host", default=None)
         sub.add_argument("--port", type=int, default=None)
-    roles.add_parser("migrate", help="apply database migrations")
+    roles.add_parser("migrate", help="apply database migrations and, with CLICKHOUSE_DSN, the log tables")
     revision = roles.add_parser("makemigration", help="autogenerate a migration (developers)")
     revision.add_argument("slug")
     roles.add_parser("sandbox", help="run the offline Telegram sandbox DC", add_help=False)
     keys = roles.add_parser("keys", help="encryption keys")
-    keys.add_argument("action", choices=["generate"])
+    keys.add_argument("action", choices=["generate", "rotate"])
     users = roles.add_parser("users", help="application users")
     users.add_argument("action", choices=["create-admin"])
     users.add_argument("--email", required=True)
@@ -46,6 +47,41 @@ def _serve(host: str | None, port: int | None) -> int:
         log_config=None,
         proxy_headers=True,
     )
+    return 0
+
+
+def _apply_log_schema(dsn: str, retention_days: int) -> None:
+    from app.lib.clickhouse import apply_schema, make_client
+
+    client = make_client(dsn)
+    try:
+        tables = apply_schema(client, retention_days)
+    finally:
+        client.close()
+    print(f"log tables are up to date: {', '.join(tables)}")
+
+
+async def _rotate_keys() -> int:
+    """Embedded default: add a key to DATA_DIR/secrets.json; with ENCRYPTION_KEYS: use its first key."""
+    from app.config import prepend_embedded_key, read_dotenv
+    from app.domain.system.keys import reencrypt_all
+    from app.lib.crypto import generate_key
+    from app.server.app import build_context
+
+    settings = load_settings()
+    configured = os.environ.get("ENCRYPTION_KEYS") or read_dotenv(Path(".env")).get("ENCRYPTION_KEYS")
+    if not configured:
+        prepend_embedded_key(settings.data_dir, generate_key())
+        settings = load_settings()
+        print(f"added a new encryption key to {settings.data_dir / 'secrets.json'}")
+    ctx = build_context(settings)
+    try:
+        counts = await reencrypt_all(ctx.sessionmaker, ctx.secret_box)
+    finally:
+        await ctx.engine.dispose()
+    print("re-encrypted: " + ", ".join(f"{table} {count}" for table, count in counts.items()))
+    if configured:
+        print("every secret now uses the first key of ENCRYPTION_KEYS; older keys may be removed")
     return 0
 
 
@@ -75,8 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.role == "migrate":
             from app.db.migrations import upgrade
 
-            upgrade(load_settings())
+            settings = load_settings()
+            upgrade(settings)
             print("database is up to date")
+            if settings.clickhouse_dsn:
+                _apply_log_schema(settings.clickhouse_dsn, settings.log_retention_days)
             return 0
         if args.role == "makemigration":
             from app.db.migrations import revision
@@ -86,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.role == "keys":
             from app.lib.crypto import generate_key
 
-            print(generate_key())
-            return 0
+            if args.action == "generate":
+                print(generate_key())
+                return 0
+            return asyncio.run(_rotate_keys())
         if args.role == "users":
             password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("password: ")
             asyncio.run(_create_admin(args.email, password))

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from cryptography.fernet import Fernet
 
@@ -179,7 +179,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def _embedded_secrets(data_dir: Path) -> dict[str, str]:
+def _embedded_secrets(data_dir: Path) -> dict[str, Any]:
     """Generate the development JWT secret and encryption key once, then reuse them."""
     path = data_dir / "secrets.json"
     if path.exists():
@@ -190,6 +190,28 @@ def _embedded_secrets(data_dir: Path) -> dict[str, str]:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(generated, handle)
     return generated
+
+
+def embedded_encryption_keys(generated: Mapping[str, object]) -> tuple[str, ...]:
+    """Keys of the embedded secrets file, newest first (older files hold a single `encryption_key`)."""
+    keys = generated.get("encryption_keys") or [generated["encryption_key"]]
+    if not isinstance(keys, list):
+        raise SettingsError("DATA_DIR/secrets.json is malformed: encryption_keys must be a list")
+    return tuple(str(key) for key in keys)
+
+
+def prepend_embedded_key(data_dir: Path, key: str) -> tuple[str, ...]:
+    """Make `key` the encrypting key of the embedded secrets file (older keys keep decrypting)."""
+    path = data_dir / "secrets.json"
+    generated = _embedded_secrets(data_dir)
+    keys = (key, *embedded_encryption_keys(generated))
+    generated = {"jwt_secret": generated["jwt_secret"], "encryption_keys": list(keys)}
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(generated, handle)
+    os.replace(temporary, path)
+    return keys
 
 
 def _validate_fernet_keys(keys: tuple[str, ...]) -> None:
@@ -226,7 +248,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     if not jwt_secret or not keys:
         generated = _embedded_secrets(data_dir)
         jwt_secret = jwt_secret or generated["jwt_secret"]
-        keys = keys or (generated["encryption_key"],)
+        keys = keys or embedded_encryption_keys(generated)
     if len(jwt_secret) < 32:
         raise SettingsError("JWT_SECRET must be at least 32 characters")
     _validate_fernet_keys(keys)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telethon import types
 
 from app.db.models import ProfileStatus, TelegramProfile
+from app.domain.events import services as events
+from app.domain.events.types import EventType
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound, ValidationFailed
@@ -153,22 +155,34 @@ def apply_update(profile: TelegramProfile, data: ProfileUpdate) -> bool:
 async def set_status(
     session: AsyncSession, profile_id: UUID, status: str, reason: str | None
 ) -> TelegramProfile | None:
-    """Record a status change (and the business event for it); no-op when nothing changes."""
+    """Record a status change with its business log line and events; no-op when nothing changes."""
     profile = await session.get(TelegramProfile, profile_id)
     if profile is None or (profile.status == status and profile.status_reason == reason):
         return profile
     previous = profile.status
     profile.status, profile.status_reason = status, reason
-    level = "error" if status in (ProfileStatus.BANNED.value, ProfileStatus.DEAUTHORIZED.value) else "info"
+    fatal = status in (ProfileStatus.BANNED.value, ProfileStatus.DEAUTHORIZED.value)
+    change = {"profile_id": str(profile.id), "from": previous, "to": status, "reason": reason}
     log_event(
-        level,
+        "error" if fatal else "info",
         "profiles",
         "profile.status_changed",
         f"profile {previous} -> {status}",
         user_id=profile.owner_id,
         profile_id=profile.id,
-        context={"from": previous, "to": status, "reason": reason},
+        context=change,
     )
+    await events.emit(
+        session, user_id=profile.owner_id, type=EventType.PROFILE_STATUS_CHANGED, profile=profile.phone, data=change
+    )
+    if fatal:
+        await events.emit(
+            session,
+            user_id=profile.owner_id,
+            type=EventType.ALERT,
+            profile=profile.phone,
+            data={"kind": f"profile_{status}", "message": f"profile {profile.phone} is {status}", **change},
+        )
     await session.flush()
     return profile
 

@@ -145,3 +145,19 @@ async def test_two_runtimes_sharing_redis_never_connect_one_session_twice(client
         await second.stop()
         await redis.aclose()
     assert sandbox.control.counters.auth_key_duplicated == duplicates_before
+
+
+async def test_status_changes_are_events(client, app, sandbox):
+    from sqlalchemy import select
+
+    from app.db.models import Event
+
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    profile = await bind(client, headers)
+    sandbox.control.ban(sandbox.control.user(profile["phone"]))
+    await wait_for_status(client, headers, profile["phone"], "banned")
+    async with app.state.ctx.sessionmaker() as session:
+        rows = (await session.scalars(select(Event).where(Event.profile == profile["phone"]))).all()
+    kinds = {(row.type, row.payload.get("to")) for row in rows}
+    assert ("profile.status_changed", "banned") in kinds
+    assert ("alert", "banned") in kinds

@@ -1,0 +1,41 @@
+"""Periodic clean-up in processes that run background work: expired login flows and refresh tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain.accounts.services import purge_expired_refresh_tokens
+from app.domain.profiles.login import purge_expired
+from app.lib.logging import log_event
+
+
+async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker.begin() as session:
+        flows = await purge_expired(session)
+        await purge_expired_refresh_tokens(session)
+    if flows:
+        log_event("info", "profiles", "login.flows_expired", f"removed {flows} expired login flows")
+
+
+async def _loop(sessionmaker: async_sessionmaker[AsyncSession], interval_s: float) -> None:
+    while True:
+        try:
+            await sweep(sessionmaker)
+        except Exception as exc:  # the next sweep retries; never take the process down
+            log_event("warning", "server", "housekeeping.failed", f"clean-up failed: {type(exc).__name__}")
+        await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession], interval_s: float = 300) -> AsyncIterator[None]:
+    task = asyncio.create_task(_loop(sessionmaker, interval_s), name="housekeeping")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

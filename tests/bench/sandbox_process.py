@@ -1,0 +1,64 @@
+"""Run the sandbox as a separate process for benchmarks, so its memory and CPU are not the measured process's."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from telethon.sessions import StringSession
+
+from app.telegram.connector import DataCenter, TelegramConnector
+
+
+@dataclass(frozen=True)
+class SandboxProcess:
+    data_center: DataCenter
+    public_key_pem: str
+
+    def connector(self) -> TelegramConnector:
+        connector = TelegramConnector(1, "sandbox0000000000000000000000000", data_center=self.data_center)
+        connector.trust_key(self.public_key_pem)
+        return connector
+
+
+@contextlib.contextmanager
+def sandbox_process() -> Iterator[SandboxProcess]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
+    state = folder / "sandbox.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.sandbox", "--port", "0", "--state", str(state), "--no-demo"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("SANDBOX READY"):
+                host, port = line.split()[-1].rsplit(":", 1)
+                break
+        else:
+            raise RuntimeError("sandbox did not start")
+        pem = Path(f"{state}.pub.pem").read_text()
+        yield SandboxProcess(DataCenter(host, int(port)), pem)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def login_sandbox_accounts(connector: TelegramConnector, count: int, digit: int = 1) -> list[tuple[str, str]]:
+    """Log in `count` sandbox numbers (+99966XYYYY, code XXXXX) and return (phone, StringSession) pairs."""
+    accounts = []
+    for index in range(count):
+        phone = f"+99966{digit}{index:04d}"
+        client = connector.client(None, receive_updates=False)
+        await client.connect()
+        await client.send_code_request(phone)
+        await client.sign_in(phone, str(digit) * 5)
+        accounts.append((phone, StringSession.save(client.session)))
+        await client.disconnect()
+    return accounts
