@@ -9,11 +9,14 @@ claims expire and the deliveries are attempted again, with the same `webhook-id`
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import DeliveryStatus, Event, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
@@ -79,15 +82,22 @@ async def endpoints_with_due_work(session: AsyncSession, *, limit: int = 500) ->
     return list(await session.scalars(query))
 
 
-async def load_target(session: AsyncSession, box: SecretBox, webhook_id: UUID) -> Target | None:
-    webhook = await session.get(Webhook, webhook_id)
+async def load_target(
+    session: AsyncSession, box: SecretBox, webhook_id: UUID, decrypted: dict[str, str] | None = None
+) -> Target | None:
+    """The endpoint as a delivery needs it, or None when it is gone or disabled; `decrypted` caches secrets."""
+    webhook = await session.get(Webhook, webhook_id, populate_existing=True)
     if webhook is None or webhook.status not in DELIVERABLE_STATUSES:
         return None
+    cache = decrypted if decrypted is not None else {}
+    secret = cache.get(webhook.secret_encrypted)
+    if secret is None:
+        secret = cache[webhook.secret_encrypted] = box.decrypt(webhook.secret_encrypted)
     return Target(
         webhook_id=webhook.id,
         user_id=webhook.user_id,
         url=webhook.url,
-        secret=box.decrypt(webhook.secret_encrypted),
+        secret=secret,
         max_per_second=webhook.max_per_second,
     )
 
@@ -109,7 +119,7 @@ async def claim(session: AsyncSession, webhook_id: UUID, *, limit: int, owner: s
         .returning(WebhookDelivery.id, WebhookDelivery.attempt, WebhookDelivery.event_id)
         .execution_options(synchronize_session=False)
     )
-    rows = [tuple(row) for row in claimed]
+    rows = list(claimed.all())
     if not rows:
         return []
     events = {e.id: e for e in await session.scalars(select(Event).where(Event.id.in_([r[2] for r in rows])))}
@@ -118,6 +128,16 @@ async def claim(session: AsyncSession, webhook_id: UUID, *, limit: int, owner: s
         for delivery_id, attempt, event_id in rows
     ]
     return sorted(jobs, key=lambda job: job.delivery_id)
+
+
+async def renew_claims(session: AsyncSession, *, owner: str, ttl_s: float) -> None:
+    """Push back the expiry of every claim `owner` holds (it is alive and still working on them)."""
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.locked_by == owner, WebhookDelivery.status.in_(RETRYABLE))
+        .values(claimed_until=datetime.now(UTC) + timedelta(seconds=ttl_s))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def next_delay(schedule: tuple[float, ...], attempt: int) -> float | None:
@@ -129,55 +149,83 @@ def next_delay(schedule: tuple[float, ...], attempt: int) -> float | None:
 
 async def record(
     session: AsyncSession,
-    target: Target,
-    job: Job,
-    outcome: Outcome,
+    outcomes: Sequence[tuple[Target, Job, Outcome]],
     *,
     owner: str,
     schedule: tuple[float, ...],
     disable_after: int,
 ) -> None:
-    """Store the attempt and its consequences for the delivery and the endpoint's health."""
+    """Store attempts and their consequences for the deliveries and the endpoints' health (one batch)."""
     now = datetime.now(UTC)
-    attempt = job.attempt + 1
-    session.add(
+    session.add_all(
         WebhookAttempt(
             delivery_id=job.delivery_id,
-            attempt=attempt,
+            attempt=job.attempt + 1,
             status_code=outcome.status_code,
             response_excerpt=outcome.excerpt,
             error=outcome.error,
             duration_ms=round(outcome.duration_ms, 3),
             dispatcher=owner,
         )
+        for _, job, outcome in outcomes
     )
-    values: dict[str, object] = {
-        "attempt": attempt,
-        "claimed_until": None,
-        "locked_by": None,
-        "last_status_code": outcome.status_code,
-        "last_error": outcome.error,
-        "updated_at": now,
+    await session.flush()
+    table = cast(Table, WebhookDelivery.__table__)
+    # Only the current claim holder moves a delivery on; a stale dispatcher's late answer is just an attempt row.
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.locked_by == bindparam("b_owner"))
+        .values(
+            attempt=bindparam("b_attempt"),
+            status=bindparam("b_status"),
+            next_attempt_at=bindparam("b_next"),
+            delivered_at=func.coalesce(bindparam("b_delivered", type_=table.c.delivered_at.type), table.c.delivered_at),
+            claimed_until=None,
+            locked_by=None,
+            last_status_code=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            updated_at=now,
+        )
+    )
+    await session.execute(
+        statement, [_delivery_change(job, outcome, owner, schedule, now) for _, job, outcome in outcomes]
+    )
+    by_endpoint: dict[UUID, list[tuple[Target, Outcome]]] = defaultdict(list)
+    for target, _, outcome in outcomes:
+        by_endpoint[target.webhook_id].append((target, outcome))
+    for webhook_id, results in by_endpoint.items():
+        if all(outcome.ok for _, outcome in results):
+            await _mark_healthy(session, webhook_id, now)
+            continue
+        for target, outcome in results:
+            if outcome.ok:
+                await _mark_healthy(session, webhook_id, now)
+            else:
+                await _mark_failing(session, target, now, disable_after=disable_after, last_error=outcome.error)
+
+
+def _delivery_change(
+    job: Job, outcome: Outcome, owner: str, schedule: tuple[float, ...], now: datetime
+) -> dict[str, object]:
+    attempt = job.attempt + 1
+    change: dict[str, object] = {
+        "b_id": job.delivery_id,
+        "b_owner": owner,
+        "b_attempt": attempt,
+        "b_code": outcome.status_code,
+        "b_error": outcome.error,
+        "b_next": now,
+        "b_delivered": None,
     }
     if outcome.ok:
-        values.update(status=DeliveryStatus.SUCCEEDED.value, delivered_at=now)
+        change.update(b_status=DeliveryStatus.SUCCEEDED.value, b_delivered=now)
+        return change
+    delay = next_delay(schedule, attempt)
+    if delay is None:
+        change["b_status"] = DeliveryStatus.DEAD.value
     else:
-        delay = next_delay(schedule, attempt)
-        if delay is None:
-            values["status"] = DeliveryStatus.DEAD.value
-        else:
-            values.update(status=DeliveryStatus.FAILED.value, next_attempt_at=now + timedelta(seconds=delay))
-    # Only the current claim holder moves the delivery on; a stale dispatcher's late answer is just logged.
-    await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == job.delivery_id, WebhookDelivery.locked_by == owner)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if outcome.ok:
-        await _mark_healthy(session, target.webhook_id, now)
-    else:
-        await _mark_failing(session, target, now, disable_after=disable_after, last_error=outcome.error)
+        change.update(b_status=DeliveryStatus.FAILED.value, b_next=now + timedelta(seconds=delay))
+    return change
 
 
 async def _mark_healthy(session: AsyncSession, webhook_id: UUID, now: datetime) -> None:

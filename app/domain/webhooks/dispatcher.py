@@ -1,10 +1,12 @@
 """`WebhookDispatcher`: delivers due webhook deliveries with signed POSTs, retries and per-endpoint pacing.
 
-Work is organised in lanes, one per endpoint with due deliveries: a lane claims at most
-`WEBHOOK_ENDPOINT_CONCURRENCY` deliveries at a time, paces them to the endpoint's `max_per_second`, and
-records each outcome in its own transaction. Lanes run independently, so a slow or dead endpoint holds only
-its own lane (and at most its share of the global `WEBHOOK_CONCURRENCY` slots) and never delays the others.
-The dispatcher wakes when a transaction that created deliveries commits, and polls otherwise.
+Work is organised in lanes, one per endpoint with due deliveries: a lane claims a small batch, posts it with
+at most `WEBHOOK_ENDPOINT_CONCURRENCY` requests in flight, paced to the endpoint's `max_per_second`. Lanes run
+independently, so a slow or dead endpoint holds only its own lane (and at most its share of the global
+`WEBHOOK_CONCURRENCY` slots) and never delays the others. Outcomes go to one recorder task that writes every
+outcome available in one transaction (few commits under load; on SQLite the dispatcher's writes also take
+turns instead of contending for the file lock). The dispatcher wakes when a transaction that created
+deliveries commits, and polls otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 
 EXCERPT_BYTES = 1024
+MAX_RECORD_BATCH = 500
+CLAIM_ROUNDS = 8
 
 
 class Pacer:
@@ -64,7 +68,17 @@ class WebhookDispatcher:
         self._lanes: dict[UUID, asyncio.Task[None]] = {}
         self._pacers: dict[UUID, Pacer] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._recorder_task: asyncio.Task[None] | None = None
+        self._outcomes: asyncio.Queue[tuple[Target, Job, Outcome, asyncio.Future[None]]] = asyncio.Queue()
+        self._writes: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if settings.sqlite else contextlib.nullcontext()
+        )
         self._client: httpx.AsyncClient | None = None
+        self._secrets: dict[str, str] = {}
+        # A lane claims several rounds of work at once (fewer claim transactions); the claims stay alive because
+        # the dispatcher renews them while it runs, and expire WEBHOOK_CLAIM_TTL_S after it dies.
+        self._batch = settings.webhook_endpoint_concurrency * CLAIM_ROUNDS
+        self._renewed_at = 0.0
 
     @property
     def running(self) -> bool:
@@ -89,6 +103,7 @@ class WebhookDispatcher:
             transport=self._transport,
             headers={"user-agent": "tg-multiprofile-webhooks/1"},
         )
+        self._recorder_task = asyncio.create_task(self._record_outcomes(), name="webhook-recorder")
         self._loop_task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     async def stop(self) -> None:
@@ -97,7 +112,10 @@ class WebhookDispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._loop_task = None
+        if self._recorder_task is not None:
+            self._recorder_task.cancel()
+            await asyncio.gather(self._recorder_task, return_exceptions=True)
+        self._loop_task = self._recorder_task = None
         self._lanes.clear()
         if self._client is not None:
             await self._client.aclose()
@@ -111,6 +129,7 @@ class WebhookDispatcher:
         while True:
             self._wake.clear()
             try:
+                await self._renew_claims()
                 await self._start_lanes()
             except Exception as exc:
                 log_event(
@@ -123,6 +142,15 @@ class WebhookDispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.webhook_poll_interval_s)
 
+    async def _renew_claims(self) -> None:
+        """Extend this dispatcher's claims every third of their lifetime (a lease renewal)."""
+        ttl = self._settings.webhook_claim_ttl_s
+        if not self._lanes or time.monotonic() - self._renewed_at < ttl / 3:
+            return
+        self._renewed_at = time.monotonic()
+        async with self._writes, self._sessionmaker.begin() as session:
+            await delivery.renew_claims(session, owner=self.owner, ttl_s=ttl)
+
     async def _start_lanes(self) -> None:
         async with self._sessionmaker() as session:
             webhook_ids = await delivery.endpoints_with_due_work(session)
@@ -133,24 +161,21 @@ class WebhookDispatcher:
     async def _lane(self, webhook_id: UUID) -> None:
         settings = self._settings
         pacer = self._pacers.setdefault(webhook_id, Pacer())
+        in_flight = asyncio.Semaphore(settings.webhook_endpoint_concurrency)
         try:
             while True:
-                async with self._sessionmaker.begin() as session:
-                    target = await delivery.load_target(session, self._box, webhook_id)
+                async with self._writes, self._sessionmaker.begin() as session:
+                    target = await delivery.load_target(session, self._box, webhook_id, self._secrets)
                     jobs = (
                         await delivery.claim(
-                            session,
-                            webhook_id,
-                            limit=settings.webhook_endpoint_concurrency,
-                            owner=self.owner,
-                            ttl_s=settings.webhook_claim_ttl_s,
+                            session, webhook_id, limit=self._batch, owner=self.owner, ttl_s=settings.webhook_claim_ttl_s
                         )
                         if target is not None
                         else []
                     )
                 if target is None or not jobs:
                     return
-                await asyncio.gather(*(self._deliver(target, job, pacer) for job in jobs))
+                await asyncio.gather(*(self._deliver(target, job, pacer, in_flight) for job in jobs))
         except Exception as exc:
             log_event(
                 "error",
@@ -162,20 +187,46 @@ class WebhookDispatcher:
         finally:
             self._lanes.pop(webhook_id, None)
 
-    async def _deliver(self, target: Target, job: Job, pacer: Pacer) -> None:
-        await pacer.wait(target.max_per_second)
-        async with self._global:
-            outcome = await self._post(target, job)
-        async with self._sessionmaker.begin() as session:
-            await delivery.record(
-                session,
-                target,
-                job,
-                outcome,
-                owner=self.owner,
-                schedule=self._settings.webhook_retry_schedule_s,
-                disable_after=self._settings.webhook_disable_after_failures,
-            )
+    async def _deliver(self, target: Target, job: Job, pacer: Pacer, in_flight: asyncio.Semaphore) -> None:
+        async with in_flight:
+            await pacer.wait(target.max_per_second)
+            async with self._global:
+                outcome = await self._post(target, job)
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.put_nowait((target, job, outcome, recorded))
+        await recorded
+
+    async def _record_outcomes(self) -> None:
+        """Write every outcome waiting in the queue in one transaction, then release the lanes waiting on them."""
+        settings = self._settings
+        while True:
+            batch = [await self._outcomes.get()]
+            while not self._outcomes.empty() and len(batch) < MAX_RECORD_BATCH:
+                batch.append(self._outcomes.get_nowait())
+            try:
+                async with self._writes, self._sessionmaker.begin() as session:
+                    await delivery.record(
+                        session,
+                        [(target, job, outcome) for target, job, outcome, _ in batch],
+                        owner=self.owner,
+                        schedule=settings.webhook_retry_schedule_s,
+                        disable_after=settings.webhook_disable_after_failures,
+                    )
+            except Exception as exc:
+                log_event(
+                    "error",
+                    "webhooks",
+                    "dispatcher.record_failed",
+                    f"recording {len(batch)} webhook outcomes failed: {type(exc).__name__}",
+                    context={"error": str(exc)[:300]},
+                )
+                for *_, recorded in batch:
+                    if not recorded.done():
+                        recorded.set_exception(exc)
+                continue
+            for *_, recorded in batch:
+                if not recorded.done():
+                    recorded.set_result(None)
 
     async def _post(self, target: Target, job: Job) -> Outcome:
         assert self._client is not None
