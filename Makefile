@@ -35,7 +35,10 @@ typecheck: install
 unit: install
 	$(VENV)/bin/pytest
 
-test: lint typecheck unit
+browser:
+	@bash .ci/install-browser
+
+test: lint typecheck browser unit
 
 bench: install
 	$(PY) -m tests.bench
