@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,10 +24,13 @@ from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.events.controllers import events_socket
 from app.domain.events.pubsub import create_channels_plugin
+from app.domain.logs.controllers import LogsController
+from app.domain.logs.store import LogStore
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck
 from app.domain.webhooks.controllers import WebhooksController
 from app.lib.crypto import SecretBox
+from app.lib.logging import configure_logging
 from app.lib.security import PasswordHasher, TokenCodec
 from app.server.auth import JWTAuthMiddleware
 from app.server.context import AppContext
@@ -72,6 +76,7 @@ def build_context(settings: Settings) -> AppContext:
             per_ip=settings.login_max_failures_per_ip,
             window_s=settings.login_throttle_window_s,
         ),
+        logs=LogStore(settings),
     )
     context.health_checks.extend(_core_health_checks(context))
     return context
@@ -93,19 +98,30 @@ def _core_health_checks(ctx: AppContext) -> list[HealthCheck]:
             await redis.ping()
 
         checks.append(HealthCheck("redis", redis_ping))
+    if ctx.logs.queryable:
+        logs = ctx.logs
+
+        async def clickhouse() -> None:
+            await asyncio.to_thread(logs.ping)
+
+        # Not critical: requests are served (and lines printed) while the log store is away.
+        checks.append(HealthCheck("clickhouse", clickhouse, critical=False, details=logs.details))
     return checks
 
 
 def create_app(settings: Settings | None = None, *, run_background: bool = True) -> Litestar:
     """The application; `run_background=False` makes an API-only process (no dispatcher or other workers)."""
     settings = settings or get_settings()
+    configure_logging(settings.log_level)  # idempotent: one stdlib bridge however many apps are built
     ctx = build_context(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        ctx.logs.start()  # returns at once: the shipper's thread opens ClickHouse
         try:
             yield
         finally:
+            await asyncio.to_thread(ctx.logs.stop)
             if ctx.redis is not None:
                 await ctx.redis.aclose()
             await ctx.engine.dispose()
@@ -117,7 +133,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     events_runtime = EventsRuntime(ctx, channels, run_dispatcher=run_background)
 
     app = Service(
-        route_handlers=[AccountsController, SystemController, WebhooksController, events_socket],
+        route_handlers=[AccountsController, LogsController, SystemController, WebhooksController, events_socket],
         plugins=[SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine)), channels, events_runtime],
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
         middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],

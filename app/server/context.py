@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
+from app.domain.logs.store import LogStore
 from app.domain.system.health import HealthCheck
 from app.lib.crypto import SecretBox
 from app.lib.security import PasswordHasher, TokenCodec
@@ -27,6 +28,7 @@ class AppContext:
     secret_box: SecretBox
     denylist: Store
     throttle: LoginThrottle
+    logs: LogStore
     health_checks: list[HealthCheck] = field(default_factory=list)
 
     @property

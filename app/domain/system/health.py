@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
 CheckFn = Callable[[], Awaitable[None]]
+DetailsFn = Callable[[], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +20,7 @@ class HealthCheck:
     check: CheckFn
     critical: bool = True
     timeout_s: float = 3.0
+    details: DetailsFn | None = None  # cheap, synchronous figures reported whether the check passed or not
 
 
 class ComponentStatus(msgspec.Struct):
@@ -26,6 +29,7 @@ class ComponentStatus(msgspec.Struct):
     critical: bool
     latency_ms: float
     error: str | None = None
+    details: dict[str, Any] | None = None
 
 
 class HealthReport(msgspec.Struct):
@@ -43,7 +47,10 @@ async def _run(check: HealthCheck) -> ComponentStatus:
         status = "down"
         message = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"[:300]
     latency = round((time.perf_counter() - started) * 1000, 3)
-    return ComponentStatus(name=check.name, status=status, critical=check.critical, latency_ms=latency, error=message)
+    details = dict(check.details()) if check.details is not None else None
+    return ComponentStatus(
+        name=check.name, status=status, critical=check.critical, latency_ms=latency, error=message, details=details
+    )
 
 
 async def run_checks(checks: list[HealthCheck]) -> HealthReport:

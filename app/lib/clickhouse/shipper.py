@@ -136,6 +136,11 @@ class LogShipper:
             while batch := self._take_batch():
                 self._ship(client, batch)
 
+    def connect(self) -> bool:
+        """Open a lazily opened client now (blocking, e.g. to know the schema exists); True when connected."""
+        with self._flush_lock:
+            return self._connected_client() is not None
+
     def _connected_client(self) -> Client | None:
         if self._client is None and self._open_client is not None:
             try:

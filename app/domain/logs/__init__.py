@@ -1,0 +1,1 @@
+"""Request and event logs: embedded shipping into ClickHouse and `GET /logs`."""
