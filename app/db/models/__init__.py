@@ -1,11 +1,14 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
+from app.db.models.archives import Archive, ArchiveStatus
 from app.db.models.events import Event
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
 from app.db.models.user import RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
 
 __all__ = [
+    "Archive",
+    "ArchiveStatus",
     "DeliveryStatus",
     "Event",
     "LoginFlow",
