@@ -86,6 +86,13 @@ class Settings:
     webhook_claim_ttl_s: float = 60.0
     webhook_poll_interval_s: float = 1.0
 
+    archive_local_root: Path = Path("data/archives")
+    archive_batch_size: int = 500
+    archive_poll_interval_s: float = 5.0
+    archive_claim_ttl_s: float = 60.0
+    archive_concurrency: int = 4
+    archive_retry_after_s: float = 60.0
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -319,6 +326,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         webhook_read_timeout_s=read.number("WEBHOOK_READ_TIMEOUT_S", 10.0, minimum=0.05),
         webhook_claim_ttl_s=read.number("WEBHOOK_CLAIM_TTL_S", 60.0, minimum=1.0),
         webhook_poll_interval_s=read.number("WEBHOOK_POLL_INTERVAL_S", 1.0, minimum=0.01),
+        archive_local_root=Path(read.text("ARCHIVE_LOCAL_ROOT") or data_dir / "archives"),
+        archive_batch_size=read.integer("ARCHIVE_BATCH_SIZE", 500, minimum=1),
+        archive_poll_interval_s=read.number("ARCHIVE_POLL_INTERVAL_S", 5.0, minimum=0.01),
+        archive_claim_ttl_s=read.number("ARCHIVE_CLAIM_TTL_S", 60.0, minimum=0.5),
+        archive_concurrency=read.integer("ARCHIVE_CONCURRENCY", 4, minimum=1),
+        archive_retry_after_s=read.number("ARCHIVE_RETRY_AFTER_S", 60.0, minimum=0.01),
     )
 
 

@@ -1,0 +1,381 @@
+"""One archive run: read the channel oldest-first from the checkpoint, write batches, checkpoint after each.
+
+Order per batch: media files, then the JSON lines (fsynced, or one S3 part), then one commit that advances
+`position` and `checkpoint_offset` together. Every state change is guarded by the claim (`claimed_by`), so a run
+that lost its claim (cancelled, or taken over after this process stalled) stops at its next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db.models import Archive, ArchiveStatus, TelegramProfile
+from app.domain.archives.storage import (
+    ArchiveSink,
+    LocalSink,
+    S3Sink,
+    StorageError,
+    decrypt_credentials,
+    encode_lines,
+    local_directory,
+    s3_location,
+)
+from app.domain.profiles.services import LIVE_STATUSES
+from app.lib.crypto import DecryptionError, SecretBox
+from app.lib.errors import AppError
+from app.lib.logging import log_event
+from app.telegram.history import (
+    MAX_PAGE,
+    FloodWait,
+    HistoryItem,
+    HistoryUnavailable,
+    download_media,
+    input_peer,
+    read_after,
+    resolve_channel,
+)
+from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+
+CONNECT_WAIT_S = 5.0
+
+
+class ClaimLost(Exception):
+    """The archive was cancelled or claimed by another process: stop without touching it."""
+
+
+class ProfileOffline(Exception):
+    """No profile that can read the channel is connected in this process right now."""
+
+
+@dataclass(slots=True)
+class Job:
+    """What a run needs from the archive row, and its checkpoint as it advances."""
+
+    id: UUID
+    owner_id: UUID
+    profile_id: UUID | None
+    pinned_profile: bool
+    channel_id: int
+    channel_access_hash: int | None
+    channel_username: str | None
+    channel_private: bool
+    target_type: str
+    target: dict[str, Any]
+    secret: str | None
+    since: datetime | None
+    until: datetime | None
+    limit: int | None
+    include_media: bool
+    every_minutes: int | None
+    position: int
+    checkpoint: int
+    run_messages: int
+    peer: Any = field(default=None)
+
+    @classmethod
+    def of(cls, row: Archive) -> Job:
+        return cls(
+            id=row.id,
+            owner_id=row.owner_id,
+            profile_id=row.profile_id,
+            pinned_profile=row.pinned_profile,
+            channel_id=row.channel_id,
+            channel_access_hash=row.channel_access_hash,
+            channel_username=row.channel_username,
+            channel_private=row.channel_private,
+            target_type=row.target_type,
+            target=dict(row.target),
+            secret=row.target_secret_encrypted,
+            since=row.since,
+            until=row.until,
+            limit=row.limit,
+            include_media=row.include_media,
+            every_minutes=row.every_minutes,
+            position=row.position,
+            checkpoint=row.checkpoint_offset,
+            run_messages=row.run_messages,
+        )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ArchiveRunner:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtime: ProfileRuntime,
+        box: SecretBox,
+        settings: Settings,
+        instance_id: str,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.runtime = runtime
+        self.box = box
+        self.settings = settings
+        self.instance_id = instance_id
+
+    async def run(self, archive_id: UUID) -> None:
+        """Export until the run completes, fails or loses its claim; the caller holds the claim."""
+        job = await self._begin(archive_id)
+        if job is None:
+            return
+        try:
+            connected = await self._reader(job)
+            sink = self._sink(job)
+            await sink.prepare(job.checkpoint)
+            await self._export(job, connected, sink)
+            await self._finish(job)
+        except ClaimLost:
+            return
+        except (ProfileOffline, StorageError, ConnectionError, OSError, TimeoutError) as exc:
+            await self._retry_later(job, _describe(exc))
+        except (HistoryUnavailable, AppError, DecryptionError) as exc:
+            await self._fail(job, _describe(exc))
+        except Exception as exc:  # unknown: keep the checkpoint, retry later, never crash the scheduler
+            log_event("error", "archives", "archive.run_crashed", f"archive run crashed: {type(exc).__name__}")
+            await self._retry_later(job, _describe(exc))
+
+    # -- state changes, each guarded by the claim --------------------------------------------------------------
+
+    async def _update(self, archive_id: UUID, *, statuses: tuple[str, ...] | None = None, **values: Any) -> None:
+        guard = [Archive.id == archive_id, Archive.claimed_by == self.instance_id]
+        if statuses is not None:
+            guard.append(Archive.status.in_(statuses))
+        async with self.sessionmaker.begin() as session:
+            result = await session.execute(
+                update(Archive)
+                .where(*guard)
+                .values(updated_at=now(), **values)
+                .execution_options(synchronize_session=False)
+            )
+        if getattr(result, "rowcount", 1) == 0:
+            raise ClaimLost
+
+    async def _begin(self, archive_id: UUID) -> Job | None:
+        async with self.sessionmaker.begin() as session:
+            row = await session.get(Archive, archive_id, with_for_update=False)
+            if row is None or row.claimed_by != self.instance_id:
+                return None
+            if row.status in (ArchiveStatus.CANCELLED.value, ArchiveStatus.COMPLETED.value, ArchiveStatus.FAILED.value):
+                return None
+            fresh = row.status == ArchiveStatus.SCHEDULED.value or (
+                row.status == ArchiveStatus.PENDING.value and row.run_count == 0
+            )
+            if fresh:
+                row.run_count += 1
+                row.run_messages = 0
+                row.run_started_at = now()
+            row.status = ArchiveStatus.RUNNING.value
+            row.next_run_at = None
+            row.paused_until = None
+            job = Job.of(row)
+        log_event(
+            "info",
+            "archives",
+            "archive.run_started" if fresh else "archive.run_resumed",
+            f"archive run {'started' if fresh else 'resumed'} at message {job.position}",
+            user_id=job.owner_id,
+            context={"archive_id": str(job.id), "position": job.position},
+        )
+        return job
+
+    async def _checkpoint(self, job: Job, position: int, checkpoint: int, messages: int, size: int, media: int) -> None:
+        await self._update(
+            job.id,
+            statuses=(ArchiveStatus.RUNNING.value,),
+            position=position,
+            checkpoint_offset=checkpoint,
+            messages_exported=Archive.messages_exported + messages,
+            bytes_exported=Archive.bytes_exported + size,
+            media_exported=Archive.media_exported + media,
+            run_messages=Archive.run_messages + messages,
+            claimed_until=now() + timedelta(seconds=self.settings.archive_claim_ttl_s),
+        )
+        job.position, job.checkpoint = position, checkpoint
+        job.run_messages += messages
+
+    async def _finish(self, job: Job) -> None:
+        finished = now()
+        repeating = job.every_minutes is not None
+        await self._update(
+            job.id,
+            statuses=(ArchiveStatus.RUNNING.value,),
+            status=(ArchiveStatus.SCHEDULED if repeating else ArchiveStatus.COMPLETED).value,
+            next_run_at=finished + timedelta(minutes=job.every_minutes) if job.every_minutes else None,
+            last_run_at=finished,
+            last_error=None,
+            paused_until=None,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        log_event(
+            "info",
+            "archives",
+            "archive.run_finished",
+            f"archive run exported {job.run_messages} messages",
+            user_id=job.owner_id,
+            context={"archive_id": str(job.id), "position": job.position, "messages": job.run_messages},
+        )
+
+    async def _retry_later(self, job: Job, error: str) -> None:
+        """A transient failure: keep the checkpoint and try again after ARCHIVE_RETRY_AFTER_S."""
+        await self._update(
+            job.id,
+            statuses=(ArchiveStatus.RUNNING.value, ArchiveStatus.PAUSED.value),
+            status=ArchiveStatus.PENDING.value,
+            last_error=error,
+            next_run_at=now() + timedelta(seconds=self.settings.archive_retry_after_s),
+            paused_until=None,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        log_event("warning", "archives", "archive.run_retry", f"archive run will retry: {error}", user_id=job.owner_id)
+
+    async def _fail(self, job: Job, error: str) -> None:
+        """A lasting failure: a one-off archive fails; a repeating one tries again at its next run."""
+        repeating = job.every_minutes is not None
+        await self._update(
+            job.id,
+            statuses=(ArchiveStatus.RUNNING.value, ArchiveStatus.PAUSED.value),
+            status=(ArchiveStatus.SCHEDULED if repeating else ArchiveStatus.FAILED).value,
+            last_error=error,
+            next_run_at=now() + timedelta(minutes=job.every_minutes) if job.every_minutes else None,
+            last_run_at=now(),
+            paused_until=None,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        log_event("warning", "archives", "archive.run_failed", f"archive run failed: {error}", user_id=job.owner_id)
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    async def _connected(self, profile: TelegramProfile) -> ConnectedProfile | None:
+        if not profile.is_active or profile.status not in LIVE_STATUSES:
+            return None
+        return self.runtime.connected(profile.id) or await self.runtime.wait_connected(profile.id, CONNECT_WAIT_S)
+
+    async def _reader(self, job: Job) -> ConnectedProfile:
+        """The archive's profile; a public channel falls back to any other connected profile of the owner."""
+        async with self.sessionmaker() as session:
+            own = await session.get(TelegramProfile, job.profile_id) if job.profile_id else None
+            others: list[TelegramProfile] = []
+            if not (job.pinned_profile or job.channel_private):
+                from app.domain.profiles.services import list_owned
+
+                others = [p for p in await list_owned(session, job.owner_id) if p.id != job.profile_id]
+        if own is not None:
+            connected = await self._connected(own)
+            if connected is not None:
+                job.peer = input_peer(job.channel_id, job.channel_access_hash)
+                return connected
+        for profile in others:
+            connected = self.runtime.connected(profile.id)
+            if connected is None or job.channel_username is None:
+                continue
+            channel = await resolve_channel(connected.client, job.channel_username)
+            job.peer = input_peer(channel.id, channel.access_hash)
+            await self._update(job.id, profile_id=profile.id, channel_access_hash=channel.access_hash)
+            return connected
+        raise ProfileOffline("no profile that can read the channel is connected")
+
+    async def _page(self, job: Job, connected: ConnectedProfile, after_id: int, want: int) -> list[HistoryItem]:
+        """One page; a flood wait pauses the archive (visible in its status) and then resumes it."""
+        while True:
+            try:
+                return await read_after(connected.client, job.peer, after_id=after_id, since=job.since, limit=want)
+            except FloodWait as wait:
+                resume_at = now() + timedelta(seconds=wait.seconds)
+                await self._update(
+                    job.id,
+                    statuses=(ArchiveStatus.RUNNING.value,),
+                    status=ArchiveStatus.PAUSED.value,
+                    paused_until=resume_at,
+                    claimed_until=resume_at + timedelta(seconds=self.settings.archive_claim_ttl_s),
+                )
+                log_event(
+                    "warning",
+                    "archives",
+                    "archive.flood_wait",
+                    f"Telegram asked to wait {wait.seconds} s; archive paused",
+                    user_id=job.owner_id,
+                    context={"archive_id": str(job.id), "seconds": wait.seconds},
+                )
+                await asyncio.sleep(wait.seconds)
+                await self._update(
+                    job.id,
+                    statuses=(ArchiveStatus.PAUSED.value,),
+                    status=ArchiveStatus.RUNNING.value,
+                    paused_until=None,
+                )
+
+    # -- writing -----------------------------------------------------------------------------------------------
+
+    def _sink(self, job: Job) -> ArchiveSink:
+        if job.target_type == "local":
+            relative = str(job.target["path"])
+            directory = local_directory(self.settings.archive_local_root, relative) / str(job.id)
+            return LocalSink(directory, f"{relative}/{job.id}")
+        return S3Sink(s3_location(job.target), decrypt_credentials(self.box, job.secret), str(job.id))
+
+    def _remaining(self, job: Job, batch: int) -> int | None:
+        return None if job.limit is None else job.limit - job.run_messages - batch
+
+    async def _export(self, job: Job, connected: ConnectedProfile, sink: ArchiveSink) -> None:
+        batch_size = self.settings.archive_batch_size
+        done = False
+        while not done:
+            batch: list[HistoryItem] = []
+            cursor = job.position
+            while len(batch) < batch_size:
+                remaining = self._remaining(job, len(batch))
+                if remaining is not None and remaining <= 0:
+                    done = True
+                    break
+                want = min(MAX_PAGE, batch_size - len(batch), remaining or MAX_PAGE)
+                page = await self._page(job, connected, cursor, want)
+                if len(page) < want:
+                    done = True
+                for item in page:
+                    if job.until is not None and item.date > job.until:
+                        done = True
+                        break
+                    cursor = item.id
+                    if job.since is None or item.date >= job.since:
+                        batch.append(item)
+                if done or not page:
+                    done = True
+                    break
+            if cursor != job.position:
+                await self._write(job, connected, sink, batch, cursor)
+
+    async def _write(
+        self, job: Job, connected: ConnectedProfile, sink: ArchiveSink, batch: list[HistoryItem], cursor: int
+    ) -> None:
+        media = 0
+        if job.include_media:
+            for item in batch:
+                if item.record["media"] is None:
+                    continue
+                downloaded = await download_media(connected.client, item)
+                if downloaded is not None:
+                    data, name = downloaded
+                    item.record["media"]["file"] = await sink.put_media(name, data)
+                    media += 1
+        lines = encode_lines([item.record for item in batch])
+        checkpoint = await sink.write_batch(lines, job.checkpoint) if lines else job.checkpoint
+        await self._checkpoint(job, cursor, checkpoint, len(batch), len(lines), media)
+
+
+def _describe(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {message}"[:1000]

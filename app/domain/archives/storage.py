@@ -1,0 +1,207 @@
+"""Where archives are written: a local directory (possibly a mounted NAS) or an S3 bucket.
+
+Both sinks make a batch durable before the caller commits its checkpoint, and both make re-writing an
+uncommitted batch harmless, so a crash anywhere between the write and the commit neither duplicates nor skips:
+
+- local: one `messages.jsonl` per archive, appended and fsynced; the checkpoint is the file's byte length. On
+  resume the file is truncated back to the checkpoint, dropping whatever was written after the last commit.
+- S3 (objects cannot be appended to): one object per batch, `.../messages/part-<n>.jsonl`, where n is the
+  checkpointed part count + 1. A batch written but not committed is written again under the same key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.lib.crypto import SecretBox
+from app.lib.errors import ValidationFailed
+
+MESSAGES_FILE = "messages.jsonl"
+
+
+class StorageError(Exception):
+    """The target could not be written (transient: the run retries later)."""
+
+
+class ArchiveSink(Protocol):
+    location: str
+
+    async def prepare(self, checkpoint: int) -> None:
+        """Drop anything written after `checkpoint` by an interrupted run."""
+
+    async def write_batch(self, lines: bytes, checkpoint: int) -> int:
+        """Durably write one batch after `checkpoint`; returns the new checkpoint."""
+
+    async def put_media(self, name: str, data: bytes) -> str:
+        """Store one media file; returns its location relative to the archive."""
+
+
+def safe_relative_path(raw: str) -> PurePosixPath:
+    """A relative path with no `..`; absolute paths and escapes are a 422."""
+    text = raw.strip().replace("\\", "/")
+    path = PurePosixPath(text)
+    if not text or path.is_absolute() or text.startswith("~") or ".." in path.parts or ":" in path.parts[0]:
+        raise ValidationFailed(
+            "target.path must be a relative directory inside the archive root (no absolute paths, no '..')",
+            code="invalid_target_path",
+            details=[{"field": "target.path"}],
+        )
+    return path
+
+
+def local_directory(root: Path, relative: str) -> Path:
+    """The directory `relative` under `root`, refusing anything that resolves outside it (symlinks included)."""
+    base = root.resolve()
+    directory = (base / safe_relative_path(relative)).resolve()
+    if not directory.is_relative_to(base):
+        raise ValidationFailed(
+            "target.path escapes the archive root", code="invalid_target_path", details=[{"field": "target.path"}]
+        )
+    return directory
+
+
+class LocalSink:
+    def __init__(self, directory: Path, location: str) -> None:
+        self.directory = directory
+        self.path = directory / MESSAGES_FILE
+        self.location = location
+
+    async def prepare(self, checkpoint: int) -> None:
+        await asyncio.to_thread(self._prepare, checkpoint)
+
+    def _prepare(self, checkpoint: int) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size < checkpoint:
+            raise StorageError(f"{self.location}/{MESSAGES_FILE} is shorter than its checkpoint (was it changed?)")
+        if size > checkpoint:
+            with self.path.open("r+b") as handle:
+                handle.truncate(checkpoint)
+                os.fsync(handle.fileno())
+
+    async def write_batch(self, lines: bytes, checkpoint: int) -> int:
+        return await asyncio.to_thread(self._write, lines, checkpoint)
+
+    def _write(self, lines: bytes, checkpoint: int) -> int:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o640)
+        try:
+            os.lseek(fd, checkpoint, os.SEEK_SET)
+            view = memoryview(lines)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.ftruncate(fd, checkpoint + len(lines))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return checkpoint + len(lines)
+
+    async def put_media(self, name: str, data: bytes) -> str:
+        def write() -> None:
+            media = self.directory / "media"
+            media.mkdir(parents=True, exist_ok=True)
+            temporary = media / f".{name}.tmp"
+            temporary.write_bytes(data)
+            os.replace(temporary, media / name)
+
+        await asyncio.to_thread(write)
+        return f"media/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Location:
+    bucket: str
+    prefix: str
+    endpoint_url: str | None
+    region: str | None
+
+    def key(self, *parts: str) -> str:
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+
+
+def s3_client(location: S3Location, credentials: dict[str, str | None]) -> Any:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=location.endpoint_url,
+        region_name=location.region or "us-east-1",
+        aws_access_key_id=credentials.get("access_key_id"),
+        aws_secret_access_key=credentials.get("secret_access_key"),
+        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 4, "mode": "standard"}),
+    )
+
+
+async def check_bucket(location: S3Location, credentials: dict[str, str | None]) -> None:
+    """Refuse a target the credentials cannot reach, before the archive is stored (422)."""
+
+    def head() -> None:
+        s3_client(location, credentials).head_bucket(Bucket=location.bucket)
+
+    try:
+        await asyncio.to_thread(head)
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        raise ValidationFailed(
+            f"the S3 bucket is not reachable with these settings: {type(exc).__name__}",
+            code="s3_unreachable",
+            details=[{"field": "target"}],
+        ) from None
+
+
+class S3Sink:
+    def __init__(self, location: S3Location, credentials: dict[str, str | None], archive_key: str) -> None:
+        self.s3 = location
+        self.client = s3_client(location, credentials)
+        self.archive_key = archive_key
+        self.location = f"s3://{location.bucket}/{location.key(archive_key)}"
+
+    async def prepare(self, checkpoint: int) -> None:
+        return None  # an uncommitted part is overwritten under the same key
+
+    async def _put(self, key: str, body: bytes, content_type: str) -> None:
+        def put() -> None:
+            self.client.put_object(Bucket=self.s3.bucket, Key=key, Body=body, ContentType=content_type)
+
+        try:
+            await asyncio.to_thread(put)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 write failed: {type(exc).__name__}") from None
+
+    async def write_batch(self, lines: bytes, checkpoint: int) -> int:
+        part = checkpoint + 1
+        key = self.s3.key(self.archive_key, "messages", f"part-{part:08d}.jsonl")
+        await self._put(key, lines, "application/x-ndjson")
+        return part
+
+    async def put_media(self, name: str, data: bytes) -> str:
+        await self._put(self.s3.key(self.archive_key, "media", name), data, "application/octet-stream")
+        return f"media/{name}"
+
+
+def encode_lines(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for r in records)
+
+
+def s3_location(target: dict[str, Any]) -> S3Location:
+    return S3Location(
+        bucket=str(target["bucket"]),
+        prefix=str(target.get("prefix") or ""),
+        endpoint_url=target.get("endpoint_url"),
+        region=target.get("region"),
+    )
+
+
+def decrypt_credentials(box: SecretBox, encrypted: str | None) -> dict[str, str | None]:
+    if not encrypted:
+        return {}
+    with contextlib.suppress(ValueError):
+        return dict(json.loads(box.decrypt(encrypted)))
+    return {}

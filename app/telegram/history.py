@@ -1,0 +1,215 @@
+"""Reading channels for exports: the channels a profile can read, resolving a channel, ascending history pages.
+
+Pages are read with raw `messages.getHistory` calls (Telethon's own paging for `reverse=True`) so that a flood wait
+surfaces at once as `FloodWait` instead of being slept through inside an iterator: the caller shows the pause.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from telethon import TelegramClient, errors, functions, types, utils
+
+from app.lib.errors import Forbidden, NotFound
+
+MAX_PAGE = 100
+_LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
+
+
+class FloodWait(Exception):
+    """Telegram asked to wait `seconds` before the next call."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"FLOOD_WAIT {seconds} s")
+        self.seconds = seconds
+
+
+class HistoryUnavailable(Exception):
+    """The channel cannot be read by this profile any more (private, banned, deleted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadableChannel:
+    id: int
+    access_hash: int | None
+    title: str
+    username: str | None
+    member_count: int | None
+    is_member: bool
+    kind: str  # channel | megagroup | group
+
+    @property
+    def private(self) -> bool:
+        return self.username is None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One exported message: its JSON-ready record and the Telethon object (for media downloads)."""
+
+    id: int
+    date: datetime
+    record: dict[str, Any]
+    raw: types.Message | types.MessageService
+
+
+def _describe(entity: Any) -> ReadableChannel | None:
+    if isinstance(entity, types.Channel):
+        return ReadableChannel(
+            id=entity.id,
+            access_hash=entity.access_hash,
+            title=entity.title,
+            username=entity.username,
+            member_count=entity.participants_count,
+            is_member=not entity.left,
+            kind="channel" if entity.broadcast else "megagroup",
+        )
+    if isinstance(entity, types.Chat):
+        return ReadableChannel(
+            id=entity.id,
+            access_hash=None,
+            title=entity.title,
+            username=None,
+            member_count=entity.participants_count,
+            is_member=not entity.left and not entity.deactivated,
+            kind="group",
+        )
+    return None
+
+
+async def readable_channels(client: TelegramClient) -> list[ReadableChannel]:
+    """Channels and groups among the profile's dialogs."""
+    found: list[ReadableChannel] = []
+    async for dialog in client.iter_dialogs():
+        described = _describe(dialog.entity)
+        if described is not None:
+            found.append(described)
+    return found
+
+
+def _reference(ref: str) -> str | int:
+    ref = ref.strip()
+    link = _LINK.match(ref)
+    if link:
+        return link.group(1)
+    if re.fullmatch(r"-?\d+", ref):
+        number = int(ref)
+        # Bot-API style ids (-100...) name channels too.
+        return utils.resolve_id(number)[0] if number < 0 else number
+    return ref.removeprefix("@")
+
+
+async def resolve_channel(client: TelegramClient, ref: str) -> ReadableChannel:
+    """A channel by @username, t.me link or numeric id (ids are looked up among the dialogs first)."""
+    key = _reference(ref)
+    entity: Any = None
+    try:
+        if isinstance(key, int):
+            for known in await readable_channels(client):
+                if known.id == key:
+                    return known
+            entity = await client.get_entity(types.PeerChannel(key))
+        else:
+            entity = await client.get_entity(key)
+    except (ValueError, errors.UsernameInvalidError, errors.UsernameNotOccupiedError, errors.ChannelInvalidError):
+        raise NotFound("channel not found", code="channel_not_found") from None
+    except errors.ChannelPrivateError:
+        raise Forbidden("the channel is private and this profile is not a member", code="channel_private") from None
+    described = _describe(entity)
+    if described is None:
+        raise NotFound("no channel or group has this name", code="channel_not_found")
+    return described
+
+
+def input_peer(channel_id: int, access_hash: int | None) -> types.InputPeerChannel:
+    return types.InputPeerChannel(channel_id, access_hash or 0)
+
+
+async def read_after(
+    client: TelegramClient,
+    peer: types.TypeInputPeer,
+    *,
+    after_id: int,
+    since: datetime | None = None,
+    limit: int = MAX_PAGE,
+) -> list[HistoryItem]:
+    """Up to `limit` messages with ids above `after_id`, oldest first (from `since` when starting at 0)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    from_date = since if after_id == 0 and since is not None else None
+    request = functions.messages.GetHistoryRequest(
+        peer=peer,
+        offset_id=0 if from_date is not None else after_id + 1,
+        offset_date=from_date,
+        add_offset=-limit,
+        limit=limit,
+        max_id=0,
+        min_id=after_id,
+        hash=0,
+    )
+    try:
+        result = await client(request, flood_sleep_threshold=0)
+    except errors.FloodWaitError as exc:
+        raise FloodWait(exc.seconds) from None
+    except (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelBannedError) as exc:
+        raise HistoryUnavailable(f"Telegram answered {type(exc).__name__}") from None
+    items = [_item(message, peer) for message in getattr(result, "messages", [])]
+    return sorted((i for i in items if i is not None and i.id > after_id), key=lambda i: i.id)
+
+
+def _peer_id(peer: Any) -> int | None:
+    if peer is None:
+        return None
+    return int(utils.get_peer_id(peer, add_mark=False))
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _item(message: Any, peer: Any) -> HistoryItem | None:
+    if not isinstance(message, types.Message | types.MessageService):
+        return None
+    channel_id = getattr(peer, "channel_id", None) or _peer_id(message.peer_id)
+    service = isinstance(message, types.MessageService)
+    media = None if service else message.media
+    has_media = media is not None and not isinstance(media, types.MessageMediaEmpty)
+    reply = message.reply_to
+    record: dict[str, Any] = {
+        "id": message.id,
+        "channel_id": channel_id,
+        "date": _iso(message.date),
+        "edit_date": None if service else _iso(message.edit_date),
+        "is_edited": (not service) and message.edit_date is not None,
+        "is_deleted": False,
+        "deleted_at": None,
+        "text": "" if service else message.message,
+        "sender_id": _peer_id(message.from_id),
+        "post_author": None if service else message.post_author,
+        "reply_to": getattr(reply, "reply_to_msg_id", None) if reply is not None else None,
+        "views": None if service else message.views,
+        "forwards": None if service else message.forwards,
+        "grouped_id": None if service else message.grouped_id,
+        "pinned": bool(message.pinned),
+        "service_action": type(message.action).__name__ if service else None,
+        "media": {"type": type(media).__name__.removeprefix("MessageMedia").lower()} if has_media else None,
+    }
+    date = message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC)
+    return HistoryItem(id=message.id, date=date, record=record, raw=message)
+
+
+async def download_media(client: TelegramClient, item: HistoryItem) -> tuple[bytes, str] | None:
+    """The message's media as bytes and a file name (`<id><ext>`), or None when it has nothing downloadable."""
+    if isinstance(item.raw, types.MessageService) or item.raw.media is None:
+        return None
+    try:
+        data = await client.download_media(item.raw, file=bytes)
+    except errors.FloodWaitError as exc:
+        raise FloodWait(exc.seconds) from None
+    if not isinstance(data, bytes):
+        return None
+    return data, f"{item.id}{utils.get_extension(item.raw.media) or '.bin'}"
