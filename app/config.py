@@ -72,6 +72,15 @@ class Settings:
     log_flush_interval_s: float = 1.0
     logs_query_timeout_s: int = 10
 
+    ingest_queue_size: int = 10_000
+    ingest_batch_size: int = 200
+    ingest_checkpoint_interval_s: float = 0.25
+    send_chat_interval_s: float = 1.0
+    send_group_per_minute: int = 20
+    send_account_per_minute: int = 30
+    send_max_wait_s: float = 10.0
+    unread_per_dialog: int = 20
+
     ws_heartbeat_s: float = 25.0
     ws_queue_size: int = 256
     ws_replay_limit: int = 1000
@@ -311,6 +320,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         log_batch_size=read.integer("LOG_BATCH_SIZE", 500, minimum=1),
         log_flush_interval_s=read.number("LOG_FLUSH_INTERVAL_S", 1.0, minimum=0.05),
         logs_query_timeout_s=read.integer("LOGS_QUERY_TIMEOUT_S", 10, minimum=1),
+        ingest_queue_size=read.integer("INGEST_QUEUE_SIZE", 10_000, minimum=10),
+        ingest_batch_size=read.integer("INGEST_BATCH_SIZE", 200, minimum=1),
+        ingest_checkpoint_interval_s=read.number("INGEST_CHECKPOINT_INTERVAL_S", 0.25, minimum=0.01),
+        send_chat_interval_s=read.number("SEND_CHAT_INTERVAL_S", 1.0),
+        send_group_per_minute=read.integer("SEND_GROUP_PER_MINUTE", 20, minimum=1),
+        send_account_per_minute=read.integer("SEND_ACCOUNT_PER_MINUTE", 30, minimum=1),
+        send_max_wait_s=read.number("SEND_MAX_WAIT_S", 10.0),
+        unread_per_dialog=read.integer("UNREAD_PER_DIALOG", 20, minimum=1),
         ws_heartbeat_s=read.number("WS_HEARTBEAT_S", 25.0, minimum=0.05),
         ws_queue_size=read.integer("WS_QUEUE_SIZE", 256, minimum=1),
         ws_replay_limit=read.integer("WS_REPLAY_LIMIT", 1000, minimum=1),

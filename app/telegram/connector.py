@@ -80,7 +80,9 @@ class TelegramConnector:
             retry_delay=1,
             request_retries=2,
             auto_reconnect=True,
-            sequential_updates=False,
+            # One update at a time, in order: an edit or deletion never overtakes its message, and a full
+            # ingest queue stalls dispatch (updates wait as compact TL objects, not as one task each).
+            sequential_updates=True,
             entity_cache_limit=5000,
         )
         if self.data_center is not None:

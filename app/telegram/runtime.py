@@ -60,6 +60,9 @@ class ProfileSource(Protocol):
 
 
 ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
+# Called with a profile's new client before it connects (update handlers and stored update state go here,
+# so nothing the connect-time catch-up fetches is dispatched before they exist).
+PrepareHook = Callable[[ProfileCredentials, TelegramClient], Awaitable[None]]
 
 
 def lease_name(profile_id: UUID) -> str:
@@ -89,6 +92,7 @@ class ProfileRuntime:
         self._connected: dict[UUID, ConnectedProfile] = {}
         self._ready: dict[UUID, asyncio.Event] = {}
         self.hooks: list[ClientHook] = []
+        self.prepare_hooks: list[PrepareHook] = []
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -187,6 +191,8 @@ class ProfileRuntime:
         )
         renewer = asyncio.create_task(self._keep_lease(profile_id, client))
         try:
+            for prepare in self.prepare_hooks:
+                await prepare(credentials, client)
             async with self._connect_slots:
                 await client.connect()
             try:

@@ -8,8 +8,10 @@ from redis.asyncio import Redis
 
 from app.config import Settings
 from app.sandbox import SandboxDC
+from app.telegram.commands import ProfileCommands
 from app.telegram.connector import SANDBOX_API_HASH, SANDBOX_API_ID, DataCenter, TelegramConnector, load_pem
 from app.telegram.leases import LeaseStore, MemoryLeaseStore, RedisLeaseStore
+from app.telegram.pacing import PacingLimits, SendGovernor
 from app.telegram.runtime import ProfileRuntime, ProfileSource
 
 
@@ -20,6 +22,7 @@ class TelegramService:
     runtime: ProfileRuntime
     settings: Settings
     sandbox: SandboxDC | None = field(default=None)
+    commands: ProfileCommands = field(init=False)  # every Telegram action on a profile
 
     @property
     def default_api_id(self) -> int:
@@ -62,8 +65,21 @@ def build_connector(settings: Settings) -> TelegramConnector:
     return connector
 
 
+def build_commands(settings: Settings, runtime: ProfileRuntime) -> ProfileCommands:
+    """Telegram actions on the profiles this process keeps connected, paced per profile."""
+    limits = PacingLimits(
+        per_chat_interval_s=settings.send_chat_interval_s,
+        per_group_per_minute=settings.send_group_per_minute,
+        per_account_per_minute=settings.send_account_per_minute,
+        max_wait_s=settings.send_max_wait_s,
+    )
+    return ProfileCommands(runtime, SendGovernor(limits))
+
+
 def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSource) -> TelegramService:
     connector = build_connector(settings)
     leases: LeaseStore = RedisLeaseStore(redis) if redis is not None else MemoryLeaseStore()
     runtime = ProfileRuntime(connector=connector, source=source, leases=leases)
-    return TelegramService(connector=connector, leases=leases, runtime=runtime, settings=settings)
+    service = TelegramService(connector=connector, leases=leases, runtime=runtime, settings=settings)
+    service.commands = build_commands(settings, runtime)
+    return service

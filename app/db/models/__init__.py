@@ -2,6 +2,7 @@
 
 from app.db.models.archives import Archive, ArchiveStatus
 from app.db.models.events import Event
+from app.db.models.messaging import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
 from app.db.models.user import RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
@@ -9,12 +10,18 @@ from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, Webh
 __all__ = [
     "Archive",
     "ArchiveStatus",
+    "Chat",
+    "ChatKind",
     "DeliveryStatus",
     "Event",
     "LoginFlow",
+    "Message",
+    "MessageEdit",
+    "MessageStatus",
     "ProfileStatus",
     "RefreshToken",
     "TelegramProfile",
+    "UpdateState",
     "User",
     "UserRole",
     "Webhook",

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telethon import types
 
-from app.db.models import ProfileStatus, TelegramProfile
+from app.db.models import Chat, Message, ProfileStatus, TelegramProfile
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
@@ -212,7 +213,15 @@ def to_out(profile: TelegramProfile, channel_count: int = 0) -> ProfileOut:
 
 
 async def delete(session: AsyncSession, profile: TelegramProfile, *, keep_history: bool) -> None:
-    """Delete the profile; stored conversations go with it unless `keep_history` (they then lose their owner)."""
-    del keep_history  # conversations are stored by the messaging domain; nothing references profiles yet
+    """Delete the profile; its stored conversations go with it unless `keep_history`.
+
+    Kept conversations stay reachable by their user (`chats.owner_id`), detached from the deleted profile.
+    """
+    chats = select(Chat.id).where(Chat.profile_id == profile.id)
+    if keep_history:
+        await session.execute(update(Chat).where(Chat.profile_id == profile.id).values(profile_id=None))
+    else:
+        await session.execute(sa_delete(Message).where(Message.chat_id.in_(chats)))
+        await session.execute(sa_delete(Chat).where(Chat.profile_id == profile.id))
     await session.delete(profile)
     await session.flush()

@@ -1,0 +1,195 @@
+"""HTTP endpoints: dialogs, unread, history, send, read (`/messages`) and the stored inbox (`/conversations`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from app.db.models import TelegramProfile
+from app.domain.messages import inbox, services
+from app.domain.messages.schemas import (
+    ConversationsOut,
+    DialogsOut,
+    DialogsQuery,
+    HistoryOut,
+    MessagePage,
+    ReadMessages,
+    ReadOut,
+    Reply,
+    SendMessage,
+    SendResult,
+    UnreadOut,
+    UnreadQuery,
+)
+from app.domain.profiles import services as profiles
+from app.server.auth import AuthUser
+from app.server.context import AppContext
+from app.server.deps import Ctx, DbSession
+
+LimitParam = Annotated[int, Parameter(ge=1, le=200)]
+OffsetParam = Annotated[int, Parameter(ge=0, le=10_000)]
+IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False)]
+
+
+async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
+    profile = await profiles.get_owned(db_session, owner_id, phone)
+    services.require_live(profile)
+    return profile
+
+
+def _sent(result: SendResult, replayed: bool) -> Response[SendResult]:
+    return Response(result, status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+class MessagesController(Controller):
+    path = "/messages"
+    tags = ["messages"]
+
+    async def _dialogs(self, ctx: AppContext, db_session: DbSession, owner_id: UUID, query: DialogsQuery) -> DialogsOut:
+        profile = await _live_profile(db_session, owner_id, query.phone)
+        page = await ctx.telegram.commands.dialogs(profile.id, limit=query.limit, offset=query.offset)
+        return DialogsOut(profile.phone, page.items, page.total, page.offset, page.limit)
+
+    @get("/dialogs")
+    async def dialogs(
+        self,
+        phone: str,
+        request: Request[AuthUser, Any, Any],
+        ctx: Ctx,
+        db_session: DbSession,
+        limit: LimitParam = 50,
+        offset: OffsetParam = 0,
+    ) -> DialogsOut:
+        """The profile's dialogs from Telegram (chats, groups, channels) with unread counts, paginated."""
+        return await self._dialogs(ctx, db_session, request.user.id, DialogsQuery(phone, limit, offset))
+
+    @post("/dialogs", status_code=HTTP_200_OK)
+    async def dialogs_post(
+        self, data: JSONBody[DialogsQuery], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> DialogsOut:
+        """Same as `GET /messages/dialogs`, with the parameters in the body."""
+        return await self._dialogs(ctx, db_session, request.user.id, data)
+
+    async def _unread(self, ctx: AppContext, db_session: DbSession, owner_id: UUID, phone: str) -> UnreadOut:
+        profile = await _live_profile(db_session, owner_id, phone)
+        dialogs = await ctx.telegram.commands.unread(profile.id, per_dialog=ctx.settings.unread_per_dialog)
+        return UnreadOut(profile.phone, dialogs, sum(d.dialog.unread_count for d in dialogs))
+
+    @get("/unread")
+    async def unread(
+        self, phone: str, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> UnreadOut:
+        """Every dialog with unread messages and those messages (bounded per dialog); nothing is marked read."""
+        return await self._unread(ctx, db_session, request.user.id, phone)
+
+    @post("/unread", status_code=HTTP_200_OK)
+    async def unread_post(
+        self, data: JSONBody[UnreadQuery], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> UnreadOut:
+        """Same as `GET /messages/unread`, with the phone in the body."""
+        return await self._unread(ctx, db_session, request.user.id, data.phone)
+
+    @post("/send", status_code=HTTP_200_OK)
+    async def send(
+        self,
+        data: JSONBody[SendMessage],
+        request: Request[AuthUser, Any, Any],
+        ctx: Ctx,
+        db_session: DbSession,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SendResult]:
+        """Send a text to `tg_receiver` (numeric id, @username, +phone or t.me link) as the profile.
+
+        With an `Idempotency-Key` header a retried request sends once and answers the first result.
+        """
+        outgoing = services.Outgoing(
+            services.validate_text(data.text),
+            data.reply_to,
+            data.silent,
+            services.validate_idempotency_key(idempotency_key),
+        )
+        profile = await _live_profile(db_session, request.user.id, data.phone)
+        peer = await ctx.telegram.commands.resolve_peer(profile.id, data.tg_receiver)
+        result, replayed = await services.Sender(ctx.sessionmaker, ctx.telegram.commands).send(profile, peer, outgoing)
+        return _sent(result, replayed)
+
+    @get("/history")
+    async def history(
+        self,
+        phone: str,
+        peer: str,
+        request: Request[AuthUser, Any, Any],
+        ctx: Ctx,
+        db_session: DbSession,
+        limit: LimitParam = 50,
+        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> HistoryOut:
+        """Messages with a peer from Telegram, newest first; `before_id` pages to older ones."""
+        profile = await _live_profile(db_session, request.user.id, phone)
+        info, messages = await ctx.telegram.commands.history(profile.id, peer, limit=limit, before_id=before_id)
+        next_before = messages[-1].id if len(messages) == limit else None
+        return HistoryOut(profile.phone, info, messages, next_before)
+
+    @post("/read", status_code=HTTP_200_OK)
+    async def read(
+        self, data: ReadMessages, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> ReadOut:
+        """Mark a peer's messages read up to `max_id` (default: all)."""
+        profile = await _live_profile(db_session, request.user.id, data.phone)
+        result = await ctx.telegram.commands.read(profile.id, data.peer, max_id=data.max_id)
+        await services.mark_read(db_session, profile.id, result.peer.peer_id)
+        return ReadOut(profile.phone, result.peer, result.max_id)
+
+
+class ConversationsController(Controller):
+    path = "/conversations"
+    tags = ["inbox"]
+
+    @get("/")
+    async def list_conversations(
+        self, request: Request[AuthUser, Any, Any], db_session: DbSession, phone: str | None = None
+    ) -> ConversationsOut:
+        """Stored conversations grouped by profile, newest first, with unread counts."""
+        return await inbox.list_conversations(db_session, request.user.id, phone)
+
+    @get("/{conversation_id:uuid}/messages")
+    async def messages(
+        self,
+        conversation_id: UUID,
+        request: Request[AuthUser, Any, Any],
+        db_session: DbSession,
+        cursor: str | None = None,
+        limit: LimitParam = 50,
+        include_deleted: bool = True,
+    ) -> MessagePage:
+        """A conversation's stored messages (incoming and outgoing, with status), newest first."""
+        chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
+        return await inbox.page_messages(db_session, chat, cursor=cursor, limit=limit, include_deleted=include_deleted)
+
+    @post("/{conversation_id:uuid}/reply", status_code=HTTP_200_OK)
+    async def reply(
+        self,
+        conversation_id: UUID,
+        data: JSONBody[Reply],
+        request: Request[AuthUser, Any, Any],
+        ctx: Ctx,
+        db_session: DbSession,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SendResult]:
+        """Reply in a conversation, sent by the profile that owns it."""
+        outgoing = services.Outgoing(
+            services.validate_text(data.text),
+            data.reply_to,
+            data.silent,
+            services.validate_idempotency_key(idempotency_key),
+        )
+        chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
+        profile = await inbox.owning_profile(db_session, chat)
+        services.require_live(profile)
+        sender = services.Sender(ctx.sessionmaker, ctx.telegram.commands)
+        result, replayed = await sender.send(profile, services.peer_of(chat), outgoing)
+        return _sent(result, replayed)

@@ -1,0 +1,138 @@
+"""Reading the stored inbox: conversations grouped by profile, and keyset-paginated messages."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Chat, Message, MessageEdit, TelegramProfile
+from app.domain.messages.schemas import ConversationOut, ConversationsOut, MessagePage, ProfileConversations
+from app.domain.messages.services import stored
+from app.domain.profiles import services as profiles
+from app.lib.errors import Conflict, NotFound, ValidationFailed
+
+
+async def get_conversation(session: AsyncSession, owner_id: UUID, conversation_id: UUID) -> Chat:
+    chat = await session.get(Chat, conversation_id)
+    if chat is None or chat.owner_id != owner_id:
+        raise NotFound("conversation not found")
+    return chat
+
+
+def conversation_out(chat: Chat, last: Message | None = None) -> ConversationOut:
+    return ConversationOut(
+        id=chat.id,
+        profile_id=chat.profile_id,
+        phone=chat.profile_phone,
+        peer_id=chat.peer_id,
+        kind=chat.kind,
+        title=chat.title,
+        username=chat.username,
+        unread_count=chat.unread_count,
+        last_message_at=chat.last_message_at,
+        last_message=stored(last) if last is not None else None,
+    )
+
+
+async def list_conversations(
+    session: AsyncSession, owner_id: UUID, phone: str | None, *, per_profile: int = 200
+) -> ConversationsOut:
+    """The caller's conversations grouped by profile, newest first, with unread counts."""
+    query = select(Chat).where(Chat.owner_id == owner_id, Chat.last_message_at.is_not(None))
+    if phone is not None:
+        profile = await profiles.get_owned(session, owner_id, phone)
+        query = query.where(Chat.profile_id == profile.id)
+    chats = list(await session.scalars(query.order_by(Chat.last_message_at.desc(), Chat.id.desc())))
+    last = await _last_messages(session, [c.id for c in chats])
+    groups: dict[tuple[UUID | None, str], list[ConversationOut]] = {}
+    for chat in chats:
+        bucket = groups.setdefault((chat.profile_id, chat.profile_phone), [])
+        if len(bucket) < per_profile:
+            bucket.append(conversation_out(chat, last.get(chat.id)))
+    result = [
+        ProfileConversations(
+            phone=phone_,
+            profile_id=profile_id,
+            unread_count=sum(c.unread_count for c in items),
+            conversations=items,
+        )
+        for (profile_id, phone_), items in groups.items()
+    ]
+    # Profiles in the order of their newest conversation.
+    result.sort(key=lambda g: g.conversations[0].last_message_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return ConversationsOut(profiles=result)
+
+
+async def _last_messages(session: AsyncSession, chat_ids: list[UUID]) -> dict[UUID, Message]:
+    if not chat_ids:
+        return {}
+    latest = (
+        select(Message.chat_id, Message.id)
+        .where(Message.chat_id.in_(chat_ids))
+        .order_by(Message.chat_id, Message.date.desc(), Message.id.desc())
+        .distinct(Message.chat_id)
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has no DISTINCT ON: take the newest row per chat in Python (chat lists are small).
+        rows = await session.scalars(
+            select(Message).where(Message.chat_id.in_(chat_ids)).order_by(Message.date.desc(), Message.id.desc())
+        )
+        newest: dict[UUID, Message] = {}
+        for row in rows:
+            newest.setdefault(row.chat_id, row)
+        return newest
+    ids = [row.id for row in (await session.execute(latest)).all()]
+    messages = await session.scalars(select(Message).where(Message.id.in_(ids)))
+    return {m.chat_id: m for m in messages}
+
+
+def encode_cursor(message: Message) -> str:
+    raw = f"{message.date.isoformat()}|{message.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, ident = raw.partition("|")
+        return datetime.fromisoformat(moment), UUID(ident)
+    except Exception:
+        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor"}]) from None
+
+
+async def page_messages(
+    session: AsyncSession, chat: Chat, *, cursor: str | None, limit: int, include_deleted: bool = True
+) -> MessagePage:
+    """Newest first; `next_cursor` continues with older messages."""
+    query = select(Message).where(Message.chat_id == chat.id)
+    if not include_deleted:
+        query = query.where(Message.is_deleted.is_(False))
+    if cursor is not None:
+        moment, ident = decode_cursor(cursor)
+        query = query.where(or_(Message.date < moment, and_(Message.date == moment, Message.id < ident)))
+    rows = list(await session.scalars(query.order_by(Message.date.desc(), Message.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    edits: dict[UUID, list[str]] = {}
+    if rows:
+        for edit in await session.scalars(
+            select(MessageEdit).where(MessageEdit.message_id.in_([r.id for r in rows])).order_by(MessageEdit.created_at)
+        ):
+            edits.setdefault(edit.message_id, []).append(edit.previous_text)
+    return MessagePage(
+        conversation=conversation_out(chat),
+        items=[stored(r, edits.get(r.id)) for r in rows],
+        next_cursor=encode_cursor(rows[-1]) if more and rows else None,
+    )
+
+
+async def owning_profile(session: AsyncSession, chat: Chat) -> TelegramProfile:
+    """The profile that owns a conversation; a conversation kept after its profile was deleted cannot reply."""
+    profile = await session.get(TelegramProfile, chat.profile_id) if chat.profile_id is not None else None
+    if profile is None:
+        raise Conflict("the profile of this conversation was deleted", code="profile_not_active")
+    return profile

@@ -1,0 +1,186 @@
+"""The live inbox writer: Telegram updates of every connected profile -> bounded queue -> batched transactions.
+
+Telethon handlers (app.telegram.updates) put normalised records into one bounded asyncio queue; when it is
+full they wait, which stalls that client's (sequential) update dispatch, so a burst slows intake instead of
+growing memory. The writer drains the queue in batches, one transaction per batch: chat and message upserts,
+their outbox events, and the update-state checkpoints that travelled behind them. If a batch fails, its records
+are retried one per transaction; a record that still fails is logged and its profile's checkpoints are held
+back for the life of the process, so the next start replays it from Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telethon import TelegramClient
+
+from app.config import Settings
+from app.domain.messages import store
+from app.lib.logging import log_event
+from app.telegram.runtime import ConnectedProfile, ProfileCredentials, ProfileRuntime
+from app.telegram.updates import (
+    Checkpoint,
+    DeletedMessages,
+    EditedMessage,
+    FeedRegistry,
+    NewMessage,
+    ReadReceipt,
+    UpdateFeed,
+    UpdateRecord,
+    load_update_state,
+)
+
+CommitListener = Callable[[list[UpdateRecord], float], None]
+
+
+class MessageIngest:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtime: ProfileRuntime,
+        *,
+        queue_size: int = 10_000,
+        batch_size: int = 200,
+        checkpoint_interval_s: float = 0.25,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._runtime = runtime
+        self.queue: asyncio.Queue[UpdateRecord] = asyncio.Queue(maxsize=queue_size)
+        self._batch_size = batch_size
+        self._checkpoint_interval_s = checkpoint_interval_s
+        self._feeds = FeedRegistry()
+        self._held_back: set[UUID] = set()
+        self._writer: asyncio.Task[None] | None = None
+        self.listeners: list[CommitListener] = []  # (records, loop time of commit), e.g. for benchmarks
+        self.committed = 0
+
+    def attach(self) -> None:
+        """Register with the runtime: every (re)connecting client gets the handlers and its stored state."""
+        self._runtime.prepare_hooks.append(self._prepare)
+        self._runtime.hooks.append(self._connected)
+
+    async def start(self) -> None:
+        self.attach()
+        self._writer = asyncio.create_task(self._write_loop(), name="message-ingest")
+
+    async def stop(self) -> None:
+        """Stop taking checkpoints and write what is queued (call after the runtime stopped its clients)."""
+        self._feeds.stop_all()
+        with contextlib.suppress(ValueError):
+            self._runtime.prepare_hooks.remove(self._prepare)
+        with contextlib.suppress(ValueError):
+            self._runtime.hooks.remove(self._connected)
+        if self._writer is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), timeout=10)
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
+
+    # -- runtime hooks -----------------------------------------------------------------------------------------
+
+    async def _prepare(self, credentials: ProfileCredentials, client: TelegramClient) -> None:
+        async with self._sessionmaker() as session:
+            states = await store.load_states(session, credentials.profile_id)
+        load_update_state(client, states)
+        feed = UpdateFeed(credentials, client, self.queue.put, self._checkpoint_interval_s)
+        feed.install()
+        self._feeds.replace(feed)
+
+    async def _connected(self, connected: ConnectedProfile) -> None:
+        feed = self._feeds.feeds.get(connected.credentials.profile_id)
+        if feed is not None and feed.client is connected.client:
+            feed.start_checkpoints()
+
+    # -- writer ------------------------------------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self._batch_size:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            try:
+                await self._write(batch)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    async def _write(self, batch: list[UpdateRecord]) -> None:
+        try:
+            async with self._sessionmaker.begin() as session:
+                cache: store.ChatCache = {}
+                for record in batch:
+                    await self._apply(session, record, cache)
+            self._committed(batch)
+            return
+        except Exception as exc:
+            log_event("warning", "messages.ingest", "ingest.batch_failed", f"batch of {len(batch)} failed: {exc!r}")
+        for record in batch:  # isolate the record that fails
+            try:
+                async with self._sessionmaker.begin() as session:
+                    await self._apply(session, record, {})
+                self._committed([record])
+            except Exception as exc:
+                self._held_back.add(record.profile.profile_id)
+                log_event(
+                    "error",
+                    "messages.ingest",
+                    "ingest.record_failed",
+                    f"could not store a {type(record).__name__}: {exc!r}; replayed after restart",
+                    user_id=record.profile.owner_id,
+                    profile_id=record.profile.profile_id,
+                )
+
+    def _committed(self, records: list[UpdateRecord]) -> None:
+        self.committed += len(records)
+        if self.listeners:
+            now = time.monotonic()
+            for listener in self.listeners:
+                listener(records, now)
+
+    async def _apply(self, session: AsyncSession, record: UpdateRecord, cache: store.ChatCache) -> None:
+        if isinstance(record, NewMessage):
+            await store.record_new(session, record, cache)
+        elif isinstance(record, EditedMessage):
+            await store.record_edit(session, record, cache)
+        elif isinstance(record, DeletedMessages):
+            await store.record_deleted(session, record)
+        elif isinstance(record, ReadReceipt):
+            await store.record_read(session, record)
+        elif isinstance(record, Checkpoint) and record.profile.profile_id not in self._held_back:
+            await store.save_states(session, record.profile.profile_id, record.states)
+
+
+def build_ingest(
+    sessionmaker: async_sessionmaker[AsyncSession], runtime: ProfileRuntime, settings: Settings
+) -> MessageIngest:
+    return MessageIngest(
+        sessionmaker,
+        runtime,
+        queue_size=settings.ingest_queue_size,
+        batch_size=settings.ingest_batch_size,
+        checkpoint_interval_s=settings.ingest_checkpoint_interval_s,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_ingest(ingest: MessageIngest | None) -> AsyncIterator[None]:
+    """Run the writer around the Telegram runtime: enter before it starts, leave after it stopped."""
+    if ingest is None:
+        yield
+        return
+    await ingest.start()
+    try:
+        yield
+    finally:
+        await ingest.stop()

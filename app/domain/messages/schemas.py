@@ -1,0 +1,134 @@
+"""Request and response bodies of the messaging and inbox APIs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from app.telegram.commands import DialogInfo, MessageInfo, PeerInfo, UnreadDialog
+
+MAX_TEXT = 4096
+Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["+9996612345"])]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
+Receiver = Annotated[str, msgspec.Meta(min_length=1, max_length=255, examples=["@username", "+15551234567"])]
+Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
+Offset = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+
+
+class DialogsQuery(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class UnreadQuery(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+
+
+class SendMessage(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+    text: Text
+    tg_receiver: Receiver | int
+    reply_to: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    silent: bool = False
+
+
+class ReadMessages(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+    peer: Receiver | int
+    max_id: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class Reply(msgspec.Struct, forbid_unknown_fields=True):
+    text: Text
+    reply_to: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    silent: bool = False
+
+
+class DialogsOut(msgspec.Struct):
+    phone: str
+    items: list[DialogInfo]
+    total: int
+    offset: int
+    limit: int
+
+
+class UnreadOut(msgspec.Struct):
+    phone: str
+    dialogs: list[UnreadDialog]
+    total_unread: int
+
+
+class HistoryOut(msgspec.Struct):
+    phone: str
+    peer: PeerInfo
+    messages: list[MessageInfo]
+    next_before_id: int | None
+
+
+class StoredMessage(msgspec.Struct):
+    """A message of the stored inbox."""
+
+    id: UUID
+    conversation_id: UUID
+    telegram_message_id: int | None
+    direction: str
+    status: str
+    text: str
+    date: datetime
+    sender_id: int | None = None
+    sender_name: str | None = None
+    media_type: str | None = None
+    media: dict[str, Any] | None = None
+    edit_date: datetime | None = None
+    is_deleted: bool = False
+    deleted_at: datetime | None = None
+    error: str | None = None
+    reply_to: int | None = None
+    previous_texts: list[str] | None = None
+
+
+class SendResult(msgspec.Struct):
+    status: str
+    conversation_id: UUID
+    peer: PeerInfo
+    message: StoredMessage
+
+
+class ReadOut(msgspec.Struct):
+    phone: str
+    peer: PeerInfo
+    max_id: int
+
+
+class ConversationOut(msgspec.Struct):
+    id: UUID
+    profile_id: UUID | None
+    phone: str
+    peer_id: int
+    kind: str
+    title: str | None
+    username: str | None
+    unread_count: int
+    last_message_at: datetime | None
+    last_message: StoredMessage | None = None
+
+
+class ProfileConversations(msgspec.Struct):
+    phone: str
+    profile_id: UUID | None
+    unread_count: int
+    conversations: list[ConversationOut]
+
+
+class ConversationsOut(msgspec.Struct):
+    profiles: list[ProfileConversations]
+
+
+class MessagePage(msgspec.Struct):
+    conversation: ConversationOut
+    items: list[StoredMessage]
+    next_cursor: str | None

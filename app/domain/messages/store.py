@@ -1,0 +1,290 @@
+"""Writing the stored inbox: idempotent upserts keyed by (chat, Telegram message id), with their events.
+
+Used by the ingest writer (updates) and by sending (own messages). Nothing here commits; a replayed update
+finds its row and changes nothing, so it emits nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
+from app.domain.events import services as events
+from app.domain.events.types import EventType
+from app.telegram.updates import (
+    ChatRef,
+    DeletedMessages,
+    EditedMessage,
+    MessageRecord,
+    NewMessage,
+    ProfileRef,
+    ReadReceipt,
+    StoredState,
+)
+
+ChatCache = dict[tuple[UUID, int], Chat]
+
+
+async def upsert_chat(session: AsyncSession, profile: ProfileRef, ref: ChatRef, cache: ChatCache | None = None) -> Chat:
+    """The profile's chat with this peer, created on first sight; names and access hash follow Telegram."""
+    key = (profile.profile_id, ref.peer_id)
+    chat = cache.get(key) if cache is not None else None
+    if chat is None:
+        chat = await session.scalar(
+            select(Chat).where(Chat.profile_id == profile.profile_id, Chat.peer_id == ref.peer_id)
+        )
+    if chat is None:
+        chat = Chat(
+            owner_id=profile.owner_id,
+            profile_id=profile.profile_id,
+            profile_phone=profile.phone,
+            peer_id=ref.peer_id,
+            kind=ref.kind,
+            unread_count=0,
+            read_outbox_max_id=0,
+        )
+        session.add(chat)
+    if ref.title is not None:
+        chat.title = ref.title[:255]
+    if ref.username is not None:
+        chat.username = ref.username
+    if ref.access_hash is not None:
+        chat.access_hash = ref.access_hash
+    if cache is not None:
+        cache[key] = chat
+    return chat
+
+
+def message_event(chat: Chat, message: Message, **extra: Any) -> dict[str, Any]:
+    return {
+        "conversation_id": str(chat.id),
+        "message_id": str(message.id),
+        "peer": {"id": chat.peer_id, "kind": chat.kind, "title": chat.title, "username": chat.username},
+        "telegram_message_id": message.telegram_message_id,
+        "direction": message.direction,
+        "status": message.status,
+        "sender_id": message.sender_id,
+        "sender_name": message.sender_name,
+        "text": message.text,
+        "media_type": message.media_type,
+        "date": message.date.isoformat(),
+        **extra,
+    }
+
+
+def _new_row(chat: Chat, record: MessageRecord, status: str) -> Message:
+    return Message(
+        chat_id=chat.id,
+        telegram_message_id=record.id,
+        direction="out" if record.out else "in",
+        sender_id=record.sender_id,
+        sender_name=record.sender_name[:255] if record.sender_name else None,
+        text=record.text,
+        media_type=record.media_type,
+        media=record.media,
+        date=record.date,
+        edit_date=record.edit_date,
+        is_deleted=False,
+        status=status,
+        reply_to=record.reply_to,
+    )
+
+
+async def _find(session: AsyncSession, chat: Chat, telegram_id: int) -> Message | None:
+    if chat.id is None:
+        return None
+    return await session.scalar(
+        select(Message).where(Message.chat_id == chat.id, Message.telegram_message_id == telegram_id)
+    )
+
+
+async def _adopt_pending(session: AsyncSession, chat: Chat, record: MessageRecord) -> Message | None:
+    """An outgoing message of ours whose send result was never recorded (a crash between send and commit)."""
+    row = await session.scalar(
+        select(Message)
+        .where(
+            Message.chat_id == chat.id,
+            Message.telegram_message_id.is_(None),
+            Message.direction == "out",
+            Message.status.in_((MessageStatus.PENDING.value, MessageStatus.FAILED.value)),
+            Message.text == record.text,
+        )
+        .order_by(Message.created_at)
+        .limit(1)
+    )
+    if row is not None:
+        row.telegram_message_id, row.status, row.error = record.id, MessageStatus.SENT.value, None
+        row.date = record.date
+    return row
+
+
+def _touch(chat: Chat, moment: datetime) -> None:
+    if chat.last_message_at is None or chat.last_message_at < moment:
+        chat.last_message_at = moment
+
+
+async def record_new(session: AsyncSession, update: NewMessage, cache: ChatCache | None = None) -> Message | None:
+    """Store a new message (incoming, or outgoing from another device); None when it was already stored."""
+    chat = await upsert_chat(session, update.profile, update.chat, cache)
+    await session.flush()
+    record = update.message
+    if await _find(session, chat, record.id) is not None:
+        return None
+    if record.out and await _adopt_pending(session, chat, record) is not None:
+        return None
+    row = _new_row(chat, record, MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value)
+    session.add(row)
+    _touch(chat, record.date)
+    if not record.out:
+        chat.unread_count += 1
+    await session.flush()
+    kind = EventType.MESSAGE_SENT if record.out else EventType.MESSAGE_RECEIVED
+    await events.emit(
+        session,
+        user_id=update.profile.owner_id,
+        type=kind,
+        profile=update.profile.phone,
+        data=message_event(chat, row, origin="telegram"),
+    )
+    return row
+
+
+async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatCache | None = None) -> Message | None:
+    """Apply an edit, keeping the previous text; None when this edit is already stored."""
+    chat = await upsert_chat(session, update.profile, update.chat, cache)
+    await session.flush()
+    record = update.message
+    row = await _find(session, chat, record.id)
+    previous: str | None = None
+    if row is None:
+        row = _new_row(chat, record, MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value)
+        session.add(row)
+        _touch(chat, record.date)
+    else:
+        if row.text == record.text and row.edit_date == record.edit_date and row.media_type == record.media_type:
+            return None
+        if row.text != record.text:
+            previous = row.text
+            session.add(MessageEdit(message_id=row.id, previous_text=row.text, edited_at=record.edit_date))
+        row.text, row.media_type, row.media = record.text, record.media_type, record.media
+        row.edit_date = record.edit_date or datetime.now(UTC)
+    await session.flush()
+    await events.emit(
+        session,
+        user_id=update.profile.owner_id,
+        type=EventType.MESSAGE_EDITED,
+        profile=update.profile.phone,
+        data=message_event(chat, row, previous_text=previous),
+    )
+    return row
+
+
+async def record_deleted(session: AsyncSession, update: DeletedMessages) -> list[Message]:
+    """Mark messages deleted (content kept); private and basic-group ids are unique per account."""
+    where = [Chat.profile_id == update.profile.profile_id]
+    if update.channel_peer_id is not None:
+        where.append(Chat.peer_id == update.channel_peer_id)
+    else:
+        where.append(Chat.kind != ChatKind.CHANNEL.value)
+    rows = (
+        await session.execute(
+            select(Message, Chat)
+            .join(Chat, and_(Chat.id == Message.chat_id, *where))
+            .where(Message.telegram_message_id.in_(update.ids), Message.is_deleted.is_(False))
+        )
+    ).all()
+    now = datetime.now(UTC)
+    by_chat: dict[UUID, tuple[Chat, list[Message]]] = {}
+    for message, chat in rows:
+        message.is_deleted, message.deleted_at = True, now
+        by_chat.setdefault(chat.id, (chat, []))[1].append(message)
+    await session.flush()
+    for chat, messages in by_chat.values():
+        await events.emit(
+            session,
+            user_id=update.profile.owner_id,
+            type=EventType.MESSAGE_DELETED,
+            profile=update.profile.phone,
+            data={
+                "conversation_id": str(chat.id),
+                "peer": {"id": chat.peer_id, "kind": chat.kind, "title": chat.title},
+                "message_ids": [str(m.id) for m in messages],
+                "telegram_message_ids": sorted(m.telegram_message_id or 0 for m in messages),
+                "deleted_at": now.isoformat(),
+            },
+        )
+    return [m for _, ms in by_chat.values() for m in ms]
+
+
+async def record_read(session: AsyncSession, update: ReadReceipt) -> None:
+    """Our reads (another device) reset the unread count; the peer's reads of ours become `message.read`."""
+    chat = await session.scalar(
+        select(Chat).where(Chat.profile_id == update.profile.profile_id, Chat.peer_id == update.peer_id)
+    )
+    if chat is None:
+        return
+    if not update.outbox:
+        if update.still_unread is not None:
+            chat.unread_count = update.still_unread
+        return
+    if update.max_id <= chat.read_outbox_max_id:
+        return
+    chat.read_outbox_max_id = update.max_id
+    await session.flush()
+    await events.emit(
+        session,
+        user_id=update.profile.owner_id,
+        type=EventType.MESSAGE_READ,
+        profile=update.profile.phone,
+        data={
+            "conversation_id": str(chat.id),
+            "peer": {"id": chat.peer_id, "kind": chat.kind, "title": chat.title},
+            "max_id": update.max_id,
+        },
+    )
+
+
+async def save_states(session: AsyncSession, profile_id: UUID, states: tuple[StoredState, ...]) -> None:
+    """Advance the stored update state (never backwards)."""
+    existing = {
+        row.entity_id: row
+        for row in await session.scalars(select(UpdateState).where(UpdateState.profile_id == profile_id))
+    }
+    for state in states:
+        row = existing.get(state.entity_id)
+        if row is None:
+            session.add(
+                UpdateState(
+                    profile_id=profile_id,
+                    entity_id=state.entity_id,
+                    pts=state.pts,
+                    qts=state.qts,
+                    date=state.date,
+                    seq=state.seq,
+                    access_hash=state.access_hash,
+                )
+            )
+        elif state.pts >= row.pts:
+            row.pts, row.qts, row.seq = state.pts, max(row.qts, state.qts), state.seq
+            row.date = max(row.date, state.date)
+            if state.access_hash is not None:
+                row.access_hash = state.access_hash
+
+
+async def load_states(session: AsyncSession, profile_id: UUID) -> list[StoredState]:
+    rows = await session.scalars(select(UpdateState).where(UpdateState.profile_id == profile_id))
+    return [StoredState(r.entity_id, r.pts, r.qts, r.date, r.seq, r.access_hash) for r in rows]
+
+
+async def forget_duplicate(session: AsyncSession, chat_id: UUID, telegram_id: int, keep: UUID) -> None:
+    """Drop a row that an update stored for a message this service sent itself (the sent row wins)."""
+    await session.execute(
+        delete(Message).where(
+            Message.chat_id == chat_id, Message.telegram_message_id == telegram_id, Message.id != keep
+        )
+    )

@@ -1,0 +1,305 @@
+"""Every Telegram action the API performs for a profile, behind one narrow, serialisable interface.
+
+`ProfileCommands` takes a profile id and plain arguments and returns msgspec Structs, so another
+implementation can route the same calls over Redis to the process that owns the profile's connection.
+This one runs them on the live client of this process (409 `profile_not_connected` when there is none).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from telethon import TelegramClient, errors, functions, types, utils
+
+from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from app.telegram.errors import to_app_error
+from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
+from app.telegram.runtime import ProfileRuntime
+from app.telegram.updates import chat_kind, kind_of_peer_id, message_record
+
+_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?@?([A-Za-z0-9_]+)/?$", re.IGNORECASE)
+_USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{0,31}$")
+_PHONE = re.compile(r"^\+\d{7,15}$")
+_NUMERIC = re.compile(r"^-?\d+$")
+
+FORBIDDEN_ERRORS: tuple[type[Exception], ...] = (
+    errors.UserIsBlockedError,
+    errors.YouBlockedUserError,
+    errors.ChatWriteForbiddenError,
+    errors.ChatAdminRequiredError,
+    errors.ChannelPrivateError,
+    errors.UserPrivacyRestrictedError,
+    errors.ChatRestrictedError,
+    errors.UserBannedInChannelError,
+)
+NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    errors.UsernameNotOccupiedError,
+    errors.UsernameInvalidError,
+    errors.PeerIdInvalidError,
+    errors.UserIdInvalidError,
+    errors.ChannelInvalidError,
+    errors.ChatIdInvalidError,
+)
+
+
+class PeerInfo(msgspec.Struct, frozen=True):
+    peer_id: int  # Telethon's marked id (users > 0, groups < 0, channels -100...)
+    kind: str  # user | group | channel
+    title: str | None = None
+    username: str | None = None
+    access_hash: int | None = None
+
+
+class MessageInfo(msgspec.Struct, frozen=True):
+    id: int
+    out: bool
+    date: datetime
+    text: str
+    sender_id: int | None = None
+    sender_name: str | None = None
+    media_type: str | None = None
+    media: dict[str, Any] | None = None
+    edit_date: datetime | None = None
+    reply_to: int | None = None
+
+
+class DialogInfo(msgspec.Struct, frozen=True):
+    peer: PeerInfo
+    unread_count: int
+    pinned: bool = False
+    last_message: MessageInfo | None = None
+
+
+class DialogPage(msgspec.Struct, frozen=True):
+    items: list[DialogInfo]
+    total: int
+    offset: int
+    limit: int
+
+
+class UnreadDialog(msgspec.Struct, frozen=True):
+    dialog: DialogInfo
+    messages: list[MessageInfo]
+
+
+class SentMessage(msgspec.Struct, frozen=True):
+    peer: PeerInfo
+    message: MessageInfo
+
+
+class ReadResult(msgspec.Struct, frozen=True):
+    peer: PeerInfo
+    max_id: int
+
+
+def peer_info(entity: Any) -> PeerInfo:
+    return PeerInfo(
+        peer_id=utils.get_peer_id(entity),
+        kind=chat_kind(entity),
+        title=utils.get_display_name(entity) or None,
+        username=getattr(entity, "username", None),
+        access_hash=getattr(entity, "access_hash", None),
+    )
+
+
+def message_info(message: Any) -> MessageInfo:
+    record = message_record(message)
+    return MessageInfo(
+        id=record.id,
+        out=record.out,
+        date=record.date,
+        text=record.text,
+        sender_id=record.sender_id,
+        sender_name=record.sender_name,
+        media_type=record.media_type,
+        media=record.media,
+        edit_date=record.edit_date,
+        reply_to=record.reply_to,
+    )
+
+
+def parse_receiver(receiver: str | int) -> str | int:
+    """A numeric id (int), '+phone', or a bare username from '@name', 'name' or a t.me link."""
+    if isinstance(receiver, int):
+        return receiver
+    value = receiver.strip()
+    if _NUMERIC.match(value):
+        return int(value)
+    compact = re.sub(r"[\s().-]", "", value)
+    if _PHONE.match(compact):
+        return compact
+    link = _LINK.match(value)
+    if link:
+        return link.group(1)
+    if _USERNAME.match(value):
+        return value.lstrip("@")
+    raise NotFound("receiver not found: expected a numeric id, @username, +phone or t.me link", code="peer_not_found")
+
+
+def send_error(exc: Exception) -> AppError:
+    """Map a Telethon error of a send or read to the API's 4xx."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, FORBIDDEN_ERRORS):
+        return Forbidden(f"Telegram refused: {type(exc).__name__}", code=getattr(exc, "message", "forbidden"))
+    if isinstance(exc, NOT_FOUND_ERRORS):
+        return NotFound("receiver not found", code="peer_not_found")
+    if isinstance(exc, (errors.MessageTooLongError, errors.MessageEmptyError)):
+        return ValidationFailed(f"Telegram refused the text: {exc.message}", code=exc.message)
+    return to_app_error(exc)
+
+
+class ProfileCommands:
+    """Telegram actions on the profiles this process keeps connected."""
+
+    def __init__(self, runtime: ProfileRuntime, governor: SendGovernor, *, connect_wait_s: float = 5.0) -> None:
+        self.runtime = runtime
+        self.governor = governor
+        self.connect_wait_s = connect_wait_s
+
+    async def _client(self, profile_id: UUID) -> TelegramClient:
+        connected = self.runtime.connected(profile_id)
+        if connected is None and profile_id in self.runtime.supervised_ids():
+            connected = await self.runtime.wait_connected(profile_id, self.connect_wait_s)
+        if connected is None:
+            raise Conflict("the profile has no live Telegram connection in this process", code="profile_not_connected")
+        return connected.client
+
+    async def _entity(self, client: TelegramClient, receiver: str | int) -> Any:
+        target = parse_receiver(receiver)
+        try:
+            if isinstance(target, int) and target > 0:
+                try:
+                    return await client.get_entity(target)
+                except ValueError:
+                    # Not in the entity cache: ask Telegram (a known user resolves without an access hash here).
+                    users = await client(functions.users.GetUsersRequest([types.InputUser(target, 0)]))
+                    if not users or isinstance(users[0], types.UserEmpty):
+                        raise NotFound("receiver not found", code="peer_not_found") from None
+                    return users[0]
+            return await client.get_entity(target)
+        except AppError:
+            raise
+        except Exception as exc:
+            raise send_error(exc) from None
+
+    async def _input_peer(self, client: TelegramClient, peer: PeerInfo) -> Any:
+        try:
+            return await client.get_input_entity(peer.peer_id)
+        except ValueError:
+            if peer.access_hash is None:
+                return await self._entity(client, peer.peer_id)
+            real_id, peer_type = utils.resolve_id(peer.peer_id)
+            if peer_type is types.PeerChannel:
+                return types.InputPeerChannel(real_id, peer.access_hash)
+            if peer_type is types.PeerChat:
+                return types.InputPeerChat(real_id)
+            return types.InputPeerUser(real_id, peer.access_hash)
+
+    async def resolve_peer(self, profile_id: UUID, receiver: str | int) -> PeerInfo:
+        """Who `receiver` (numeric id, @username, +phone, t.me link) is; 404 when nobody."""
+        client = await self._client(profile_id)
+        return peer_info(await self._entity(client, receiver))
+
+    async def dialogs(self, profile_id: UUID, *, limit: int, offset: int) -> DialogPage:
+        client = await self._client(profile_id)
+        try:
+            dialogs = await client.get_dialogs(limit=offset + limit)
+        except Exception as exc:
+            raise send_error(exc) from None
+        items = [self._dialog(d) for d in list(dialogs)[offset : offset + limit]]
+        total = getattr(dialogs, "total", None) or len(dialogs)
+        return DialogPage(items=items, total=total, offset=offset, limit=limit)
+
+    @staticmethod
+    def _dialog(dialog: Any) -> DialogInfo:
+        return DialogInfo(
+            peer=peer_info(dialog.entity),
+            unread_count=dialog.unread_count or 0,
+            pinned=bool(dialog.pinned),
+            last_message=message_info(dialog.message) if dialog.message is not None else None,
+        )
+
+    async def unread(self, profile_id: UUID, *, per_dialog: int, max_dialogs: int = 100) -> list[UnreadDialog]:
+        """Dialogs with unread messages and their newest unread messages; nothing is marked read."""
+        client = await self._client(profile_id)
+        result: list[UnreadDialog] = []
+        try:
+            async for dialog in client.iter_dialogs(limit=max_dialogs):
+                if not dialog.unread_count:
+                    continue
+                count = min(dialog.unread_count, per_dialog)
+                messages = await client.get_messages(dialog.input_entity, limit=count)
+                result.append(UnreadDialog(self._dialog(dialog), [message_info(m) for m in messages]))
+        except Exception as exc:
+            raise send_error(exc) from None
+        return result
+
+    async def history(
+        self, profile_id: UUID, peer: str | int, *, limit: int, before_id: int | None = None
+    ) -> tuple[PeerInfo, list[MessageInfo]]:
+        client = await self._client(profile_id)
+        entity = await self._entity(client, peer)
+        try:
+            messages = await client.get_messages(entity, limit=limit, max_id=before_id or 0)
+        except Exception as exc:
+            raise send_error(exc) from None
+        return peer_info(entity), [message_info(m) for m in messages if isinstance(m, types.Message) or m.id]
+
+    async def send_message(
+        self,
+        profile_id: UUID,
+        peer: PeerInfo,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        silent: bool = False,
+    ) -> SentMessage:
+        """Send once the pacing governor allows it (429 `send_rate_limited` when that is too far away)."""
+        client = await self._client(profile_id)
+        try:
+            await self.governor.wait_turn(profile_id, peer.peer_id, group=peer.kind == "group")
+        except PacingRefused as refused:
+            raise TooManyRequests(
+                f"sending now would wait {refused.retry_after:.0f} s for the pacing limits",
+                retry_after=retry_after_seconds(refused.retry_after),
+                code="send_rate_limited",
+            ) from None
+        try:
+            entity = await self._input_peer(client, peer)
+            message = await client.send_message(entity, text, reply_to=reply_to, silent=silent, link_preview=False)
+        except Exception as exc:
+            raise send_error(exc) from None
+        return SentMessage(peer=peer, message=message_info(message))
+
+    async def read(self, profile_id: UUID, peer: str | int, *, max_id: int | None = None) -> ReadResult:
+        """Mark the peer's messages up to `max_id` (default: the newest) as read."""
+        client = await self._client(profile_id)
+        entity = await self._entity(client, peer)
+        try:
+            if max_id is None:
+                newest = await client.get_messages(entity, limit=1)
+                max_id = newest[0].id if newest else 0
+            await client.send_read_acknowledge(entity, max_id=max_id)
+        except Exception as exc:
+            raise send_error(exc) from None
+        return ReadResult(peer=peer_info(entity), max_id=max_id)
+
+
+__all__ = [
+    "DialogInfo",
+    "DialogPage",
+    "MessageInfo",
+    "PeerInfo",
+    "ProfileCommands",
+    "ReadResult",
+    "SentMessage",
+    "UnreadDialog",
+    "kind_of_peer_id",
+    "parse_receiver",
+]
