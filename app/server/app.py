@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
         middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # app.lib.logging owns the root logger; Litestar's config would replace its bridge
         lifespan=[lifespan],
         request_max_body_size=settings.max_request_body_bytes,
         response_cache_config=ResponseCacheConfig(),

@@ -7,6 +7,7 @@ shipper's flush interval is long so a test decides when rows land, by flushing l
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import inspect
 
-from app.lib.logging import log_event
+from app.lib.logging import StdlibBridgeHandler, log_event
 from tests.conftest import bearer, register_and_login
 
 Client = AsyncTestClient[Litestar]
@@ -286,3 +287,12 @@ class TestWithoutShipping:
         assert "LOG_SHIPPING" in error["message"]
         health = (await client.get("/health")).json()
         assert "clickhouse" not in {c["name"] for c in health["components"]}
+
+
+async def test_building_apps_installs_one_logging_bridge(app: Litestar) -> None:
+    from app.server.app import create_app
+
+    for _ in range(2):
+        await create_app(app.state.ctx.settings).state.ctx.engine.dispose()
+    bridges = [h for h in logging.getLogger().handlers if isinstance(h, StdlibBridgeHandler)]
+    assert len(bridges) == 1, logging.getLogger().handlers
