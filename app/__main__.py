@@ -17,11 +17,12 @@ def _parser() -> argparse.ArgumentParser:
     roles = parser.add_subparsers(dest="role", required=True)
     for role, text in (
         ("serve", "embedded default: API + Telegram runtime + dispatcher in one process"),
-        ("api", "HTTP and WebSocket only"),
+        ("api", "HTTP and WebSocket only (production, with REDIS_URL)"),
     ):
         sub = roles.add_parser(role, help=text)
         sub.add_argument("--host", default=None)
         sub.add_argument("--port", type=int, default=None)
+    roles.add_parser("worker", help="Telegram runtime, ingest, webhook dispatch and jobs, no HTTP (with REDIS_URL)")
     roles.add_parser("migrate", help="apply database migrations and, with CLICKHOUSE_DSN, the log tables")
     revision = roles.add_parser("makemigration", help="autogenerate a migration (developers)")
     revision.add_argument("slug")
@@ -34,12 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(host: str | None, port: int | None) -> int:
+def _serve(host: str | None, port: int | None, *, api_only: bool = False) -> int:
     import uvicorn
 
     settings = load_settings()
+    if api_only and not settings.redis_url:
+        raise SettingsError("REDIS_URL is required for the api role (workers and API processes talk through Redis)")
     uvicorn.run(
-        "app.server.app:create_app",
+        "app.server.app:create_api_app" if api_only else "app.server.app:create_app",
         factory=True,
         host=host or settings.host,
         port=settings.port if port is None else port,
@@ -107,7 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.role in {"serve", "api"}:
-            return _serve(args.host, args.port)
+            return _serve(args.host, args.port, api_only=args.role == "api")
+        if args.role == "worker":
+            from app.server.worker import run_worker
+
+            settings = load_settings()
+            if not settings.redis_url:
+                raise SettingsError("REDIS_URL is required for the worker role; use `serve` for a single process")
+            asyncio.run(run_worker(settings))
+            return 0
         if args.role == "migrate":
             from app.db.migrations import upgrade
 

@@ -60,6 +60,10 @@ class Settings:
     telegram_api_hash: str | None = field(default=None, repr=False)
     telegram_dc: str | None = None
     telegram_extra_rsa_key: str | None = None
+    profile_lease_ttl_ms: int = 15_000
+    worker_heartbeat_ttl_ms: int = 6_000
+    profile_connect_concurrency: int = 20
+    command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
 
@@ -310,6 +314,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         telegram_api_hash=api_hash,
         telegram_dc=read.text("TELEGRAM_DC"),
         telegram_extra_rsa_key=read.text("TELEGRAM_EXTRA_RSA_KEY"),
+        profile_lease_ttl_ms=read.integer("PROFILE_LEASE_TTL_MS", 15_000, minimum=1000),
+        worker_heartbeat_ttl_ms=read.integer("WORKER_HEARTBEAT_TTL_MS", 6_000, minimum=1000),
+        profile_connect_concurrency=read.integer("PROFILE_CONNECT_CONCURRENCY", 20, minimum=1),
+        command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
         clickhouse_dsn=clickhouse_dsn,

@@ -22,22 +22,31 @@ from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
 from app.domain.accounts.controllers import AccountsController
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
+from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
 from app.domain.events.controllers import events_socket
 from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
+from app.domain.messages.controllers import ConversationsController, MessagesController
+from app.domain.messages.ingest import build_ingest, running_ingest
+from app.domain.profiles.controllers import ProfilesController, UtilsController
+from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck
 from app.domain.webhooks.controllers import WebhooksController
 from app.lib.crypto import SecretBox
 from app.lib.logging import configure_logging
 from app.lib.security import PasswordHasher, TokenCodec
+from app.server.archives import ArchivesRuntime
 from app.server.auth import JWTAuthMiddleware
 from app.server.context import AppContext
+from app.server.dashboard import dashboard_router, redirect_to_dashboard
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.events import EventsRuntime
+from app.server.housekeeping import housekeeping
 from app.server.request_log import RequestLogMiddleware
 from app.server.stores import create_redis, create_store
+from app.telegram.service import build_telegram
 
 
 class Service(Litestar):
@@ -78,6 +87,7 @@ def build_context(settings: Settings) -> AppContext:
         ),
         logs=LogStore(settings),
     )
+    context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))
     return context
 
@@ -109,6 +119,26 @@ def _core_health_checks(ctx: AppContext) -> list[HealthCheck]:
     return checks
 
 
+@asynccontextmanager
+async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncIterator[None]:
+    """Sandbox (embedded), command bus and, in processes that own connections, ingest + runtime + housekeeping.
+
+    The ingest writer is entered before the runtime starts and left after it stopped, so no update is dropped.
+    """
+    telegram = ctx.telegram
+    ingest = build_ingest(ctx.sessionmaker, telegram.runtime, ctx.settings) if run_runtime else None
+    async with running_ingest(ingest):
+        await telegram.start(run_runtime=run_runtime)
+        try:
+            if run_runtime:
+                async with housekeeping(ctx.sessionmaker):
+                    yield
+            else:
+                yield
+        finally:
+            await telegram.stop()
+
+
 def create_app(settings: Settings | None = None, *, run_background: bool = True) -> Litestar:
     """The application; `run_background=False` makes an API-only process (no dispatcher or other workers)."""
     settings = settings or get_settings()
@@ -119,7 +149,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ctx.logs.start()  # returns at once: the shipper's thread opens ClickHouse
         try:
-            yield
+            async with telegram_lifespan(ctx, run_runtime=run_background):
+                yield
         finally:
             await asyncio.to_thread(ctx.logs.stop)
             if ctx.redis is not None:
@@ -133,8 +164,27 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     events_runtime = EventsRuntime(ctx, channels, run_dispatcher=run_background)
 
     app = Service(
-        route_handlers=[AccountsController, LogsController, SystemController, WebhooksController, events_socket],
-        plugins=[SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine)), channels, events_runtime],
+        route_handlers=[
+            AccountsController,
+            ArchivesController,
+            ConversationsController,
+            LogsController,
+            MessagesController,
+            ProfileChannelsController,
+            ProfilesController,
+            SystemController,
+            UtilsController,
+            WebhooksController,
+            events_socket,
+            dashboard_router(),
+            redirect_to_dashboard,
+        ],
+        plugins=[
+            SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine)),
+            channels,
+            events_runtime,
+            ArchivesRuntime(ctx, run_scheduler=run_background),
+        ],
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
         middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -157,3 +207,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     app.state.ctx = ctx
     app.state.events = events_runtime
     return app
+
+
+def create_api_app() -> Litestar:
+    """`python -m app api`: HTTP and WebSocket only; Telegram work happens in worker processes."""
+    return create_app(run_background=False)

@@ -15,6 +15,7 @@ from app.domain.logs.store import LogStore
 from app.domain.system.health import HealthCheck
 from app.lib.crypto import SecretBox
 from app.lib.security import PasswordHasher, TokenCodec
+from app.telegram.service import TelegramService
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class AppContext:
     throttle: LoginThrottle
     logs: LogStore
     health_checks: list[HealthCheck] = field(default_factory=list)
+    telegram: TelegramService = field(init=False)
 
     @property
     def codec(self) -> TokenCodec:

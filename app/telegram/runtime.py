@@ -22,6 +22,7 @@ from app.lib.logging import log_event
 from app.telegram.connector import TelegramConnector
 from app.telegram.errors import status_for
 from app.telegram.leases import LeaseStore
+from app.telegram.membership import Membership, SingleProcessMembership, rendezvous_owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,18 @@ class ProfileRuntime:
         connect_concurrency: int = 20,
         backoff_max_s: float = 60.0,
         instance_id: str | None = None,
+        membership: Membership | None = None,
+        reconcile_interval_s: float = 5.0,
     ) -> None:
         self.connector = connector
         self.source = source
         self.leases = leases
+        self.membership = membership or SingleProcessMembership()
+        self.reconcile_interval_s = reconcile_interval_s
+        self._workers: list[str] = []
+        self._background: list[asyncio.Task[None]] = []
+        self._retired: set[UUID] = set()
+        self.running = False
         self.lease_ttl_ms = lease_ttl_ms
         self.instance_id = instance_id or uuid.uuid4().hex
         self._connect_slots = asyncio.Semaphore(connect_concurrency)
@@ -98,18 +107,65 @@ class ProfileRuntime:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Supervise every profile that should be connected."""
+        """Join the live workers and supervise every profile that should be connected."""
         self._stopping = False
-        for profile_id in await self.source.active_profile_ids():
-            self.activate(profile_id)
+        self.running = True
+        await self._refresh_membership()
+        await self.reconcile()
+        self._background = [
+            asyncio.create_task(self._membership_loop(), name="runtime-membership"),
+            asyncio.create_task(self._reconcile_loop(), name="runtime-reconcile"),
+        ]
 
     async def stop(self) -> None:
-        """Disconnect every client and release every lease (a clean hand-over to other processes)."""
+        """Leave the workers, disconnect every client and release every lease (a clean hand-over)."""
         self._stopping = True
+        self.running = False
+        for task in self._background:
+            task.cancel()
+        self._background = []
+        with contextlib.suppress(Exception):
+            await self.membership.leave(self.instance_id)
         await asyncio.gather(*(self.deactivate(profile_id) for profile_id in list(self._supervisors)))
 
+    async def reconcile(self) -> None:
+        """Follow the database: supervise every active profile, stop supervising the others.
+
+        Profiles bound, deactivated or deleted through another process are picked up here.
+        """
+        active = set(await self.source.active_profile_ids())
+        for profile_id in active:
+            self.activate(profile_id)
+        for profile_id in set(self._supervisors) - active:
+            await self.deactivate(profile_id)
+
+    def owns(self, profile_id: UUID) -> bool:
+        """Whether this worker is the profile's assigned owner among the live workers."""
+        workers = self._workers if self.instance_id in self._workers else [*self._workers, self.instance_id]
+        return rendezvous_owner(profile_id, workers) == self.instance_id
+
+    async def _refresh_membership(self) -> None:
+        await self.membership.heartbeat(self.instance_id)
+        self._workers = await self.membership.live_workers()
+
+    async def _membership_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.2, self.lease_ttl_ms / 6000))
+            with contextlib.suppress(Exception):  # a missed beat only delays rebalancing
+                await self._refresh_membership()
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_interval_s)
+            try:
+                await self.reconcile()
+            except Exception as exc:
+                log_event("warning", "telegram.runtime", "runtime.reconcile_failed", f"reconcile failed: {exc}")
+
     def activate(self, profile_id: UUID) -> None:
-        """Start supervising a profile (idempotent)."""
+        """Start supervising a profile (idempotent; ignored where the runtime does not run, e.g. API-only)."""
+        if not self.running or profile_id in self._retired:
+            return
         task = self._supervisors.get(profile_id)
         if task is not None and not task.done():
             return
@@ -153,7 +209,7 @@ class ProfileRuntime:
         backoff = 1.0
         name = lease_name(profile_id)
         while not self._stopping:
-            if not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
+            if not self.owns(profile_id) or not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
                 await asyncio.sleep(min(2.0, self.lease_ttl_ms / 3000))
                 continue
             try:
@@ -236,6 +292,16 @@ class ProfileRuntime:
         interval = self.lease_ttl_ms / 3000
         while True:
             await asyncio.sleep(interval)
+            if not self.owns(profile_id):
+                log_event(
+                    "info",
+                    "telegram.runtime",
+                    "profile.handed_over",
+                    "another worker owns this profile now; disconnecting",
+                    profile_id=profile_id,
+                )
+                await client.disconnect()
+                return
             try:
                 held = await self.leases.renew(lease_name(profile_id), self.instance_id, self.lease_ttl_ms)
             except Exception:
@@ -276,7 +342,11 @@ class ProfileRuntime:
             await self.leases.release(name, self.instance_id)
 
     async def log_out(self, credentials: ProfileCredentials) -> None:
-        """Terminate the session at Telegram (stopping the local client first); a dead session is fine."""
+        """Terminate the session at Telegram (stopping the local client first); a dead session is fine.
+
+        The profile is retired in this process so reconciliation does not reconnect it before its row is gone.
+        """
+        self._retired.add(credentials.profile_id)
         await self.deactivate(credentials.profile_id)
         async with self.exclusive_client(credentials) as client:
             try:

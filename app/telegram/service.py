@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
 
 from redis.asyncio import Redis
 
 from app.config import Settings
+from app.lib.errors import Conflict
 from app.sandbox import SandboxDC
+from app.telegram.bus import CommandBus
 from app.telegram.commands import ProfileCommands
 from app.telegram.connector import SANDBOX_API_HASH, SANDBOX_API_ID, DataCenter, TelegramConnector, load_pem
 from app.telegram.leases import LeaseStore, MemoryLeaseStore, RedisLeaseStore
+from app.telegram.membership import Membership, RedisMembership, SingleProcessMembership
 from app.telegram.pacing import PacingLimits, SendGovernor
-from app.telegram.runtime import ProfileRuntime, ProfileSource
+from app.telegram.runtime import ProfileCredentials, ProfileRuntime, ProfileSource, lease_name
 
 
 @dataclass(slots=True)
@@ -21,8 +26,46 @@ class TelegramService:
     leases: LeaseStore
     runtime: ProfileRuntime
     settings: Settings
+    bus: CommandBus | None = None
     sandbox: SandboxDC | None = field(default=None)
     commands: ProfileCommands = field(init=False)  # every Telegram action on a profile
+
+    async def start(self, *, run_runtime: bool) -> None:
+        """Start what this process owns: the sandbox (embedded), the command bus, the runtime (workers)."""
+        await self.start_sandbox_if_embedded()
+        if self.bus is not None:
+            if run_runtime:
+                self.bus.handle("runtime.log_out", self._serve_log_out)
+            await self.bus.start()
+        if run_runtime:
+            await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+        if self.bus is not None:
+            await self.bus.stop()
+        await self.stop_sandbox()
+
+    async def log_out(self, credentials: ProfileCredentials) -> None:
+        """Log a profile out at Telegram from whichever process owns its connection."""
+        if not self.runtime.running and self.bus is not None:
+            holder = await self.leases.holder(lease_name(credentials.profile_id))
+            if holder is not None and holder != self.runtime.instance_id:
+                await self.bus.call(
+                    holder,
+                    "runtime.log_out",
+                    {"profile_id": str(credentials.profile_id)},
+                    timeout_s=self.settings.command_timeout_s,
+                )
+                return
+        await self.runtime.log_out(credentials)
+
+    async def _serve_log_out(self, payload: dict[str, Any]) -> None:
+        profile_id = UUID(str(payload["profile_id"]))
+        credentials = await self.runtime.source.credentials(profile_id)
+        if credentials is None:
+            raise Conflict("the profile is not connected here", code="profile_not_connected")
+        await self.runtime.log_out(credentials)
 
     @property
     def default_api_id(self) -> int:
@@ -78,8 +121,21 @@ def build_commands(settings: Settings, runtime: ProfileRuntime) -> ProfileComman
 
 def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSource) -> TelegramService:
     connector = build_connector(settings)
-    leases: LeaseStore = RedisLeaseStore(redis) if redis is not None else MemoryLeaseStore()
-    runtime = ProfileRuntime(connector=connector, source=source, leases=leases)
-    service = TelegramService(connector=connector, leases=leases, runtime=runtime, settings=settings)
+    if redis is None:
+        leases: LeaseStore = MemoryLeaseStore()
+        membership: Membership = SingleProcessMembership()
+    else:
+        leases = RedisLeaseStore(redis)
+        membership = RedisMembership(redis, ttl_ms=settings.worker_heartbeat_ttl_ms)
+    runtime = ProfileRuntime(
+        connector=connector,
+        source=source,
+        leases=leases,
+        membership=membership,
+        lease_ttl_ms=settings.profile_lease_ttl_ms,
+        connect_concurrency=settings.profile_connect_concurrency,
+    )
+    bus = CommandBus(redis, runtime.instance_id) if redis is not None else None
+    service = TelegramService(connector=connector, leases=leases, runtime=runtime, settings=settings, bus=bus)
     service.commands = build_commands(settings, runtime)
     return service

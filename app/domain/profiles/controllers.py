@@ -195,7 +195,7 @@ class ProfilesController(Controller):
         profile = await services.get_owned(db_session, request.user.id, phone)
         credentials = services.credentials_of(profile, ctx.secret_box)
         try:
-            await ctx.telegram.runtime.log_out(credentials)
+            await ctx.telegram.log_out(credentials)
         except TimeoutError:
             raise ServiceUnavailable("the profile is busy in another process; retry", code="profile_busy") from None
         except Exception as exc:
