@@ -141,12 +141,17 @@ def parse_receiver(receiver: str | int) -> str | int:
     raise NotFound("receiver not found: expected a numeric id, @username, +phone or t.me link", code="peer_not_found")
 
 
+def rpc_name(exc: Exception) -> str:
+    """Telegram's error name, e.g. USER_IS_BLOCKED for UserIsBlockedError."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).upper()
+
+
 def send_error(exc: Exception) -> AppError:
     """Map a Telethon error of a send or read to the API's 4xx."""
     if isinstance(exc, AppError):
         return exc
     if isinstance(exc, FORBIDDEN_ERRORS):
-        return Forbidden(f"Telegram refused: {type(exc).__name__}", code=getattr(exc, "message", "forbidden"))
+        return Forbidden(f"Telegram refused: {type(exc).__name__}", code=rpc_name(exc))
     if isinstance(exc, NOT_FOUND_ERRORS):
         return NotFound("receiver not found", code="peer_not_found")
     if isinstance(exc, (errors.MessageTooLongError, errors.MessageEmptyError)):

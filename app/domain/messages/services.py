@@ -168,6 +168,8 @@ class Sender:
                         idempotency_key=outgoing.idempotency_key,
                     )
                     session.add(row)
+                if chat.last_message_at is None or chat.last_message_at < row.date:
+                    chat.last_message_at = row.date  # pending and failed sends show in the inbox too
                 await session.flush()
                 return chat.id, row.id, None
         except IntegrityError:
