@@ -111,10 +111,10 @@ export function channelsPage(root) {
     const deleted = c.deleted_count ?? c.counts?.deleted;
     return h("tr", { dataset: { id: String(c.id) } },
       h("th", { scope: "row" }, open, c.username ? h("div", { class: "muted small", text: `@${c.username}` }) : null),
-      h("td", { text: assignedPhone(c) || "—" }),
-      h("td", {}, badge(c.status)),
-      h("td", { text: count === undefined ? "—" : `${count}${deleted ? ` (${deleted} deleted)` : ""}` }),
-      h("td", {}, timeEl(c.last_message_at)),
+      h("td", { "data-label": "Profile", text: assignedPhone(c) || "—" }),
+      h("td", { "data-label": "Status" }, badge(c.status)),
+      h("td", { "data-label": "Messages", text: count === undefined ? "—" : `${count}${deleted ? ` (${deleted} deleted)` : ""}` }),
+      h("td", { "data-label": "Last message" }, timeEl(c.last_message_at)),
       h("td", { class: "actions" }, remove),
     );
   }
@@ -145,7 +145,7 @@ export function channelsPage(root) {
 
   function postItem(m) {
     const deleted = Boolean(m.is_deleted || m.deleted_at);
-    const edits = Array.isArray(m.edits) ? m.edits : Array.isArray(m.edit_history) ? m.edit_history : [];
+    const edits = [m.previous_texts, m.edits, m.edit_history].find(Array.isArray) || [];
     const edited = Boolean(m.edit_date || m.edited_at || edits.length);
     return h("li", { class: `post${deleted ? " deleted" : ""}`, dataset: { id: String(m.id) } },
       h("div", { class: "msg-head" },

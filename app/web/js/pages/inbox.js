@@ -53,7 +53,7 @@ export function inboxPage(root) {
   const listEl = h("nav", { class: "conversations", "aria-label": "Conversations", "aria-busy": "true" });
   const threadTitle = h("h2", { id: "thread-title", tabindex: "-1", text: "Choose a conversation" });
   const threadMeta = h("p", { class: "muted small" });
-  const messagesEl = h("ol", { class: "messages", role: "log", "aria-live": "polite", "aria-labelledby": "thread-title",
+  const messagesEl = h("ol", { class: "messages", role: "log", "aria-live": "off", "aria-labelledby": "thread-title",
     hidden: true });
   const replyId = nextId("reply");
   const replyLabel = h("label", { for: replyId, text: "Reply" });
@@ -184,6 +184,19 @@ export function inboxPage(root) {
     clear(messagesEl);
     await loadMessages({ announceNew: false });
     if (focus) threadTitle.focus();
+    markRead(openConversation);
+  }
+
+  /** Opening a conversation reads it, as in a Telegram app (best effort: the list refreshes either way). */
+  async function markRead(conversation) {
+    if (!conversation || !conversation.unread_count || conversation.peer_id === undefined) return;
+    try {
+      await api("POST", "/messages/read", { json: { phone: phoneOf(conversation), peer: conversation.peer_id } });
+      conversation.unread_count = 0;
+      renderConversations();
+    } catch {
+      /* the unread count stays as the server has it */
+    }
   }
 
   async function loadMessages({ announceNew }) {
@@ -212,7 +225,7 @@ export function inboxPage(root) {
       replace(messagesEl, h("li", { class: "empty", text: "No messages yet." }));
       return;
     }
-    // The list is a role=log region: rebuilding it would re-announce everything, so announce new incoming ones.
+    // The log is aria-live=off (a rebuild would re-read everything): new incoming messages go to the announcer.
     replace(messagesEl, items.map(messageItem));
     if (atBottom || !announceNew) messagesEl.scrollTop = messagesEl.scrollHeight;
     if (announceNew) {
@@ -223,10 +236,10 @@ export function inboxPage(root) {
   function messageItem(m) {
     const out = isOutgoing(m);
     const deleted = Boolean(m.is_deleted || m.deleted_at);
-    const edited = Boolean(m.edit_date || m.edited_at || (m.edits && m.edits.length));
     const body = h(deleted ? "del" : "p", { class: "text", text: m.text || (m.media_type ? `[${m.media_type}]` : "") });
     const statusValue = out ? m.status || "sent" : null;
-    const edits = Array.isArray(m.edits) ? m.edits : [];
+    const edits = Array.isArray(m.previous_texts) ? m.previous_texts : Array.isArray(m.edits) ? m.edits : [];
+    const edited = Boolean(m.edit_date || m.edited_at || edits.length);
     return h("li", {
       class: `msg ${out ? "out" : "in"}${deleted ? " deleted" : ""}`,
       dataset: { id: String(m.id), status: statusValue || "received" },
@@ -282,8 +295,41 @@ export function inboxPage(root) {
     }, 40);
   }
 
+  /** Show what an event says at once (no round trip); the reload that follows reconciles with the server. */
+  function applyEvent(event) {
+    const d = event.data || {};
+    if (!d.conversation_id || (d.peer && d.peer.kind === "channel")) return;
+    const message = { ...d, id: d.message_id, conversation_id: d.conversation_id };
+    let conversation = conversations.find((c) => String(c.id) === String(d.conversation_id));
+    if (!conversation && event.type === "message.received") {
+      conversation = { id: d.conversation_id, phone: event.profile, peer_id: d.peer?.id, title: d.peer?.title,
+        username: d.peer?.username, unread_count: 0, last_message_at: null };
+      conversations.push(conversation);
+    }
+    if (conversation && (event.type === "message.received" || event.type === "message.sent")) {
+      const isOpen = String(d.conversation_id) === String(openId);
+      if (event.type === "message.received" && !isOpen) conversation.unread_count = (conversation.unread_count || 0) + 1;
+      conversation.last_message_at = d.date || conversation.last_message_at;
+      conversation.last_message = message;
+      renderConversations();
+      if (isOpen && !knownMessageIds.has(String(message.id))) {
+        const empty = messagesEl.querySelector(".empty");
+        if (empty) empty.remove();
+        knownMessageIds.add(String(message.id));
+        messagesEl.append(messageItem(message));
+        messagesEl.scrollTop = messagesEl.scrollHeight;
+        if (event.type === "message.received") {
+          announce(`New message from ${d.sender_name || titleOf(conversation)}: ${d.text || ""}`);
+        }
+      }
+    }
+  }
+
   const unsubscribe = live.subscribe((event) => {
-    if (MESSAGE_EVENTS.has(event.type) && !(event.data && event.data.channel_id)) scheduleReload();
+    if (MESSAGE_EVENTS.has(event.type) && !(event.data && event.data.channel_id)) {
+      applyEvent(event);
+      scheduleReload();
+    }
     else if (event.type === "profile.status_changed") loadProfiles().then(renderConversations);
     else if (event.type === "resync") loadProfiles().then(scheduleReload);
   });

@@ -101,11 +101,11 @@ export function profilesPage(root) {
         h("span", { class: "strong", text: profileName(p) }),
         tg.username ? h("span", { class: "muted", text: ` @${tg.username}` }) : null,
       ),
-      h("td", { text: p.phone }),
-      h("td", {}, badge(p.status, STATUS_WORDS[p.status] || p.status),
+      h("td", { "data-label": "Phone", text: p.phone }),
+      h("td", { "data-label": "Status" }, badge(p.status, STATUS_WORDS[p.status] || p.status),
         p.status_reason ? h("div", { class: "muted small", text: p.status_reason }) : null),
-      h("td", { text: `${p.channel_count} / ${p.max_channels}` }),
-      h("td", {}, timeEl(p.last_active_at)),
+      h("td", { "data-label": "Channels", text: `${p.channel_count} / ${p.max_channels}` }),
+      h("td", { "data-label": "Last active" }, timeEl(p.last_active_at)),
       h("td", { class: "actions" }, toggle, remove),
     );
   }
