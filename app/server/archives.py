@@ -27,6 +27,7 @@ class ArchivesRuntime(InitPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.lifespan.append(self.lifespan)
+        app_config.state["archives"] = self  # controllers reach this process's scheduler as app.state.archives
         return app_config
 
     @asynccontextmanager

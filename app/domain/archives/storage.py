@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.lib.crypto import SecretBox
@@ -130,6 +128,9 @@ class S3Location:
 
 
 def s3_client(location: S3Location, credentials: dict[str, str | None]) -> Any:
+    import boto3  # only processes that write to S3 pay for importing it
+    from botocore.config import Config
+
     return boto3.session.Session().client(
         "s3",
         endpoint_url=location.endpoint_url,

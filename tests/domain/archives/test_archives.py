@@ -1,0 +1,322 @@
+"""Channel archives end to end: the sandbox DC, the real Telethon client, local files and a real S3 server (moto)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from sqlalchemy import select, update
+
+from app.db.models import Archive
+from tests.conftest import bearer, register_and_login, sandbox_phone
+from tests.domain.archives.helpers import (
+    as_tuples,
+    channel_with_posts,
+    expected,
+    post_more,
+    read_local,
+    read_s3,
+    unique,
+    wait_for,
+)
+from tests.domain.profiles.test_binding import bind
+from tests.live import free_port
+
+pytestmark = pytest.mark.asyncio
+
+BUCKET = "archives"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    return {"ARCHIVE_BATCH_SIZE": "100", "ARCHIVE_POLL_INTERVAL_S": "0.05", "ARCHIVE_RETRY_AFTER_S": "0.2"}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    s3 = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+async def connected_profile(client, app, headers, phone=None):
+    profile = await bind(client, headers, phone)
+    connected = await app.state.ctx.telegram.runtime.wait_connected(UUID(profile["id"]), timeout=10)
+    assert connected is not None
+    return profile
+
+
+def archive_root(app):
+    return app.state.ctx.settings.archive_local_root
+
+
+async def test_public_channel_to_local_storage(client, app, sandbox):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    profile = await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 250, members=(profile["phone"],))
+
+    listed = (await client.get(f"/profiles/{profile['phone']}/channels", headers=headers)).json()
+    mine = [c for c in listed if c["id"] == channel.id]
+    assert mine == [
+        {
+            "id": channel.id,
+            "title": channel.title,
+            "username": channel.username,
+            "member_count": 2,
+            "is_member": True,
+            "kind": "channel",
+            "private": False,
+        }
+    ]
+
+    created = await client.post(
+        "/archives",
+        json={"channel": f"@{channel.username}", "target": {"type": "local", "path": "news/a"}},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["phone"] == profile["phone"]
+    assert body["channel"]["id"] == channel.id
+    done = await wait_for(client, headers, body["id"], {"completed"})
+    lines = read_local(archive_root(app), done["location"])
+    assert as_tuples(lines) == expected(channel)
+    assert len(lines) == 249  # 250 posted, one deleted
+    assert done["progress"]["messages_exported"] == 249
+    assert (
+        done["progress"]["bytes_exported"] == (archive_root(app) / done["location"] / "messages.jsonl").stat().st_size
+    )
+    assert done["progress"]["position"] == max(channel.messages)
+    assert done["last_error"] is None
+    assert done["next_run_at"] is None
+    edited = next(line for line in lines if line["is_edited"])
+    assert edited["text"].endswith("(edited)")
+    assert edited["edit_date"] is not None
+    assert all(line["is_deleted"] is False and line["media"] is None for line in lines)
+
+    listing = (await client.get("/archives", headers=headers)).json()
+    assert [a["id"] for a in listing] == [body["id"]]
+
+
+async def test_limits_dates_and_media_flag(client, app, sandbox):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 30)
+    messages = sorted(channel.messages.values(), key=lambda m: m.id)
+    # The sandbox has no media: include_media exercises the path where no message carries any.
+    created = await client.post(
+        "/archives",
+        json={
+            "channel": f"https://t.me/{channel.username}",
+            "target": {"type": "local", "path": "limited"},
+            "limit": 5,
+            "include_media": True,
+            "since": datetime.fromtimestamp(messages[0].date, UTC).isoformat(),
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    done = await wait_for(client, headers, created.json()["id"], {"completed"})
+    lines = read_local(archive_root(app), done["location"])
+    assert as_tuples(lines) == expected(channel)[:5]
+    assert done["progress"]["media_exported"] == 0
+
+
+async def test_public_channel_to_s3_keeps_credentials_secret(client, app, sandbox, s3_endpoint):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 230)
+    target = {
+        "type": "s3",
+        "bucket": BUCKET,
+        "prefix": "tenants/ada",
+        "endpoint_url": s3_endpoint,
+        "region": "us-east-1",
+        "access_key_id": "AKIDEXAMPLE",
+        "secret_access_key": "very-secret-value",
+    }
+    created = await client.post("/archives", json={"channel": channel.username, "target": target}, headers=headers)
+    assert created.status_code == 201, created.text
+    assert "very-secret-value" not in created.text
+    assert "AKIDEXAMPLE" not in created.text
+    done = await wait_for(client, headers, created.json()["id"], {"completed"})
+    assert "very-secret-value" not in str(done)
+    assert done["location"] == f"s3://{BUCKET}/tenants/ada/{done['id']}"
+    lines = read_s3(s3_endpoint, BUCKET, f"tenants/ada/{done['id']}/messages/")
+    assert as_tuples(lines) == expected(channel)
+    async with app.state.ctx.sessionmaker() as session:
+        stored = await session.scalar(select(Archive.target_secret_encrypted))
+    assert stored
+    assert "very-secret-value" not in stored
+
+    unreachable = await client.post(
+        "/archives",
+        json={"channel": channel.username, "target": {**target, "bucket": "no-such-bucket"}},
+        headers=headers,
+    )
+    assert unreachable.status_code == 422
+    assert unreachable.json()["error"]["code"] == "s3_unreachable"
+
+
+async def test_private_channel_through_a_member_profile(client, app, sandbox):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    outsider = await connected_profile(client, app, headers, sandbox_phone(2))
+    member = await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 40, private=True, members=(member["phone"],))
+
+    refused = await client.post(
+        "/archives",
+        json={"channel": str(channel.id), "phone": outsider["phone"], "target": {"type": "local", "path": "p"}},
+        headers=headers,
+    )
+    assert refused.status_code in (403, 404), refused.text
+
+    created = await client.post(
+        "/archives", json={"channel": str(channel.id), "target": {"type": "local", "path": "p"}}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["phone"] == member["phone"]
+    assert created.json()["channel"]["private"] is True
+    done = await wait_for(client, headers, created.json()["id"], {"completed"})
+    assert as_tuples(read_local(archive_root(app), done["location"])) == expected(channel)
+
+
+async def test_scheduled_archive_exports_only_new_posts(client, app, sandbox):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 20)
+    created = await client.post(
+        "/archives",
+        json={"channel": channel.username, "target": {"type": "local", "path": "sched"}, "every_minutes": 60},
+        headers=headers,
+    )
+    first = await wait_for(client, headers, created.json()["id"], {"scheduled"})
+    assert first["progress"]["runs"] == 1
+    assert first["progress"]["run_messages"] == 19
+    next_run = datetime.fromisoformat(first["next_run_at"])
+    assert timedelta(minutes=59) < next_run - datetime.now(UTC) <= timedelta(minutes=60)
+
+    await post_more(sandbox, channel, ["new one", "new two", "new three"])
+    scheduler = app.state.archives.scheduler
+    assert await scheduler.tick() == []  # not due yet
+    async with app.state.ctx.sessionmaker.begin() as session:
+        await session.execute(update(Archive).values(next_run_at=datetime.now(UTC) - timedelta(seconds=1)))
+    started = await scheduler.tick()
+    assert started == [UUID(first["id"])]
+    await scheduler.idle()
+
+    second = (await client.get(f"/archives/{first['id']}", headers=headers)).json()
+    assert second["status"] == "scheduled"
+    assert second["progress"]["runs"] == 2
+    assert second["progress"]["run_messages"] == 3
+    assert second["progress"]["messages_exported"] == 22
+    lines = read_local(archive_root(app), second["location"])
+    assert as_tuples(lines) == expected(channel)
+    assert [line["text"] for line in lines[-3:]] == ["new one", "new two", "new three"]
+
+    assert (await client.delete(f"/archives/{first['id']}", headers=headers)).status_code == 204
+    cancelled = (await client.get(f"/archives/{first['id']}", headers=headers)).json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["next_run_at"] is None
+    assert (archive_root(app) / cancelled["location"] / "messages.jsonl").exists()  # files stay
+
+
+async def test_flood_wait_pauses_and_resumes(client, app, sandbox):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    profile = await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 150)
+    sandbox.control.fail_next("messages.GetHistory", 420, "FLOOD_WAIT_2", user=profile["phone"].lstrip("+"))
+    created = await client.post(
+        "/archives", json={"channel": channel.username, "target": {"type": "local", "path": "flood"}}, headers=headers
+    )
+    paused = await wait_for(client, headers, created.json()["id"], {"paused"}, timeout=5)
+    assert paused["paused_until"] is not None
+    pause = datetime.fromisoformat(paused["paused_until"]) - datetime.now(UTC)
+    assert timedelta(seconds=0) < pause <= timedelta(seconds=2)
+    done = await wait_for(client, headers, created.json()["id"], {"completed"}, timeout=10)
+    assert done["paused_until"] is None
+    assert as_tuples(read_local(archive_root(app), done["location"])) == expected(channel)
+
+
+async def test_crash_between_write_and_checkpoint_resumes_exactly_once(client, app, sandbox):
+    """A batch appended (and a torn line after it) but never checkpointed: the resumed run truncates them away."""
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 250)
+    created = await client.post(
+        "/archives", json={"channel": channel.username, "target": {"type": "local", "path": "crash"}}, headers=headers
+    )
+    done = await wait_for(client, headers, created.json()["id"], {"completed"})
+    path = archive_root(app) / done["location"] / "messages.jsonl"
+    first_batch = path.read_bytes().splitlines(keepends=True)[:100]
+    with path.open("ab") as handle:
+        handle.write(b'{"id": 99999, "text": "torn wri')
+    # The database as a process that died after writing batch 2 but before committing it left it.
+    async with app.state.ctx.sessionmaker.begin() as session:
+        await session.execute(
+            update(Archive).values(
+                status="running",
+                position=json.loads(first_batch[-1])["id"],
+                checkpoint_offset=sum(len(line) for line in first_batch),
+                messages_exported=100,
+                bytes_exported=sum(len(line) for line in first_batch),
+                run_messages=100,
+                claimed_by="archives:dead-process",
+                claimed_until=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+    scheduler = app.state.archives.scheduler
+    await scheduler.tick()
+    await scheduler.idle()
+    resumed = (await client.get(f"/archives/{done['id']}", headers=headers)).json()
+    assert resumed["status"] == "completed"
+    assert resumed["progress"]["runs"] == 1  # the same run, resumed
+    lines = read_local(archive_root(app), resumed["location"])
+    assert as_tuples(lines) == expected(channel)
+    assert resumed["progress"]["messages_exported"] == len(lines) == 249
+    assert resumed["progress"]["bytes_exported"] == path.stat().st_size
+
+
+async def test_bad_targets_are_refused(client):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    for path in ("/etc", "../outside", "a/../../b", "~root", "C:/x"):
+        target = {"type": "local", "path": path}
+        response = await client.post("/archives", json={"channel": "whatever", "target": target}, headers=headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"]["code"] == "invalid_target_path"
+    for target in ({"type": "ftp", "path": "x"}, {"type": "s3", "bucket": "bucket", "access_key_id": "only-half"}):
+        response = await client.post("/archives", json={"channel": "whatever", "target": target}, headers=headers)
+        assert response.status_code in (400, 422), (target, response.text)
+
+
+async def test_archives_are_private_to_their_owner(client, app, sandbox):
+    ada = bearer(await register_and_login(client, "ada@example.com"))
+    await connected_profile(client, app, ada)
+    channel = await channel_with_posts(sandbox, 3)
+    created = (
+        await client.post(
+            "/archives", json={"channel": channel.username, "target": {"type": "local", "path": "t"}}, headers=ada
+        )
+    ).json()
+    eve = bearer(await register_and_login(client, "eve@example.com"))
+    assert (await client.get(f"/archives/{created['id']}", headers=eve)).status_code == 404
+    assert (await client.delete(f"/archives/{created['id']}", headers=eve)).status_code == 404
+    assert (await client.get("/archives", headers=eve)).json() == []
+    assert (await client.get(f"/profiles/{sandbox_phone()}/channels", headers=eve)).status_code == 404
+    unknown = await client.post(
+        "/archives", json={"channel": unique("nobody_"), "target": {"type": "local", "path": "t"}}, headers=ada
+    )
+    assert unknown.status_code == 404
