@@ -33,7 +33,7 @@ def served(tmp_path):
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
@@ -52,11 +52,9 @@ def served(tmp_path):
 def test_served_process_runs_the_auth_flow_and_prints_request_lines(served):
     base, log_path = served
     with httpx.Client(base_url=base, timeout=10) as http:
-        assert (
-            http.post("/auth/register", json={"email": "ada@example.com", "password": "correct horse"}).status_code
-            == 201
-        )
-        tokens = http.post("/auth/login", json={"email": "ada@example.com", "password": "correct horse"}).json()
+        credentials = {"email": "ada@example.com", "password": "correct horse"}
+        assert http.post("/auth/register", json=credentials).status_code == 201
+        tokens = http.post("/auth/login", json=credentials).json()
         me = http.get("/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
         assert me.json()["email"] == "ada@example.com"
         rotated = http.post("/refresh", json={"refresh_token": tokens["refresh_token"]}).json()
@@ -66,6 +64,13 @@ def test_served_process_runs_the_auth_flow_and_prints_request_lines(served):
         assert http.post("/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
         assert http.post("/refresh", json={"refresh_token": rotated["refresh_token"]}).status_code == 401
         assert http.get("/schema/openapi.json").status_code == 200
+        # The embedded sandbox data-center: a 99966XYYYY number logs in with the code XXXXX.
+        headers = {"Authorization": f"Bearer {http.post('/auth/login', json=credentials).json()['access_token']}"}
+        started = http.post("/profiles/start", json={"phone": "+9996624680"}, headers=headers)
+        assert started.status_code == 200, started.text
+        bound = http.post("/profiles/code", json={"phone": "+9996624680", "code": "22222"}, headers=headers)
+        assert bound.status_code == 201, bound.text
+        assert bound.json()["profile"]["status"] == "active"
     lines = log_path.read_text().splitlines()
     assert any('"kind":"request"' in line and '"path":"/auth/me"' in line for line in lines)
     assert not any(tokens["refresh_token"] in line or "correct horse" in line for line in lines)

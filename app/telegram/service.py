@@ -17,6 +17,7 @@ from app.telegram.connector import SANDBOX_API_HASH, SANDBOX_API_ID, DataCenter,
 from app.telegram.leases import LeaseStore, MemoryLeaseStore, RedisLeaseStore
 from app.telegram.membership import Membership, RedisMembership, SingleProcessMembership
 from app.telegram.pacing import PacingLimits, SendGovernor
+from app.telegram.routed import RoutedProfileCommands
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime, ProfileSource, lease_name
 
 
@@ -36,6 +37,8 @@ class TelegramService:
         if self.bus is not None:
             if run_runtime:
                 self.bus.handle("runtime.log_out", self._serve_log_out)
+                if isinstance(self.commands, RoutedProfileCommands):
+                    self.commands.serve()
             await self.bus.start()
         if run_runtime:
             await self.runtime.start()
@@ -108,14 +111,20 @@ def build_connector(settings: Settings) -> TelegramConnector:
     return connector
 
 
-def build_commands(settings: Settings, runtime: ProfileRuntime) -> ProfileCommands:
-    """Telegram actions on the profiles this process keeps connected, paced per profile."""
+def build_commands(
+    settings: Settings, runtime: ProfileRuntime, bus: CommandBus | None = None, leases: LeaseStore | None = None
+) -> ProfileCommands:
+    """Telegram actions on profiles, paced per profile; with a command bus they work from any process."""
     limits = PacingLimits(
         per_chat_interval_s=settings.send_chat_interval_s,
         per_group_per_minute=settings.send_group_per_minute,
         per_account_per_minute=settings.send_account_per_minute,
         max_wait_s=settings.send_max_wait_s,
     )
+    if bus is not None and leases is not None:
+        return RoutedProfileCommands(
+            runtime, SendGovernor(limits), bus=bus, leases=leases, timeout_s=settings.command_timeout_s
+        )
     return ProfileCommands(runtime, SendGovernor(limits))
 
 
@@ -137,5 +146,5 @@ def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSourc
     )
     bus = CommandBus(redis, runtime.instance_id) if redis is not None else None
     service = TelegramService(connector=connector, leases=leases, runtime=runtime, settings=settings, bus=bus)
-    service.commands = build_commands(settings, runtime)
+    service.commands = build_commands(settings, runtime, bus, leases)
     return service

@@ -1,0 +1,103 @@
+"""ProfileCommands that work from any process: locally where the runtime runs, else at the owning worker.
+
+An API-only process has no Telegram connections. It finds the worker holding the profile's lease and asks it
+over the command bus; arguments and results are msgspec-serialisable, converted back to the annotated types.
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import cache, partial
+from typing import Any, get_type_hints
+from uuid import UUID
+
+import msgspec
+
+from app.lib.errors import Conflict
+from app.telegram.bus import CommandBus
+from app.telegram.commands import (
+    DialogPage,
+    MessageInfo,
+    PeerInfo,
+    ProfileCommands,
+    ReadResult,
+    SentMessage,
+    UnreadDialog,
+)
+from app.telegram.leases import LeaseStore
+from app.telegram.runtime import lease_name
+
+ROUTED = ("resolve_peer", "dialogs", "unread", "history", "send_message", "read")
+
+
+@cache
+def _hints(name: str) -> dict[str, Any]:
+    return get_type_hints(getattr(ProfileCommands, name))
+
+
+def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    signature = inspect.signature(getattr(ProfileCommands, name))
+    bound = signature.bind(None, None, *args, **kwargs)  # self, profile_id
+    return {key: value for key, value in list(bound.arguments.items())[2:]}
+
+
+class RoutedProfileCommands(ProfileCommands):
+    def __init__(self, *args: Any, bus: CommandBus, leases: LeaseStore, timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bus = bus
+        self.leases = leases
+        self.timeout_s = timeout_s
+
+    def serve(self) -> None:
+        """Answer other processes' commands for the profiles this worker owns."""
+        for name in ROUTED:
+            self.bus.handle(f"commands.{name}", partial(self._serve, name))
+
+    async def _serve(self, name: str, payload: dict[str, Any]) -> Any:
+        hints = _hints(name)
+        arguments = {key: msgspec.convert(value, hints[key]) for key, value in payload["arguments"].items()}
+        return await getattr(ProfileCommands, name)(self, UUID(str(payload["profile_id"])), **arguments)
+
+    async def _route(self, name: str, profile_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        if self.runtime.running:
+            return await getattr(ProfileCommands, name)(self, profile_id, *args, **kwargs)
+        holder = await self.leases.holder(lease_name(profile_id))
+        if holder is None:
+            raise Conflict("the profile has no live Telegram connection right now", code="profile_not_connected")
+        payload = {"profile_id": str(profile_id), "arguments": msgspec.to_builtins(_bind(name, args, kwargs))}
+        result = await self.bus.call(holder, f"commands.{name}", payload, timeout_s=self.timeout_s)
+        return msgspec.convert(result, _hints(name)["return"])
+
+    async def resolve_peer(self, profile_id: UUID, receiver: str | int) -> PeerInfo:
+        result: PeerInfo = await self._route("resolve_peer", profile_id, receiver)
+        return result
+
+    async def dialogs(self, profile_id: UUID, *, limit: int, offset: int) -> DialogPage:
+        result: DialogPage = await self._route("dialogs", profile_id, limit=limit, offset=offset)
+        return result
+
+    async def unread(self, profile_id: UUID, *, per_dialog: int, max_dialogs: int = 100) -> list[UnreadDialog]:
+        result: list[UnreadDialog] = await self._route(
+            "unread", profile_id, per_dialog=per_dialog, max_dialogs=max_dialogs
+        )
+        return result
+
+    async def history(
+        self, profile_id: UUID, peer: str | int, *, limit: int, before_id: int | None = None
+    ) -> tuple[PeerInfo, list[MessageInfo]]:
+        result: tuple[PeerInfo, list[MessageInfo]] = await self._route(
+            "history", profile_id, peer, limit=limit, before_id=before_id
+        )
+        return result
+
+    async def send_message(
+        self, profile_id: UUID, peer: PeerInfo, text: str, *, reply_to: int | None = None, silent: bool = False
+    ) -> SentMessage:
+        result: SentMessage = await self._route(
+            "send_message", profile_id, peer, text, reply_to=reply_to, silent=silent
+        )
+        return result
+
+    async def read(self, profile_id: UUID, peer: str | int, *, max_id: int | None = None) -> ReadResult:
+        result: ReadResult = await self._route("read", profile_id, peer, max_id=max_id)
+        return result
