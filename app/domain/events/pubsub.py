@@ -8,6 +8,7 @@ its WebSocket is closed instead of buffering without limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
@@ -33,6 +34,20 @@ class BoundedSubscriber(Subscriber):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.overflowed = asyncio.Event()
+
+    async def put(self, item: bytes | None) -> None:
+        if item is not None:
+            await super().put(item)
+            return
+        # The stop marker (sent on unsubscribe) must not wait behind a backlog that nobody will read any more.
+        while True:
+            try:
+                self._queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    self._queue.get_nowait()
+                    self._queue.task_done()
 
     def put_nowait(self, item: bytes | None) -> bool:
         accepted = super().put_nowait(item)
