@@ -1,0 +1,229 @@
+"""Production topology: 2 API processes and 3 workers on PostgreSQL + Redis against the sandbox.
+
+Every profile is connected by exactly one worker; sends through either API reach the peer; a WebSocket on one
+API sees messages ingested by any worker; a worker killed with SIGKILL has its profiles taken over without
+losing the messages that arrived meanwhile; the sandbox never sees AUTH_KEY_DUPLICATED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from websockets.asyncio.client import connect
+
+from app.db.base import metadata
+from app.db.migrations import upgrade
+from tests.conftest import make_settings, sandbox_code, sandbox_phone
+from tests.live import eventually, free_port
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
+PROFILES = 30
+
+
+class Role:
+    """One `python -m app <role>` subprocess with its own log file."""
+
+    def __init__(self, role: str, env: dict[str, str], workdir: Path, name: str) -> None:
+        self.name = name
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{name}.log"
+        self.log = self.log_path.open("w")
+        args = [sys.executable, "-m", "app", role] + (["--port", str(self.port)] if role == "api" else [])
+        self.popen = subprocess.Popen(
+            args,
+            env={**env, "DATA_DIR": str(workdir / name), "PYTHONUNBUFFERED": "1"},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    async def ready(self, marker: str | None = None) -> None:
+        async def up() -> bool:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"{self.name} exited:\n{self.output()[-3000:]}")
+            if marker is not None:
+                return marker in self.output()
+            try:
+                async with httpx.AsyncClient(timeout=1) as http:
+                    return (await http.get(f"{self.base}/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(up, timeout=180)
+
+    def kill(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        self.log.close()
+
+
+@pytest.fixture
+async def environment(postgres_url, redis_url, sandbox, tmp_path):
+    await asyncio.to_thread(upgrade, make_settings(tmp_path / "migrate", DATABASE_URL=postgres_url))
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": "s" * 48,
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LOG_SHIPPING": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        "TELEGRAM_MODE": "sandbox",
+        "TELEGRAM_DC": f"127.0.0.1:{sandbox.port}:{sandbox.dc_id}",
+        "TELEGRAM_EXTRA_RSA_KEY": sandbox.public_key_pem,
+        "PROFILE_LEASE_TTL_MS": "3000",
+        "WORKER_HEARTBEAT_TTL_MS": "2000",
+        "COMMAND_TIMEOUT_S": "10",
+    }
+    yield env
+    engine = create_async_engine(postgres_url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)} CASCADE"))
+    await engine.dispose()
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+async def lease_holders(redis: Redis, profile_ids: list[str]) -> dict[str, str | None]:
+    values = await redis.mget([f"tgmp:lease:profile:{pid}" for pid in profile_ids])
+    return {pid: (v.decode() if v else None) for pid, v in zip(profile_ids, values, strict=True)}
+
+
+async def stored_texts(engine: Any, profile_id: str) -> list[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT m.text FROM messages m JOIN chats c ON c.id = m.chat_id "
+                "WHERE c.profile_id = :pid AND m.direction = 'in'"
+            ),
+            {"pid": profile_id},
+        )
+        return [row[0] for row in rows]
+
+
+async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_url, tmp_path):
+    workers = [Role("worker", environment, tmp_path, f"worker{i}") for i in range(3)]
+    apis = [Role("api", environment, tmp_path, f"api{i}") for i in range(2)]
+    redis = Redis.from_url(redis_url)
+    engine = create_async_engine(postgres_url)
+    duplicates_before = sandbox.control.counters.auth_key_duplicated
+    bob = sandbox.control.create_user(phone=sandbox_phone(2).lstrip("+"), first_name="Bob", username="topobob")
+    try:
+        await asyncio.gather(*(w.ready("WORKER READY") for w in workers), *(a.ready() for a in apis))
+        worker_ids = {w.name: w.output().split("WORKER READY ")[1].split()[0] for w in workers}
+
+        clients = [httpx.AsyncClient(base_url=a.base, timeout=30) for a in apis]
+        credentials = {"email": "ada@example.com", "password": "correct horse"}
+        assert (await clients[0].post("/auth/register", json=credentials)).status_code == 201
+        token = (await clients[1].post("/auth/login", json=credentials)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        # Bind 30 profiles, alternating API processes for each step (flow state lives in the database).
+        profiles: list[dict[str, Any]] = []
+        for index in range(PROFILES):
+            phone = sandbox_phone(1)
+            start = await clients[index % 2].post("/profiles/start", json={"phone": phone}, headers=headers)
+            assert start.status_code == 200, start.text
+            code = {"phone": phone, "code": sandbox_code(phone)}
+            bound = await clients[(index + 1) % 2].post("/profiles/code", json=code, headers=headers)
+            assert bound.status_code == 201, bound.text
+            profiles.append(bound.json()["profile"])
+        ids = [p["id"] for p in profiles]
+
+        # Every profile is owned by exactly one live worker, spread over all three.
+        async def all_owned() -> bool:
+            holders = await lease_holders(redis, ids)
+            return all(holder in worker_ids.values() for holder in holders.values())
+
+        await eventually(all_owned, timeout=60)
+        spread = Counter((await lease_holders(redis, ids)).values())
+        assert set(spread) == set(worker_ids.values()), spread
+        assert sum(spread.values()) == PROFILES
+
+        # Sends through either API process reach the sandbox peer.
+        for index, profile in enumerate(profiles[:4]):
+            body = {"phone": profile["phone"], "text": f"hello from api{index % 2}", "tg_receiver": "@topobob"}
+            sent = await clients[index % 2].post("/messages/send", json=body, headers=headers)
+            assert sent.status_code in (200, 201), sent.text
+        received = {m.text for m in sandbox.control.user(bob).messages.values()}
+        assert {"hello from api0", "hello from api1"} <= received
+
+        # A WebSocket on API 0 sees messages ingested by any worker.
+        ws_url = apis[0].base.replace("http://", "ws://") + "/events?types=message.received"
+        async with connect(ws_url, subprotocols=["bearer", token]) as ws:
+            await asyncio.sleep(0.3)
+            for profile in profiles:
+                await sandbox.control.as_user(bob).send_message(profile["phone"].lstrip("+"), "ping " + profile["id"])
+            seen: set[str] = set()
+            while len(seen) < PROFILES:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                if frame.get("type") == "message.received":
+                    seen.add(frame["profile"])
+            assert seen == {p["phone"] for p in profiles}
+
+        # SIGKILL one worker; messages that arrive before and during the take-over are all stored, once.
+        victim = workers[0]
+        victim_id = worker_ids[victim.name]
+        orphaned = [pid for pid, holder in (await lease_holders(redis, ids)).items() if holder == victim_id]
+        assert orphaned
+        victim.kill()
+        by_id = {p["id"]: p for p in profiles}
+        for n in range(3):
+            for pid in orphaned:
+                await sandbox.control.as_user(bob).send_message(by_id[pid]["phone"].lstrip("+"), f"while down {n}")
+
+        async def taken_over() -> bool:
+            holders = await lease_holders(redis, orphaned)
+            return all(h in (worker_ids[workers[1].name], worker_ids[workers[2].name]) for h in holders.values())
+
+        await eventually(taken_over, timeout=30)
+
+        async def all_stored() -> bool:
+            for pid in orphaned:
+                texts = await stored_texts(engine, pid)
+                if sorted(t for t in texts if t.startswith("while down")) != [f"while down {n}" for n in range(3)]:
+                    return False
+            return True
+
+        await eventually(all_stored, timeout=30)
+        for pid in orphaned:
+            texts = await stored_texts(engine, pid)
+            assert len(texts) == len(set(texts)), texts
+
+        assert sandbox.control.counters.auth_key_duplicated == duplicates_before
+        for http in clients:
+            await http.aclose()
+    finally:
+        for role in (*apis, *workers):
+            role.stop()
+        await redis.aclose()
+        await engine.dispose()
