@@ -1,6 +1,7 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
 from app.db.models.archives import Archive, ArchiveStatus
+from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelStatus
 from app.db.models.events import Event
 from app.db.models.messaging import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
@@ -10,6 +11,10 @@ from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, Webh
 __all__ = [
     "Archive",
     "ArchiveStatus",
+    "AssignmentStatus",
+    "Channel",
+    "ChannelAssignment",
+    "ChannelStatus",
     "Chat",
     "ChatKind",
     "DeliveryStatus",
