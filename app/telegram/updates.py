@@ -196,18 +196,20 @@ def _utc(moment: datetime | None) -> datetime | None:
 def message_record(message: Any) -> MessageRecord:
     """Normalise a Telethon custom Message (from an event or from get_messages)."""
     sender = getattr(message, "_sender", None)
-    media_type, media = media_of(message.media)
+    media_type, media = media_of(getattr(message, "media", None))
+    if isinstance(message, types.MessageService):
+        media_type, media = "service", {"action": type(message.action).__name__}
     reply = message.reply_to
     return MessageRecord(
         id=message.id,
         out=bool(message.out),
         date=_utc(message.date) or datetime.now(UTC),
-        text=message.message or "",
+        text=getattr(message, "message", None) or "",
         sender_id=message.sender_id,
         sender_name=(utils.get_display_name(sender) or None) if sender is not None else None,
         media_type=media_type,
         media=media,
-        edit_date=_utc(message.edit_date),
+        edit_date=_utc(getattr(message, "edit_date", None)),
         reply_to=getattr(reply, "reply_to_msg_id", None),
     )
 

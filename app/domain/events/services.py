@@ -103,6 +103,55 @@ async def emit(
     return envelope
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    user_id: UUID
+    type: str
+    data: dict[str, Any]
+    profile: str | None = None
+
+
+async def emit_many(session: AsyncSession, items: Sequence[NewEvent]) -> list[EventEnvelope]:
+    """`emit()` for many events at once (one webhook lookup per user, one flush): the ingest writer's batches."""
+    unknown = {item.type for item in items} - EVENT_TYPES
+    if unknown:
+        raise ValueError(f"unknown event types {sorted(unknown)!r}")
+    if not items:
+        return []
+    subscriptions: dict[UUID, list[tuple[UUID, list[str]]]] = {}
+    rows = await session.execute(
+        select(Webhook.user_id, Webhook.id, Webhook.event_types).where(
+            Webhook.user_id.in_({item.user_id for item in items}), Webhook.status.in_(DELIVERABLE_STATUSES)
+        )
+    )
+    for user_id, webhook_id, types in rows:
+        subscriptions.setdefault(user_id, []).append((webhook_id, types))
+    now = datetime.now(UTC)
+    added: list[tuple[Event, bool]] = []
+    for item in items:
+        event = Event(
+            id=uuid7(),
+            user_id=item.user_id,
+            type=item.type,
+            profile=item.profile,
+            payload=item.data,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(event)
+        targets = [w for w, types in subscriptions.get(item.user_id, []) if item.type in types or ALL_TYPES in types]
+        session.add_all(WebhookDelivery(webhook_id=t, event_id=event.id, next_attempt_at=now) for t in targets)
+        added.append((event, bool(targets)))
+    await session.flush()
+    savepoint = session.sync_session.get_nested_transaction()
+    envelopes = []
+    for event, wake in added:
+        envelope = envelope_of(event)
+        _queue(session, _Pending(envelope, wake, savepoint))
+        envelopes.append(envelope)
+    return envelopes
+
+
 def request_dispatch(session: AsyncSession) -> None:
     """Wake the webhook dispatcher once this transaction commits (deliveries were made due)."""
     _queue(session, _Pending(None, True, session.sync_session.get_nested_transaction()))

@@ -119,8 +119,25 @@ class MessageIngest:
         try:
             async with self._sessionmaker.begin() as session:
                 cache: store.ChatCache = {}
+                run: list[NewMessage] = []
+                # The batch commits at once, so a checkpoint may be saved at its end (the newest per profile
+                # wins); consecutive new messages are written together; everything else keeps its order.
+                checkpoints: dict[UUID, Checkpoint] = {}
                 for record in batch:
+                    if isinstance(record, Checkpoint):
+                        checkpoints[record.profile.profile_id] = record
+                        continue
+                    if isinstance(record, NewMessage):
+                        run.append(record)
+                        continue
+                    if run:
+                        await store.record_new_many(session, run)
+                        run, cache = [], {}
                     await self._apply(session, record, cache)
+                if run:
+                    await store.record_new_many(session, run)
+                for checkpoint in checkpoints.values():
+                    await self._apply(session, checkpoint, cache)
             self._committed(batch)
             return
         except Exception as exc:

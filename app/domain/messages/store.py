@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
+from app.domain.channels.capture import channel_contexts
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.telegram.updates import (
@@ -144,14 +145,71 @@ async def record_new(session: AsyncSession, update: NewMessage, cache: ChatCache
         chat.unread_count += 1
     await session.flush()
     kind = EventType.MESSAGE_SENT if record.out else EventType.MESSAGE_RECEIVED
+    channel = (await channel_contexts(session, [chat])).get(chat.id, {})
     await events.emit(
         session,
         user_id=update.profile.owner_id,
         type=kind,
         profile=update.profile.phone,
-        data=message_event(chat, row, origin="telegram"),
+        data=message_event(chat, row, origin="telegram", **channel),
     )
     return row
+
+
+async def record_new_many(session: AsyncSession, updates: list[NewMessage]) -> list[Message]:
+    """Store a run of new messages with a handful of statements (the ingest writer's hot path)."""
+    profile_ids = {u.profile.profile_id for u in updates}
+    peer_ids = {u.chat.peer_id for u in updates}
+    chats: ChatCache = {
+        (chat.profile_id, chat.peer_id): chat
+        for chat in await session.scalars(
+            select(Chat).where(Chat.profile_id.in_(profile_ids), Chat.peer_id.in_(peer_ids))
+        )
+        if chat.profile_id is not None
+    }
+    for update in updates:
+        await upsert_chat(session, update.profile, update.chat, chats)
+    await session.flush()
+    seen: set[tuple[UUID, int | None]] = set(
+        (row[0], row[1])
+        for row in (
+            await session.execute(
+                select(Message.chat_id, Message.telegram_message_id).where(
+                    Message.chat_id.in_({chat.id for chat in chats.values()}),
+                    Message.telegram_message_id.in_({u.message.id for u in updates}),
+                )
+            )
+        ).all()
+    )
+    stored: list[tuple[NewMessage, Chat, Message]] = []
+    for update in updates:
+        chat, record = chats[(update.profile.profile_id, update.chat.peer_id)], update.message
+        if (chat.id, record.id) in seen:
+            continue
+        seen.add((chat.id, record.id))
+        if record.out and await _adopt_pending(session, chat, record) is not None:
+            continue
+        row = _new_row(chat, record, MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value)
+        session.add(row)
+        _touch(chat, record.date)
+        if not record.out:
+            chat.unread_count += 1
+        stored.append((update, chat, row))
+    await session.flush()
+    channels = await channel_contexts(session, {chat.id: chat for _, chat, _ in stored}.values())
+    await events.emit_many(
+        session,
+        [
+            events.NewEvent(
+                user_id=update.profile.owner_id,
+                type=EventType.MESSAGE_SENT if update.message.out else EventType.MESSAGE_RECEIVED,
+                data=message_event(chat, row, origin="telegram", **channels.get(chat.id, {})),
+                profile=update.profile.phone,
+            )
+            for update, chat, row in stored
+        ],
+    )
+    return [row for _, _, row in stored]
 
 
 async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatCache | None = None) -> Message | None:
@@ -174,12 +232,13 @@ async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatC
         row.text, row.media_type, row.media = record.text, record.media_type, record.media
         row.edit_date = record.edit_date or datetime.now(UTC)
     await session.flush()
+    channel = (await channel_contexts(session, [chat])).get(chat.id, {})
     await events.emit(
         session,
         user_id=update.profile.owner_id,
         type=EventType.MESSAGE_EDITED,
         profile=update.profile.phone,
-        data=message_event(chat, row, previous_text=previous),
+        data=message_event(chat, row, previous_text=previous, **channel),
     )
     return row
 
@@ -204,6 +263,7 @@ async def record_deleted(session: AsyncSession, update: DeletedMessages) -> list
         message.is_deleted, message.deleted_at = True, now
         by_chat.setdefault(chat.id, (chat, []))[1].append(message)
     await session.flush()
+    channels = await channel_contexts(session, [chat for chat, _ in by_chat.values()])
     for chat, messages in by_chat.values():
         await events.emit(
             session,
@@ -216,6 +276,7 @@ async def record_deleted(session: AsyncSession, update: DeletedMessages) -> list
                 "message_ids": [str(m.id) for m in messages],
                 "telegram_message_ids": sorted(m.telegram_message_id or 0 for m in messages),
                 "deleted_at": now.isoformat(),
+                **channels.get(chat.id, {}),
             },
         )
     return [m for _, ms in by_chat.values() for m in ms]

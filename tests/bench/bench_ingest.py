@@ -1,0 +1,221 @@
+"""Issue 5 benchmark: live ingest throughput and receipt-to-commit latency, against bare Telethon receipt.
+
+Sandbox contacts write to 10 profiles as fast as they can (sender clients in a child process, the sandbox in
+another). In the same run, with the same workload:
+- baseline: 10 bare Telethon clients (one per profile) only count the messages they receive;
+- service: the ProfileRuntime with the MessageIngest writer stores every message (chat upsert, message row,
+  outbox event, update-state checkpoints) in SQLite, then in PostgreSQL.
+Throughput is messages per second from the first receipt to the last receipt (baseline) or commit (service);
+latency is from the moment the Telethon handler saw a message to the commit of its batch. Target: ingest
+throughput at least 80% of the bare receive rate.
+
+`.venv/bin/python -m tests.bench.bench_ingest`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from telethon import events, types
+
+from app.config import load_settings
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrations import upgrade
+from app.db.models import TelegramProfile, User
+from app.domain.messages.ingest import MessageIngest
+from app.telegram.connector import DataCenter, TelegramConnector
+from app.telegram.leases import MemoryLeaseStore
+from app.telegram.runtime import ProfileCredentials, ProfileRuntime
+from app.telegram.updates import NewMessage, UpdateRecord
+from tests.backends import postgres_server
+from tests.bench.bench_profiles import InMemorySource
+from tests.bench.sandbox_process import login_sandbox_accounts, sandbox_process
+
+PROFILES = 10
+SENDERS = 20
+PER_SENDER = 150  # 3000 messages per phase
+TOTAL = SENDERS * PER_SENDER
+
+
+# -- the writers (child process) ---------------------------------------------------------------------------------
+
+
+async def send_all(spec: dict[str, Any]) -> None:
+    connector = _connector(spec)
+    clients = [connector.client(session, receive_updates=False) for _, session in spec["senders"]]
+    await asyncio.gather(*(c.connect() for c in clients))
+    targets = spec["targets"]
+
+    async def write(index: int, client: Any) -> None:
+        for n in range(spec["per_sender"]):
+            target = targets[(index + n) % len(targets)]
+            await client.send_message(types.InputPeerUser(target, 0), f"bench {index}:{n}")
+
+    print("SENDING", flush=True)
+    await asyncio.gather(*(write(i, c) for i, c in enumerate(clients)))
+    await asyncio.gather(*(c.disconnect() for c in clients))
+
+
+def _connector(spec: dict[str, Any]) -> TelegramConnector:
+    connector = TelegramConnector(
+        1, "sandbox0000000000000000000000000", data_center=DataCenter(spec["host"], spec["port"])
+    )
+    connector.trust_key(spec["pem"])
+    return connector
+
+
+async def run_senders(spec_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.bench.bench_ingest", "send", str(spec_path), stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    await process.stdout.readline()
+    if await process.wait() != 0:
+        raise RuntimeError("the senders failed")
+
+
+# -- baseline ------------------------------------------------------------------------------------------------
+
+
+async def baseline(connector: TelegramConnector, profiles: list[tuple[str, str]], spec_path: Path) -> dict[str, float]:
+    clients = [connector.client(session, catch_up=False) for _, session in profiles]
+    await asyncio.gather(*(c.connect() for c in clients))
+    await asyncio.gather(*(c.get_me() for c in clients))
+    times: list[float] = []
+    done = asyncio.Event()
+
+    async def on_message(event: Any) -> None:
+        times.append(time.monotonic())
+        if len(times) >= TOTAL:
+            done.set()
+
+    for client in clients:
+        client.add_event_handler(on_message, events.NewMessage(incoming=True))
+    await run_senders(spec_path)
+    await asyncio.wait_for(done.wait(), 120)
+    await asyncio.gather(*(c.disconnect() for c in clients))
+    return {"rate": len(times) / (times[-1] - times[0]), "count": len(times)}
+
+
+# -- the service ---------------------------------------------------------------------------------------------
+
+
+async def service(
+    name: str, database_url: str | None, connector: TelegramConnector, profiles: list[tuple[str, str]], spec_path: Path
+) -> dict[str, float]:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{name}-"))
+    env = {"APP_ENV": "test", "DATA_DIR": str(data_dir), "LOG_SHIPPING": "off"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    settings = load_settings(env, dotenv=None)
+    await asyncio.to_thread(upgrade, settings)
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    credentials = {}
+    async with sessionmaker.begin() as session:
+        owner = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+        session.add(owner)
+        await session.flush()
+        for phone, string in profiles:
+            row = TelegramProfile(
+                owner_id=owner.id, phone=phone, api_id=1, api_hash_encrypted="x", session_encrypted="x"
+            )
+            session.add(row)
+            await session.flush()
+            credentials[row.id] = ProfileCredentials(row.id, owner.id, phone, string, 1, connector.default_api_hash)
+    runtime = ProfileRuntime(connector=connector, source=InMemorySource(credentials), leases=MemoryLeaseStore())
+    ingest = MessageIngest(
+        sessionmaker,
+        runtime,
+        queue_size=settings.ingest_queue_size,
+        batch_size=settings.ingest_batch_size,
+        checkpoint_interval_s=settings.ingest_checkpoint_interval_s,
+    )
+    receipts: list[float] = []
+    commits: list[float] = []
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    def on_commit(records: list[UpdateRecord], at: float) -> None:
+        for record in records:
+            if isinstance(record, NewMessage):
+                receipts.append(record.received_at)
+                commits.append(at)
+                latencies.append(at - record.received_at)
+        if len(commits) >= TOTAL:
+            done.set()
+
+    ingest.listeners.append(on_commit)
+    await ingest.start()
+    await runtime.start()
+    await asyncio.gather(*(runtime.wait_connected(pid, 60) for pid in credentials))
+    await asyncio.sleep(0.5)  # first checkpoints
+    await run_senders(spec_path)
+    await asyncio.wait_for(done.wait(), 300)
+    await runtime.stop()
+    await ingest.stop()
+    await engine.dispose()
+    latencies.sort()
+    return {
+        "rate": len(commits) / (max(commits) - min(receipts)),
+        "count": len(commits),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+async def main() -> None:
+    logging.getLogger("telethon").setLevel(logging.ERROR)
+    logging.getLogger("app").setLevel(logging.ERROR)
+    with sandbox_process() as sandbox, postgres_server() as postgres_url:
+        connector = sandbox.connector()
+        profiles = await login_sandbox_accounts(connector, PROFILES, digit=1)
+        senders = await login_sandbox_accounts(connector, SENDERS, digit=2)
+        targets = []
+        for _, session in profiles:
+            client = connector.client(session, receive_updates=False)
+            await client.connect()
+            targets.append((await client.get_me()).id)
+            await client.disconnect()
+        spec_path = Path(tempfile.mkdtemp()) / "senders.json"
+        spec_path.write_text(
+            json.dumps(
+                {
+                    "host": sandbox.data_center.host,
+                    "port": sandbox.data_center.port,
+                    "pem": sandbox.public_key_pem,
+                    "senders": senders,
+                    "targets": targets,
+                    "per_sender": PER_SENDER,
+                }
+            )
+        )
+        print(f"{SENDERS} sandbox contacts write {TOTAL} messages to {PROFILES} profiles as fast as they can")
+        print("sandbox: separate process; senders: separate process; measured: this process")
+        for name, url in (("sqlite", None), ("postgresql", postgres_url)):
+            # The baseline runs right before each service phase: load on the machine drifts between phases.
+            bare = await baseline(connector, profiles, spec_path)
+            print(f"bare Telethon clients receive:     {bare['rate']:8.0f} msg/s ({bare['count']:.0f} messages)")
+            ours = await service(name, url, connector, profiles, spec_path)
+            print(
+                f"ingest persisted ({name:10}): {ours['rate']:8.0f} msg/s ({ours['count']:.0f} messages), "
+                f"ratio {ours['rate'] / bare['rate']:.2f} (target >= 0.80), "
+                f"receipt->commit p50 {ours['p50_ms']:.0f} ms, p99 {ours['p99_ms']:.0f} ms"
+            )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "send":
+        logging.getLogger("telethon").setLevel(logging.ERROR)
+        asyncio.run(send_all(json.loads(Path(sys.argv[2]).read_text())))
+    else:
+        asyncio.run(main())
