@@ -106,6 +106,10 @@ class Settings:
     archive_concurrency: int = 4
     archive_retry_after_s: float = 60.0
 
+    channel_backfill_limit: int = 100
+    channel_catchup_limit: int = 1000
+    channel_failover_interval_s: float = 2.0
+
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -357,6 +361,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         archive_claim_ttl_s=read.number("ARCHIVE_CLAIM_TTL_S", 60.0, minimum=0.5),
         archive_concurrency=read.integer("ARCHIVE_CONCURRENCY", 4, minimum=1),
         archive_retry_after_s=read.number("ARCHIVE_RETRY_AFTER_S", 60.0, minimum=0.01),
+        channel_backfill_limit=read.integer("CHANNEL_BACKFILL_LIMIT", 100, minimum=0),
+        channel_catchup_limit=read.integer("CHANNEL_CATCHUP_LIMIT", 1000, minimum=1),
+        channel_failover_interval_s=read.number("CHANNEL_FAILOVER_INTERVAL_S", 2.0, minimum=0.05),
     )
 
 

@@ -23,6 +23,7 @@ from app.domain.accounts.controllers import AccountsController
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
+from app.domain.channels.controllers import ChannelsController
 from app.domain.events.controllers import events_socket
 from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
@@ -39,6 +40,7 @@ from app.lib.logging import configure_logging
 from app.lib.security import PasswordHasher, TokenCodec
 from app.server.archives import ArchivesRuntime
 from app.server.auth import JWTAuthMiddleware
+from app.server.channels import ChannelsRuntime
 from app.server.context import AppContext
 from app.server.dashboard import dashboard_router, redirect_to_dashboard
 from app.server.errors import EXCEPTION_HANDLERS
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         route_handlers=[
             AccountsController,
             ArchivesController,
+            ChannelsController,
             ConversationsController,
             LogsController,
             MessagesController,
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
             channels,
             events_runtime,
             ArchivesRuntime(ctx, run_scheduler=run_background),
+            ChannelsRuntime(ctx, run_failover=run_background),
         ],
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
         middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],

@@ -16,6 +16,7 @@ import msgspec
 from telethon import TelegramClient, errors, functions, types, utils
 
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from app.telegram import channels
 from app.telegram.errors import to_app_error
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.runtime import ProfileRuntime
@@ -294,6 +295,21 @@ class ProfileCommands:
         except Exception as exc:
             raise send_error(exc) from None
         return ReadResult(peer=peer_info(entity), max_id=max_id)
+
+    async def join_channel(self, profile_id: UUID, ref: channels.ChannelRef) -> channels.ChannelInfo:
+        """Join a channel (or confirm membership) and read its metadata; Telegram's refusals as precise 4xx."""
+        return await channels.join(await self._client(profile_id), ref)
+
+    async def leave_channel(self, profile_id: UUID, peer_id: int, access_hash: int | None = None) -> bool:
+        return await channels.leave(await self._client(profile_id), peer_id, access_hash)
+
+    async def channel_messages(
+        self, profile_id: UUID, peer_id: int, access_hash: int | None = None, *, min_id: int = 0, limit: int = 100
+    ) -> list[MessageInfo]:
+        """The newest `limit` channel messages above `min_id`, oldest first (backfill and failover catch-up)."""
+        client = await self._client(profile_id)
+        found = await channels.messages_after(client, peer_id, access_hash, min_id=min_id, limit=limit)
+        return [message_info(m) for m in found]
 
 
 __all__ = [

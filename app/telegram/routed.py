@@ -15,6 +15,7 @@ import msgspec
 
 from app.lib.errors import Conflict
 from app.telegram.bus import CommandBus
+from app.telegram.channels import ChannelInfo, ChannelRef
 from app.telegram.commands import (
     DialogPage,
     MessageInfo,
@@ -27,7 +28,17 @@ from app.telegram.commands import (
 from app.telegram.leases import LeaseStore
 from app.telegram.runtime import lease_name
 
-ROUTED = ("resolve_peer", "dialogs", "unread", "history", "send_message", "read")
+ROUTED = (
+    "resolve_peer",
+    "dialogs",
+    "unread",
+    "history",
+    "send_message",
+    "read",
+    "join_channel",
+    "leave_channel",
+    "channel_messages",
+)
 
 
 @cache
@@ -100,4 +111,20 @@ class RoutedProfileCommands(ProfileCommands):
 
     async def read(self, profile_id: UUID, peer: str | int, *, max_id: int | None = None) -> ReadResult:
         result: ReadResult = await self._route("read", profile_id, peer, max_id=max_id)
+        return result
+
+    async def join_channel(self, profile_id: UUID, ref: ChannelRef) -> ChannelInfo:
+        result: ChannelInfo = await self._route("join_channel", profile_id, ref)
+        return result
+
+    async def leave_channel(self, profile_id: UUID, peer_id: int, access_hash: int | None = None) -> bool:
+        result: bool = await self._route("leave_channel", profile_id, peer_id, access_hash)
+        return result
+
+    async def channel_messages(
+        self, profile_id: UUID, peer_id: int, access_hash: int | None = None, *, min_id: int = 0, limit: int = 100
+    ) -> list[MessageInfo]:
+        result: list[MessageInfo] = await self._route(
+            "channel_messages", profile_id, peer_id, access_hash, min_id=min_id, limit=limit
+        )
         return result

@@ -12,6 +12,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.accounts import services as accounts
+from app.domain.channels import services as channels
 from app.domain.profiles import login, services
 from app.domain.profiles.schemas import (
     ImportSession,
@@ -76,7 +77,9 @@ class ProfilesController(Controller):
     @get("/")
     async def list_profiles(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ProfileOut]:
         """The caller's profiles with status, identity and last activity."""
-        return [services.to_out(p) for p in await services.list_owned(db_session, request.user.id)]
+        profiles = await services.list_owned(db_session, request.user.id)
+        counts = await channels.channel_counts(db_session, [p.id for p in profiles])
+        return [services.to_out(p, counts.get(p.id, 0)) for p in profiles]
 
     @post("/start", status_code=HTTP_200_OK)
     async def start(
@@ -180,7 +183,8 @@ class ProfilesController(Controller):
                     await runtime.deactivate(profile_id)
 
             background = BackgroundTask(follow)
-        return Response(services.to_out(profile), background=background)
+        counts = await channels.channel_counts(db_session, [profile.id])
+        return Response(services.to_out(profile, counts.get(profile.id, 0)), background=background)
 
     @delete("/{phone:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove(
@@ -246,4 +250,10 @@ class UtilsController(Controller):
         if user is None:
             raise NotFound("user not found")
         profiles = await services.list_owned(db_session, user.id)
-        return UtilsMe(id=user.id, email=user.email, role=user.role, profiles=[services.to_out(p) for p in profiles])
+        counts = await channels.channel_counts(db_session, [p.id for p in profiles])
+        return UtilsMe(
+            id=user.id,
+            email=user.email,
+            role=user.role,
+            profiles=[services.to_out(p, counts.get(p.id, 0)) for p in profiles],
+        )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telethon import types
 
 from app.db.models import Chat, Message, ProfileStatus, TelegramProfile
+from app.domain.channels.failover import FAILOVER_STATUSES, request_failover
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
@@ -176,6 +177,8 @@ async def set_status(
     await events.emit(
         session, user_id=profile.owner_id, type=EventType.PROFILE_STATUS_CHANGED, profile=profile.phone, data=change
     )
+    if status in FAILOVER_STATUSES:
+        request_failover(session)  # its channels move to another profile once this commits
     if fatal:
         await events.emit(
             session,

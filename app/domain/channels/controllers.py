@@ -1,0 +1,82 @@
+"""HTTP endpoints of channel monitoring: add, list, show, remove, and the stored posts of a channel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.domain.channels import services
+from app.domain.channels.monitor import ChannelMonitor
+from app.domain.channels.schemas import AddChannel, ChannelMessagePage, ChannelOut
+from app.server.auth import AuthUser
+from app.server.context import AppContext
+from app.server.deps import Ctx, DbSession
+
+
+def _monitor(ctx: AppContext) -> ChannelMonitor:
+    return ChannelMonitor(ctx.sessionmaker, ctx.telegram.commands, ctx.settings)
+
+
+class ChannelsController(Controller):
+    path = "/channels"
+    tags = ["channels"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def add(
+        self, data: JSONBody[AddChannel], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> Response[ChannelOut]:
+        """Monitor a channel (@username, t.me link, invite link or id) through the named or least-loaded profile.
+
+        409 with the existing id when it is monitored already. The last `CHANNEL_BACKFILL_LIMIT` posts are stored
+        after the response is committed.
+        """
+        monitor = _monitor(ctx)
+        channel = await monitor.add(db_session, request.user.id, data)
+        out = (await services.to_out_many(db_session, [channel], detail=True))[0]
+        return Response(out, status_code=HTTP_201_CREATED, background=BackgroundTask(monitor.backfill, channel.id))
+
+    @get("/")
+    async def list_channels(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ChannelOut]:
+        """The caller's monitored channels: assigned profile, status, last message time, message counts."""
+        return await services.to_out_many(db_session, await services.list_owned(db_session, request.user.id))
+
+    @get("/{channel_id:uuid}")
+    async def show(self, channel_id: UUID, request: Request[AuthUser, Any, Any], db_session: DbSession) -> ChannelOut:
+        """One channel with its assignment history."""
+        channel = await services.get_owned(db_session, request.user.id, channel_id)
+        return (await services.to_out_many(db_session, [channel], detail=True))[0]
+
+    @delete("/{channel_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(
+        self, channel_id: UUID, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> Response[None]:
+        """Stop monitoring; the profile leaves the channel unless it was a member before or another monitor needs it."""
+        channel = await services.get_owned(db_session, request.user.id, channel_id)
+        leave = await services.needs_leaving(db_session, channel)
+        profile_id, peer_id, access_hash = channel.assigned_profile_id, channel.peer_id, channel.access_hash
+        await services.remove(db_session, channel)
+        background = None
+        if leave and profile_id is not None:
+            background = BackgroundTask(_monitor(ctx).leave, profile_id, peer_id, access_hash)
+        return Response(None, status_code=HTTP_204_NO_CONTENT, background=background)
+
+    @get("/{channel_id:uuid}/messages")
+    async def messages(
+        self,
+        channel_id: UUID,
+        request: Request[AuthUser, Any, Any],
+        db_session: DbSession,
+        include_deleted: bool = True,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> ChannelMessagePage:
+        """Stored posts, newest first, each once, with previous texts; deleted posts keep their content."""
+        channel = await services.get_owned(db_session, request.user.id, channel_id)
+        return await services.messages_page(
+            db_session, channel, cursor=cursor, limit=limit, include_deleted=include_deleted
+        )

@@ -1,0 +1,192 @@
+"""Channel actions on a live client: resolve (@username, t.me link, invite link, numeric id), join, leave, history.
+
+Telegram's refusals become precise 4xx errors (the mapping is documented in README "Channels"):
+CHANNEL_PRIVATE / USER_BANNED_IN_CHANNEL -> 403, unknown channel or INVITE_HASH_INVALID -> 404,
+CHANNELS_TOO_MUCH / INVITE_REQUEST_SENT -> 409, INVITE_HASH_EXPIRED -> 410, FLOOD_WAIT -> 429.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from telethon import TelegramClient, errors, functions, types, utils
+
+from app.lib.errors import AppError, Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from app.telegram.errors import to_app_error
+
+_INVITE = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:\+|joinchat/)([A-Za-z0-9_-]+)/?$",
+    re.IGNORECASE,
+)
+_LINK = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?@?([A-Za-z][A-Za-z0-9_]{3,31})(?:/\d+)?/?$",
+    re.IGNORECASE,
+)
+_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_NUMERIC = re.compile(r"^-?\d+$")
+
+
+class ChannelRef(msgspec.Struct, frozen=True):
+    """What the caller named: exactly one of username, invite hash or marked peer id."""
+
+    username: str | None = None
+    invite_hash: str | None = None
+    peer_id: int | None = None
+    access_hash: int | None = None
+
+
+class ChannelInfo(msgspec.Struct, frozen=True):
+    peer_id: int  # marked (-100...)
+    access_hash: int | None
+    title: str | None
+    username: str | None
+    description: str | None
+    member_count: int | None
+    was_member: bool  # the profile was a member before this call (nothing was joined)
+
+
+def parse_channel(value: str | int) -> ChannelRef:
+    """@username, username, t.me/name, t.me/+hash, t.me/joinchat/hash, -100123 or 123 (a bare channel id)."""
+    if isinstance(value, int):
+        return ChannelRef(peer_id=_marked(value))
+    text = value.strip()
+    if _NUMERIC.match(text):
+        return ChannelRef(peer_id=_marked(int(text)))
+    invite = _INVITE.match(text)
+    if invite:
+        return ChannelRef(invite_hash=invite.group(1))
+    link = _LINK.match(text) or _USERNAME.match(text)
+    if link:
+        return ChannelRef(username=link.group(1).lower())
+    raise ValidationFailed(
+        "channel must be an @username, a t.me link, an invite link or a numeric id",
+        code="channel_invalid",
+        details=[{"field": "channel"}],
+    )
+
+
+def _marked(number: int) -> int:
+    """Channel ids are accepted bare (123) or marked (-100123)."""
+    if number > 0:
+        return utils.get_peer_id(types.PeerChannel(number))
+    return number
+
+
+def join_error(exc: Exception) -> AppError:
+    """A join/resolve refusal as the API's precise 4xx."""
+    if isinstance(exc, AppError):
+        return exc
+    name = getattr(exc, "message", None) or type(exc).__name__
+    if isinstance(exc, (errors.ChannelPrivateError, errors.UserBannedInChannelError)):
+        return Forbidden("the channel is private or the profile is banned from it", code=str(name))
+    if isinstance(exc, errors.InviteHashExpiredError):
+        return Gone("the invite link has expired", code="INVITE_HASH_EXPIRED")
+    if isinstance(exc, errors.InviteHashInvalidError):
+        return NotFound("the invite link is not valid", code="INVITE_HASH_INVALID")
+    if isinstance(exc, errors.ChannelsTooMuchError):
+        return Conflict("the profile is in too many channels already", code="CHANNELS_TOO_MUCH")
+    if isinstance(exc, errors.InviteRequestSentError):
+        return Conflict("joining needs an admin's approval; the request was sent", code="INVITE_REQUEST_SENT")
+    if isinstance(
+        exc,
+        (
+            ValueError,
+            errors.UsernameNotOccupiedError,
+            errors.UsernameInvalidError,
+            errors.ChannelInvalidError,
+            errors.PeerIdInvalidError,
+        ),
+    ):
+        return NotFound("channel not found", code="channel_not_found")
+    return to_app_error(exc)
+
+
+async def _resolve(client: TelegramClient, ref: ChannelRef) -> Any:
+    if ref.username is not None:
+        return await client.get_entity(ref.username)
+    assert ref.peer_id is not None
+    try:
+        return await client.get_entity(ref.peer_id)
+    except ValueError:
+        # Not cached: ask Telegram by id (it answers for channels the account may see).
+        real_id, _ = utils.resolve_id(ref.peer_id)
+        found = await client(functions.channels.GetChannelsRequest([types.InputChannel(real_id, ref.access_hash or 0)]))
+        return found.chats[0]
+
+
+async def _entity_and_membership(client: TelegramClient, ref: ChannelRef) -> tuple[Any, bool]:
+    """The channel entity and whether the account is (now) a member; joins when it is not."""
+    if ref.invite_hash is not None:
+        invite = await client(functions.messages.CheckChatInviteRequest(ref.invite_hash))
+        if isinstance(invite, types.ChatInviteAlready):
+            return invite.chat, True
+        updates = await client(functions.messages.ImportChatInviteRequest(ref.invite_hash))
+        return updates.chats[0], False
+    entity = await _resolve(client, ref)
+    if isinstance(entity, types.ChannelForbidden):
+        raise Forbidden("the channel is private or the profile is banned from it", code="CHANNEL_PRIVATE")
+    if not isinstance(entity, types.Channel):
+        raise NotFound("this is not a channel", code="not_a_channel")
+    if not entity.left:
+        return entity, True
+    await client(functions.channels.JoinChannelRequest(entity))
+    return entity, False
+
+
+async def join(client: TelegramClient, ref: ChannelRef) -> ChannelInfo:
+    """Join (or confirm membership of) a channel and read its metadata."""
+    try:
+        entity, was_member = await _entity_and_membership(client, ref)
+        full = await client(functions.channels.GetFullChannelRequest(entity))
+    except AppError:
+        raise
+    except Exception as exc:
+        raise join_error(exc) from None
+    chat = full.full_chat
+    return ChannelInfo(
+        peer_id=utils.get_peer_id(entity),
+        access_hash=getattr(entity, "access_hash", None),
+        title=getattr(entity, "title", None),
+        username=getattr(entity, "username", None),
+        description=getattr(chat, "about", None) or None,
+        member_count=getattr(chat, "participants_count", None),
+        was_member=was_member,
+    )
+
+
+async def input_channel(client: TelegramClient, peer_id: int, access_hash: int | None) -> Any:
+    try:
+        return await client.get_input_entity(peer_id)
+    except ValueError:
+        real_id, _ = utils.resolve_id(peer_id)
+        return types.InputPeerChannel(real_id, access_hash or 0)
+
+
+async def leave(client: TelegramClient, peer_id: int, access_hash: int | None) -> bool:
+    """Leave the channel; False when the account was not a member (nothing to do)."""
+    try:
+        await client(functions.channels.LeaveChannelRequest(await input_channel(client, peer_id, access_hash)))
+    except errors.UserNotParticipantError:
+        return False
+    except Exception as exc:
+        raise join_error(exc) from None
+    return True
+
+
+async def messages_after(
+    client: TelegramClient, peer_id: int, access_hash: int | None, *, min_id: int, limit: int
+) -> list[Any]:
+    """The newest `limit` messages with ids above `min_id`, oldest first."""
+    try:
+        entity = await input_channel(client, peer_id, access_hash)
+        found = [
+            m
+            async for m in client.iter_messages(entity, limit=limit, min_id=min_id)
+            if not isinstance(m, types.MessageEmpty)
+        ]
+    except Exception as exc:
+        raise join_error(exc) from None
+    found.reverse()
+    return found
