@@ -67,15 +67,19 @@ async def test_add_by_username_link_and_id_then_duplicates_conflict(client, app,
     headers, [profile] = await profiles_of(client, app, "add@example.com", 1)
     first, owner, name1 = new_channel(sandbox)
     await sandbox.control.as_user(owner).post(first, "before monitoring")
-    second, _, name2 = new_channel(sandbox)
+    _second, _, name2 = new_channel(sandbox)
     third, _, _ = new_channel(sandbox)
 
     by_name = await client.post("/channels", json={"channel": f"@{name1}"}, headers=headers)
     assert by_name.status_code == 201, by_name.text
     body = by_name.json()
-    assert body["title"] == first.title and body["username"] == name1 and body["phone"] == profile["phone"]
-    assert body["status"] == "active" and body["member_count"] >= 2
-    assert body["assignments"][0]["status"] == "active" and body["assignments"][0]["joined"] is True
+    assert body["title"] == first.title
+    assert body["username"] == name1
+    assert body["phone"] == profile["phone"]
+    assert body["status"] == "active"
+    assert body["member_count"] >= 2
+    assert body["assignments"][0]["status"] == "active"
+    assert body["assignments"][0]["joined"] is True
     by_link = await client.post("/channels", json={"channel": f"https://t.me/{name2}"}, headers=headers)
     assert by_link.status_code == 201, by_link.text
     by_id = await client.post("/channels", json={"channel": str(third.id)}, headers=headers)
@@ -86,7 +90,8 @@ async def test_add_by_username_link_and_id_then_duplicates_conflict(client, app,
     assert again.status_code == 409
     assert again.json()["error"]["details"]["id"] == body["id"]
     again_by_id = await client.post("/channels", json={"channel": f"-100{first.id}"}, headers=headers)
-    assert again_by_id.status_code == 409 and again_by_id.json()["error"]["details"]["id"] == body["id"]
+    assert again_by_id.status_code == 409
+    assert again_by_id.json()["error"]["details"]["id"] == body["id"]
 
     # the backfill stored the post from before; list, detail and profile counts follow
     posts = await eventually(lambda: all_posts(client, headers, body["id"]), what="backfill")
@@ -114,30 +119,36 @@ async def test_least_loaded_profile_is_chosen_across_three(client, app, sandbox)
     for phone in (p1, p1, p2):
         _, _, name = new_channel(sandbox)
         made = await client.post("/channels", json={"channel": f"@{name}", "phone": phone}, headers=headers)
-        assert made.status_code == 201 and made.json()["phone"] == phone
+        assert made.status_code == 201
+        assert made.json()["phone"] == phone
     _, _, name = new_channel(sandbox)
     auto = await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)
-    assert auto.status_code == 201 and auto.json()["phone"] == p3
+    assert auto.status_code == 201
+    assert auto.json()["phone"] == p3
     _, _, name = new_channel(sandbox)
     auto = await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)
     assert auto.json()["phone"] in (p2, p3)
     counts = {p["phone"]: p["channel_count"] for p in (await client.get("/profiles", headers=headers)).json()}
-    assert counts[p1] == 2 and counts[p2] + counts[p3] == 3
+    assert counts[p1] == 2
+    assert counts[p2] + counts[p3] == 3
 
 
 async def test_join_failures_answer_precise_4xx_with_an_alert(client, app, sandbox):
     headers, [profile] = await profiles_of(client, app, "fail@example.com", 1)
     private, _, _ = new_channel(sandbox, private=True)
     refused = await client.post("/channels", json={"channel": str(private.id)}, headers=headers)
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "CHANNEL_PRIVATE"
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "CHANNEL_PRIVATE"
 
     _, _, name = new_channel(sandbox)
     sandbox.control.fail_next("channels.JoinChannel", 400, "CHANNELS_TOO_MUCH", user=profile["phone"])
     too_many = await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)
-    assert too_many.status_code == 409 and too_many.json()["error"]["code"] == "CHANNELS_TOO_MUCH"
+    assert too_many.status_code == 409
+    assert too_many.json()["error"]["code"] == "CHANNELS_TOO_MUCH"
     sandbox.control.fail_next("channels.JoinChannel", 400, "INVITE_HASH_EXPIRED", user=profile["phone"])
     expired = await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)
-    assert expired.status_code == 410 and expired.json()["error"]["code"] == "INVITE_HASH_EXPIRED"
+    assert expired.status_code == 410
+    assert expired.json()["error"]["code"] == "INVITE_HASH_EXPIRED"
     missing = await client.post("/channels", json={"channel": "@no_such_channel_here"}, headers=headers)
     assert missing.status_code == 404
     bad = await client.post("/channels", json={"channel": "not a channel!"}, headers=headers)
@@ -174,16 +185,20 @@ async def test_posts_edits_and_deletions_are_captured_with_channel_context(clien
     posts = {p["telegram_message_id"]: p for p in await eventually(settled, what="edit and deletion stored")}
     assert posts[first]["text"] == "first post, corrected"
     assert [e["text"] for e in posts[first]["edits"]] == ["first post"]
-    assert posts[second]["text"] == "second post" and posts[second]["deleted_at"]  # content retained
+    assert posts[second]["text"] == "second post"
+    assert posts[second]["deleted_at"]
     visible = await all_posts(client, headers, added["id"], include_deleted="false")
     assert [p["telegram_message_id"] for p in visible] == [first]
     detail = (await client.get(f"/channels/{added['id']}", headers=headers)).json()
-    assert detail["message_count"] == 2 and detail["deleted_count"] == 1 and detail["last_message_at"]
+    assert detail["message_count"] == 2
+    assert detail["deleted_count"] == 1
+    assert detail["last_message_at"]
 
     for kind in ("message.received", "message.edited", "message.deleted"):
         found = [e for e in await events_of(app, kind) if e.get("channel_id") == added["id"]]
         assert found, kind
-        assert found[0]["channel"]["username"] == name and found[0]["_profile"] == profile["phone"]
+        assert found[0]["channel"]["username"] == name
+        assert found[0]["_profile"] == profile["phone"]
 
 
 async def _count(client: Any, headers: dict[str, str], channel_id: str, n: int) -> bool:
@@ -230,7 +245,8 @@ async def test_ban_moves_the_channel_and_no_post_is_lost_or_stored_twice(client,
     assert [a["status"] for a in detail["assignments"]] == ["reassigned", "active"]
     assert "banned" in detail["assignments"][0]["reason"]
     reassigned = await events_of(app, "channel.reassigned")
-    assert reassigned[-1]["from"] == first["phone"] and reassigned[-1]["to"] == second["phone"]
+    assert reassigned[-1]["from"] == first["phone"]
+    assert reassigned[-1]["to"] == second["phone"]
 
     # under the new profile: every post from the first one the banned profile missed, each exactly once
     async with app.state.ctx.sessionmaker() as session:
@@ -261,6 +277,8 @@ async def test_no_eligible_profile_orphans_the_channel_with_an_alert(client, app
         return detail if detail["status"] == "orphaned" else None
 
     detail = await eventually(orphaned, timeout=20, what="orphaned")
-    assert detail["assignments"][-1]["status"] == "failed" and detail["assignments"][-1]["ended_at"]
+    assert detail["assignments"][-1]["status"] == "failed"
+    assert detail["assignments"][-1]["ended_at"]
     alerts = [a for a in await events_of(app, "alert") if a.get("kind") == "channel_orphaned"]
-    assert alerts and alerts[0]["channel_id"] == added["id"]
+    assert alerts
+    assert alerts[0]["channel_id"] == added["id"]
