@@ -28,6 +28,7 @@ from app.domain.archives.storage import (
     local_directory,
     s3_location,
 )
+from app.domain.archives.stored import deleted_between, merge
 from app.domain.profiles.services import LIVE_STATUSES
 from app.lib.crypto import DecryptionError, SecretBox
 from app.lib.errors import AppError
@@ -371,9 +372,12 @@ class ArchiveRunner:
                     data, name = downloaded
                     item.record["media"]["file"] = await sink.put_media(name, data)
                     media += 1
-        lines = encode_lines([item.record for item in batch])
+        async with self.sessionmaker() as session:
+            deleted = await deleted_between(session, job.owner_id, job.channel_id, job.position, cursor)
+        records = merge([item.record for item in batch], deleted)
+        lines = encode_lines(records)
         checkpoint = await sink.write_batch(lines, job.checkpoint) if lines else job.checkpoint
-        await self._checkpoint(job, cursor, checkpoint, len(batch), len(lines), media)
+        await self._checkpoint(job, cursor, checkpoint, len(records), len(lines), media)
 
 
 def _describe(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select, update
 
-from app.db.models import Archive
+from app.db.models import Archive, Chat, ChatKind, Message
 from tests.conftest import bearer, register_and_login, sandbox_phone
 from tests.domain.archives.helpers import (
     as_tuples,
@@ -94,8 +94,9 @@ async def test_public_channel_to_local_storage(client, app, sandbox):
     done = await wait_for(client, headers, body["id"], {"completed"})
     lines = read_local(archive_root(app), done["location"])
     assert as_tuples(lines) == expected(channel)
-    assert len(lines) == 249  # 250 posted, one deleted
-    assert done["progress"]["messages_exported"] == 249
+    # 250 posted, one deleted: a line for it only if the live inbox stored it before the deletion
+    assert [line["id"] for line in lines if line["is_deleted"]] in ([], [3])
+    assert done["progress"]["messages_exported"] == len(lines)
     assert (
         done["progress"]["bytes_exported"] == (archive_root(app) / done["location"] / "messages.jsonl").stat().st_size
     )
@@ -105,7 +106,7 @@ async def test_public_channel_to_local_storage(client, app, sandbox):
     edited = next(line for line in lines if line["is_edited"])
     assert edited["text"].endswith("(edited)")
     assert edited["edit_date"] is not None
-    assert all(line["is_deleted"] is False and line["media"] is None for line in lines)
+    assert all(line["media"] is None for line in lines)
 
     listing = (await client.get("/archives", headers=headers)).json()
     assert [a["id"] for a in listing] == [body["id"]]
@@ -222,7 +223,7 @@ async def test_scheduled_archive_exports_only_new_posts(client, app, sandbox):
     assert second["status"] == "scheduled"
     assert second["progress"]["runs"] == 2
     assert second["progress"]["run_messages"] == 3
-    assert second["progress"]["messages_exported"] == 22
+    assert second["progress"]["messages_exported"] == 22  # 20 posted, 1 deleted, 3 new
     lines = read_local(archive_root(app), second["location"])
     assert as_tuples(lines) == expected(channel)
     assert [line["text"] for line in lines[-3:]] == ["new one", "new two", "new three"]
@@ -286,8 +287,55 @@ async def test_crash_between_write_and_checkpoint_resumes_exactly_once(client, a
     assert resumed["progress"]["runs"] == 1  # the same run, resumed
     lines = read_local(archive_root(app), resumed["location"])
     assert as_tuples(lines) == expected(channel)
-    assert resumed["progress"]["messages_exported"] == len(lines) == 249
+    assert resumed["progress"]["messages_exported"] == len(lines)
     assert resumed["progress"]["bytes_exported"] == path.stat().st_size
+
+
+async def test_deleted_messages_stored_by_the_inbox_are_exported_as_deleted(client, app, sandbox):
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    profile = await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 10)  # post 3 (id 3) is deleted at Telegram
+    deleted_at = datetime.now(UTC)
+    async with app.state.ctx.sessionmaker.begin() as session:
+        chat = Chat(
+            owner_id=await _owner(session, profile),
+            profile_id=UUID(profile["id"]),
+            profile_phone=profile["phone"],
+            peer_id=channel.id,
+            kind=ChatKind.CHANNEL.value,
+            title=channel.title,
+        )
+        session.add(chat)
+        await session.flush()
+        session.add(
+            Message(
+                chat_id=chat.id,
+                telegram_message_id=3,
+                direction="in",
+                text="the deleted post",
+                date=deleted_at - timedelta(minutes=1),
+                is_deleted=True,
+                deleted_at=deleted_at,
+            )
+        )
+    created = await client.post(
+        "/archives", json={"channel": channel.username, "target": {"type": "local", "path": "del"}}, headers=headers
+    )
+    done = await wait_for(client, headers, created.json()["id"], {"completed"})
+    lines = read_local(archive_root(app), done["location"])
+    assert [line["id"] for line in lines] == list(range(1, 11))
+    gone = lines[2]
+    assert gone["is_deleted"] is True
+    assert gone["text"] == "the deleted post"
+    assert datetime.fromisoformat(gone["deleted_at"]) == deleted_at
+    assert as_tuples(lines) == expected(channel)
+    assert done["progress"]["messages_exported"] == 10
+
+
+async def _owner(session, profile):
+    from app.db.models import TelegramProfile
+
+    return await session.scalar(select(TelegramProfile.owner_id).where(TelegramProfile.id == UUID(profile["id"])))
 
 
 async def test_bad_targets_are_refused(client):

@@ -91,7 +91,8 @@ async def test_sigkill_mid_export_then_resume_exports_each_message_once(sandbox,
             done = (await api.get(f"/archives/{archive_id}", headers=headers)).json()
         lines = read_local(root, done["location"])
         assert as_tuples(lines) == expected(channel)  # every message once, in order: nothing duplicated or skipped
-        assert done["progress"]["messages_exported"] == POSTS - 1
+        assert done["progress"]["messages_exported"] == len(lines)
+        assert len(lines) in (POSTS - 1, POSTS)  # the deleted post has a line if the live inbox stored it
         assert done["progress"]["runs"] == 1
         assert done["progress"]["bytes_exported"] == (root / done["location"] / "messages.jsonl").stat().st_size
     finally:

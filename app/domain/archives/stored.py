@@ -1,0 +1,77 @@
+"""What the messaging domain stored about a channel, merged into an export batch.
+
+Telegram's history no longer returns deleted messages. When the owner's profiles received the channel live, the
+messaging domain kept them (`messages.is_deleted`, `deleted_at`), so the archive can still say they existed and
+when they were deleted. Without stored rows, every exported line says `is_deleted: false`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Chat, ChatKind, Message
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+async def deleted_between(
+    session: AsyncSession, owner_id: UUID, channel_id: int, after_id: int, up_to_id: int
+) -> list[dict[str, Any]]:
+    """Export records of stored, deleted messages of the channel with ids in (after_id, up_to_id]."""
+    rows = await session.scalars(
+        select(Message)
+        .join(Chat, Message.chat_id == Chat.id)
+        .where(
+            Chat.owner_id == owner_id,
+            Chat.peer_id == channel_id,
+            Chat.kind == ChatKind.CHANNEL.value,
+            Message.telegram_message_id > after_id,
+            Message.telegram_message_id <= up_to_id,
+            Message.is_deleted.is_(True),
+        )
+        .order_by(Message.telegram_message_id)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        assert row.telegram_message_id is not None
+        found.setdefault(
+            row.telegram_message_id,
+            {
+                "id": row.telegram_message_id,
+                "channel_id": channel_id,
+                "date": _iso(row.date),
+                "edit_date": _iso(row.edit_date),
+                "is_edited": row.edit_date is not None,
+                "is_deleted": True,
+                "deleted_at": _iso(row.deleted_at),
+                "text": row.text,
+                "sender_id": row.sender_id,
+                "post_author": None,
+                "reply_to": row.reply_to,
+                "views": None,
+                "forwards": None,
+                "grouped_id": None,
+                "pinned": False,
+                "service_action": None,
+                "media": {"type": row.media_type} if row.media_type else None,
+            },
+        )
+    return list(found.values())
+
+
+def merge(exported: list[dict[str, Any]], deleted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Telegram's lines plus stored deletions Telegram no longer returns, in message-id order."""
+    present = {record["id"] for record in exported}
+    extra = [record for record in deleted if record["id"] not in present]
+    if not extra:
+        return exported
+    return sorted([*exported, *extra], key=lambda record: int(record["id"]))
