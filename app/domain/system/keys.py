@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import Base
-from app.db.models import LoginFlow, TelegramProfile, Webhook
+from app.db.models import Archive, LoginFlow, TelegramProfile, Webhook
 from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 
@@ -14,6 +14,7 @@ ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     TelegramProfile: ("session_encrypted", "api_hash_encrypted"),
     LoginFlow: ("session_encrypted", "api_hash_encrypted", "phone_code_hash_encrypted"),
     Webhook: ("secret_encrypted",),
+    Archive: ("target_secret_encrypted",),  # nullable: local targets and S3 without keys have none
 }
 BATCH = 500
 
@@ -31,7 +32,9 @@ async def reencrypt_all(sessionmaker: async_sessionmaker[AsyncSession], box: Sec
                 rows = list(await session.scalars(query))
                 for row in rows:
                     for column in columns:
-                        setattr(row, column, box.rotate(getattr(row, column)))
+                        value = getattr(row, column)
+                        if value is not None:
+                            setattr(row, column, box.rotate(value))
             done += len(rows)
             if len(rows) < BATCH:
                 break
