@@ -138,6 +138,8 @@ class ArchiveRunner:
             await self._finish(job)
         except ClaimLost:
             return
+        except FloodWait as wait:  # outside page reads (media downloads): pause and let the scheduler resume it
+            await self._pause_released(job, wait.seconds)
         except (ProfileOffline, StorageError, ConnectionError, OSError, TimeoutError) as exc:
             await self._retry_later(job, _describe(exc))
         except (HistoryUnavailable, AppError, DecryptionError) as exc:
@@ -241,6 +243,16 @@ class ArchiveRunner:
             claimed_until=None,
         )
         log_event("warning", "archives", "archive.run_retry", f"archive run will retry: {error}", user_id=job.owner_id)
+
+    async def _pause_released(self, job: Job, seconds: int) -> None:
+        await self._update(
+            job.id,
+            statuses=(ArchiveStatus.RUNNING.value,),
+            status=ArchiveStatus.PAUSED.value,
+            paused_until=now() + timedelta(seconds=seconds),
+            claimed_by=None,
+            claimed_until=None,
+        )
 
     async def _fail(self, job: Job, error: str) -> None:
         """A lasting failure: a one-off archive fails; a repeating one tries again at its next run."""
