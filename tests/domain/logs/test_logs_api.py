@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import inspect
 
+from app.db.models import TelegramProfile
 from app.lib.logging import StdlibBridgeHandler, log_event
 from tests.conftest import bearer, register_and_login
 
@@ -247,11 +247,6 @@ async def test_logs_need_a_token(client: Client) -> None:
 
 async def test_phone_resolves_to_the_callers_profile(app: Litestar, client: Client) -> None:
     ctx = app.state.ctx
-    async with ctx.engine.connect() as connection:
-        has_profiles = await connection.run_sync(lambda sync: inspect(sync).has_table("telegram_profiles"))
-    if not has_profiles:
-        pytest.skip("the telegram_profiles migration is not in the tree yet")
-    from app.db.models import TelegramProfile
 
     _, alice, bob = await users(client)
     async with ctx.sessionmaker.begin() as session:
