@@ -12,6 +12,7 @@ import contextlib
 import os
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, case, literal, or_, select, update
@@ -24,6 +25,7 @@ from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 from app.telegram.runtime import ProfileRuntime
 
+CANDIDATES = 200
 RUNNABLE = (
     ArchiveStatus.PENDING.value,
     ArchiveStatus.SCHEDULED.value,
@@ -42,6 +44,7 @@ class ArchiveScheduler:
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.runtime = runtime
         self.instance_id = f"archives:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.runner = ArchiveRunner(sessionmaker, runtime, box, settings, self.instance_id)
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
@@ -93,9 +96,11 @@ class ArchiveScheduler:
             return []
         moment = now()
         async with self.sessionmaker() as session:
-            candidates = list(
-                await session.scalars(
-                    select(Archive.id)
+            rows = list(
+                await session.execute(
+                    select(
+                        Archive.id, Archive.profile_id, Archive.next_run_at, Archive.paused_until, Archive.claimed_until
+                    )
                     .where(
                         Archive.status.in_(RUNNABLE),
                         or_(Archive.claimed_until.is_(None), Archive.claimed_until < moment),
@@ -103,9 +108,10 @@ class ArchiveScheduler:
                         or_(Archive.paused_until.is_(None), Archive.paused_until <= moment),
                     )
                     .order_by(Archive.next_run_at, Archive.id)
-                    .limit(free * 2)
+                    .limit(CANDIDATES)
                 )
             )
+        candidates = self._runnable_here([tuple(row) for row in rows], moment)
         started: list[UUID] = []
         for archive_id in candidates:
             if len(started) >= free or archive_id in self._tasks:
@@ -114,6 +120,21 @@ class ArchiveScheduler:
                 self._tasks[archive_id] = asyncio.create_task(self._job(archive_id), name=f"archive-{archive_id}")
                 started.append(archive_id)
         return started
+
+    def _runnable_here(self, rows: list[tuple[Any, ...]], moment: datetime) -> list[UUID]:
+        """Archives whose profile this process has connected; others only once no process took them for a while.
+
+        With several workers each profile is connected in one of them, so its archives run there; an archive whose
+        profile is connected nowhere is still run after a grace period, so its error becomes visible.
+        """
+        local = set(self.runtime.connected_ids())
+        grace = timedelta(seconds=max(30.0, 2 * self.settings.archive_claim_ttl_s))
+        chosen: list[UUID] = []
+        for archive_id, profile_id, *moments in rows:
+            due_since = max((m for m in moments if m is not None), default=None)
+            if profile_id in local or due_since is None or due_since <= moment - grace:
+                chosen.append(archive_id)
+        return chosen
 
     async def _claim(self, archive_id: UUID) -> bool:
         moment = now()
