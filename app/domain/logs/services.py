@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +14,10 @@ from app.db.models import TelegramProfile
 from app.domain.logs.schemas import EventLogEntry, LogFilters, LogPage, RequestLogEntry
 from app.domain.logs.store import LogStore
 from app.lib.clickhouse import LogQueryError, query_logs
-from app.lib.errors import AppError, BadRequest, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from app.lib.errors import AppError, BadRequest, Forbidden, NotFound, ServiceUnavailable
 from app.lib.logging import log_event
+from app.lib.phones import normalize_phone
 
-# The profiles domain's E.164 rules (app.domain.profiles.services.normalize_phone), kept here so reading logs
-# does not load the Telegram runtime.
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
-_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 _ENTRY = {"request": RequestLogEntry, "event": EventLogEntry}
 
 
@@ -34,23 +30,11 @@ class LogsQueryTimeout(AppError):
     code = "logs_query_timeout"
 
 
-def _normalize_phone(raw: str) -> str:
-    phone = _PHONE_SEPARATORS.sub("", raw.strip())
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if not phone.startswith("+"):
-        phone = "+" + phone
-    if not _PHONE.match(phone):
-        raise ValidationFailed(
-            "phone must be an international number in E.164 form, e.g. +15551234567",
-            details=[{"field": "phone", "source": "query"}],
-        )
-    return phone
-
-
 async def resolve_profile_id(session: AsyncSession, user_id: UUID, phone: str, *, is_admin: bool = False) -> UUID:
     """The id of the caller's profile with this phone (any user's for admins); 404 when there is none."""
-    query = select(TelegramProfile.id).where(TelegramProfile.phone == _normalize_phone(phone))
+    query = select(TelegramProfile.id).where(
+        TelegramProfile.phone == normalize_phone(phone, source="query", code="validation_error")
+    )
     if not is_admin:
         query = query.where(TelegramProfile.owner_id == user_id)
     profile_id = await session.scalar(query)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -20,27 +19,10 @@ from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdent
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound, ValidationFailed
 from app.lib.logging import log_event
+from app.lib.phones import normalize_phone
 from app.telegram.runtime import ProfileCredentials
 
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
-_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 LIVE_STATUSES = (ProfileStatus.ACTIVE.value, ProfileStatus.LIMITED.value)
-
-
-def normalize_phone(raw: str) -> str:
-    """E.164 with a leading '+': spaces, dashes, dots and brackets are dropped; '00' becomes '+'."""
-    phone = _PHONE_SEPARATORS.sub("", raw.strip())
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if not phone.startswith("+"):
-        phone = "+" + phone
-    if not _PHONE.match(phone):
-        raise ValidationFailed(
-            "phone must be an international number in E.164 form, e.g. +15551234567",
-            code="PHONE_NUMBER_INVALID",
-            details=[{"field": "phone"}],
-        )
-    return phone
 
 
 async def get_owned(session: AsyncSession, owner_id: UUID, phone: str) -> TelegramProfile:
