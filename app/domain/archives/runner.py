@@ -195,7 +195,7 @@ class ArchiveRunner:
     async def _checkpoint(self, job: Job, position: int, checkpoint: int, messages: int, size: int, media: int) -> None:
         await self._update(
             job.id,
-            statuses=(ArchiveStatus.RUNNING.value,),
+            statuses=(ArchiveStatus.RUNNING.value, ArchiveStatus.PAUSED.value),  # a read may have paused meanwhile
             position=position,
             checkpoint_offset=checkpoint,
             messages_exported=Archive.messages_exported + messages,
@@ -340,36 +340,47 @@ class ArchiveRunner:
             return LocalSink(directory, f"{relative}/{job.id}")
         return S3Sink(s3_location(job.target), decrypt_credentials(self.box, job.secret), str(job.id))
 
-    def _remaining(self, job: Job, batch: int) -> int | None:
-        return None if job.limit is None else job.limit - job.run_messages - batch
+    async def _read_batch(
+        self, job: Job, connected: ConnectedProfile, cursor: int, taken: int
+    ) -> tuple[list[HistoryItem], int, bool]:
+        """Up to ARCHIVE_BATCH_SIZE messages after `cursor`: (batch, new cursor, whether the run is done)."""
+        batch_size = self.settings.archive_batch_size
+        batch: list[HistoryItem] = []
+        while len(batch) < batch_size:
+            remaining = None if job.limit is None else job.limit - taken - len(batch)
+            if remaining is not None and remaining <= 0:
+                return batch, cursor, True
+            want = min(MAX_PAGE, batch_size - len(batch), remaining or MAX_PAGE)
+            page = await self._page(job, connected, cursor, want)
+            for item in page:
+                if job.until is not None and item.date > job.until:
+                    return batch, cursor, True
+                cursor = item.id
+                if job.since is None or item.date >= job.since:
+                    batch.append(item)
+            if len(page) < want:
+                return batch, cursor, True
+        return batch, cursor, False
 
     async def _export(self, job: Job, connected: ConnectedProfile, sink: ArchiveSink) -> None:
-        batch_size = self.settings.archive_batch_size
-        done = False
-        while not done:
-            batch: list[HistoryItem] = []
-            cursor = job.position
-            while len(batch) < batch_size:
-                remaining = self._remaining(job, len(batch))
-                if remaining is not None and remaining <= 0:
-                    done = True
-                    break
-                want = min(MAX_PAGE, batch_size - len(batch), remaining or MAX_PAGE)
-                page = await self._page(job, connected, cursor, want)
-                if len(page) < want:
-                    done = True
-                for item in page:
-                    if job.until is not None and item.date > job.until:
-                        done = True
-                        break
-                    cursor = item.id
-                    if job.since is None or item.date >= job.since:
-                        batch.append(item)
-                if done or not page:
-                    done = True
-                    break
-            if cursor != job.position:
-                await self._write(job, connected, sink, batch, cursor)
+        """Read batch N+1 while batch N is written and checkpointed (writes and checkpoints stay in order)."""
+        cursor, taken, done = job.position, job.run_messages, False
+        pending: asyncio.Task[None] | None = None
+        try:
+            while not done:
+                batch, next_cursor, done = await self._read_batch(job, connected, cursor, taken)
+                if pending is not None:
+                    await pending
+                    pending = None
+                if next_cursor != cursor:
+                    pending = asyncio.create_task(self._write(job, connected, sink, batch, next_cursor))
+                    cursor, taken = next_cursor, taken + len(batch)
+            if pending is not None:
+                await pending
+                pending = None
+        finally:
+            if pending is not None:  # reading failed: let the write in flight finish (or fail) before giving up
+                await asyncio.gather(pending, return_exceptions=True)
 
     async def _write(
         self, job: Job, connected: ConnectedProfile, sink: ArchiveSink, batch: list[HistoryItem], cursor: int

@@ -4,7 +4,11 @@ checkpoint and the archive holds every channel message exactly once."""
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,12 +17,52 @@ from cryptography.fernet import Fernet
 from app.db.migrations import upgrade
 from tests.conftest import FAST_HASHING, make_settings, sandbox_code, sandbox_env, sandbox_phone
 from tests.domain.archives.helpers import as_tuples, channel_with_posts, expected, read_local
-from tests.domain.events.test_processes import Process
-from tests.live import eventually
+from tests.live import eventually, free_port
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 POSTS = 3000
+
+
+class Process:
+    """`python -m app serve` on a free port, logging to a file."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{name}.log"
+        self.log = self.log_path.open("w")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+            env={**env, "DATA_DIR": str(workdir / name)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def ready(self) -> None:
+        async def healthy() -> bool:
+            if self.popen.poll() is not None:
+                raise AssertionError(self.log_path.read_text()[-3000:])
+            try:
+                async with httpx.AsyncClient(timeout=2) as client:
+                    return (await client.get(f"{self.base}/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(healthy, timeout=120)  # a busy shared machine imports slowly
+
+    def kill(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        self.log.close()
 
 
 @pytest.fixture
