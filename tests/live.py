@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 
@@ -98,3 +103,54 @@ async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], 
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+class AppProcess:
+    """One `python -m app <role>` subprocess (serve, api or worker) with its own data folder and log file."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, name: str, role: str = "serve") -> None:
+        self.name = name
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / f"{name}.log"
+        self.log = self.log_path.open("w")
+        args = [sys.executable, "-m", "app", role] + ([] if role == "worker" else ["--port", str(self.port)])
+        self.popen = subprocess.Popen(
+            args,
+            env={**env, "DATA_DIR": str(workdir / name), "PYTHONUNBUFFERED": "1"},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    async def ready(self, marker: str | None = None, timeout: float = 180) -> None:
+        """Printed `marker` (workers), or answering HTTP (any health: a non-critical component may be down)."""
+
+        async def up() -> bool:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"{self.name} exited:\n{self.output()[-3000:]}")
+            if marker is not None:
+                return marker in self.output()
+            try:
+                async with httpx.AsyncClient(timeout=1) as client:
+                    return (await client.get(f"{self.base}/health")).status_code in {200, 503}
+            except httpx.HTTPError:
+                return False
+
+        await eventually(up, timeout=timeout)
+
+    def kill(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+        self.log.close()

@@ -10,11 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,58 +24,10 @@ from websockets.asyncio.client import connect
 from app.db.base import metadata
 from app.db.migrations import upgrade
 from tests.conftest import make_settings, sandbox_code, sandbox_phone
-from tests.live import eventually, free_port
+from tests.live import AppProcess, eventually
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 PROFILES = 30
-
-
-class Role:
-    """One `python -m app <role>` subprocess with its own log file."""
-
-    def __init__(self, role: str, env: dict[str, str], workdir: Path, name: str) -> None:
-        self.name = name
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"{name}.log"
-        self.log = self.log_path.open("w")
-        args = [sys.executable, "-m", "app", role] + (["--port", str(self.port)] if role == "api" else [])
-        self.popen = subprocess.Popen(
-            args,
-            env={**env, "DATA_DIR": str(workdir / name), "PYTHONUNBUFFERED": "1"},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    async def ready(self, marker: str | None = None) -> None:
-        async def up() -> bool:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited:\n{self.output()[-3000:]}")
-            if marker is not None:
-                return marker in self.output()
-            try:
-                async with httpx.AsyncClient(timeout=1) as http:
-                    return (await http.get(f"{self.base}/health")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await eventually(up, timeout=180)
-
-    def kill(self) -> None:
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-        self.log.close()
 
 
 @pytest.fixture
@@ -131,8 +79,8 @@ async def stored_texts(engine: Any, profile_id: str) -> list[str]:
 
 
 async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_url, tmp_path):
-    workers = [Role("worker", environment, tmp_path, f"worker{i}") for i in range(3)]
-    apis = [Role("api", environment, tmp_path, f"api{i}") for i in range(2)]
+    workers = [AppProcess(environment, tmp_path, f"worker{i}", role="worker") for i in range(3)]
+    apis = [AppProcess(environment, tmp_path, f"api{i}", role="api") for i in range(2)]
     redis = Redis.from_url(redis_url)
     engine = create_async_engine(postgres_url)
     duplicates_before = sandbox.control.counters.auth_key_duplicated

@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 from collections import defaultdict
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,7 +18,7 @@ from websockets.asyncio.client import connect
 from app.db.base import metadata
 from app.db.migrations import upgrade
 from tests.conftest import make_settings
-from tests.live import Receiver, eventually, free_port, running_receiver
+from tests.live import AppProcess, Receiver, eventually, running_receiver
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 
@@ -62,51 +58,9 @@ async def _empty_database(postgres_url: str, redis_url: str) -> None:
     await redis.aclose()
 
 
-class Process:
-    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"{name}.log"
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.log = self.log_path.open("w")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-            env={**env, "DATA_DIR": str(workdir / name), "PYTHONUNBUFFERED": "1"},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def ready(self) -> None:
-        """Serving HTTP (health may report a non-critical component as down; these tests do not need it)."""
-
-        async def answering() -> bool:
-            if self.popen.poll() is not None:
-                raise AssertionError(self.log_path.read_text()[-3000:])
-            try:
-                async with httpx.AsyncClient(timeout=1) as client:
-                    return (await client.get(f"{self.base}/health")).status_code in {200, 503}
-            except httpx.HTTPError:
-                return False
-
-        await eventually(answering, timeout=120)  # generous: the suite may share a busy machine
-
-    def kill(self) -> None:
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-        self.log.close()
-
-
 async def test_fan_out_across_processes_and_sigkill_mid_delivery_loses_nothing(shared_env, postgres_url, tmp_path):
-    first, second = Process(shared_env, tmp_path, "a"), Process(shared_env, tmp_path, "b")
-    restarted: Process | None = None
+    first, second = AppProcess(shared_env, tmp_path, "a"), AppProcess(shared_env, tmp_path, "b")
+    restarted: AppProcess | None = None
     engine = create_async_engine(postgres_url)
     try:
         await asyncio.gather(first.ready(), second.ready())
@@ -143,7 +97,7 @@ async def test_fan_out_across_processes_and_sigkill_mid_delivery_loses_nothing(s
 
                 await eventually(first_is_delivering, timeout=60)
                 first.kill()
-                restarted = Process(shared_env, tmp_path, "a2")
+                restarted = AppProcess(shared_env, tmp_path, "a2")
                 await restarted.ready()
 
                 received_ids = lambda: {json.loads(r.body)["id"] for r in receiver.requests}  # noqa: E731
