@@ -11,7 +11,7 @@ from telethon import types
 
 from app.db.models import ProfileStatus, TelegramProfile
 from app.domain.profiles import services
-from app.lib.crypto import SecretBox
+from app.lib.crypto import DecryptionError, SecretBox
 from app.telegram.runtime import ProfileCredentials
 
 
@@ -36,7 +36,13 @@ class DatabaseProfileSource:
             profile = await session.get(TelegramProfile, profile_id)
             if profile is None or not profile.is_active or profile.status not in services.LIVE_STATUSES:
                 return None
-            return services.credentials_of(profile, self._box)
+            try:
+                return services.credentials_of(profile, self._box)
+            except DecryptionError:
+                pass
+        # Retrying cannot help: the keys that encrypted this session are no longer configured.
+        await self.failed(profile_id, ProfileStatus.DEAUTHORIZED.value, "stored session cannot be decrypted")
+        return None
 
     async def connected(self, profile_id: UUID, me: types.User) -> None:
         async with self._sessionmaker.begin() as session:

@@ -161,3 +161,20 @@ async def test_status_changes_are_events(client, app, sandbox):
     kinds = {(row.type, row.payload.get("to")) for row in rows}
     assert ("profile.status_changed", "banned") in kinds
     assert ("alert", "banned") in kinds
+
+
+async def test_undecryptable_session_marks_the_profile_instead_of_retrying(client, app):
+    from app.db.models import TelegramProfile
+
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    profile = await bind(client, headers)
+    runtime = app.state.ctx.telegram.runtime
+    profile_id = uuid.UUID(profile["id"])
+    assert await runtime.wait_connected(profile_id, 10)
+    await runtime.deactivate(profile_id)
+    async with app.state.ctx.sessionmaker.begin() as session:
+        row = await session.get(TelegramProfile, profile_id)
+        row.session_encrypted = "gAAAAA-not-a-token-of-ours"
+    runtime.activate(profile_id)
+    failed = await wait_for_status(client, headers, profile["phone"], "deauthorized")
+    assert failed["status_reason"] == "stored session cannot be decrypted"
