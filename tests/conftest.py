@@ -165,6 +165,22 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def awaiting_chain(task: asyncio.Task[Any]) -> str:
+    """Where a task is suspended: every coroutine down its chain of awaits."""
+    lines, awaited = [], task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+        if frame is not None:
+            lines.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        following = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+        if following is not None and frame is not None and not hasattr(following, "cr_frame"):
+            # contextlib awaits its generator through an asend object: continue with the generator itself
+            manager = frame.f_locals.get("self")
+            following = getattr(manager, "gen", None) or following
+        awaited = following
+    return "\n".join(lines)
+
+
 @contextlib.asynccontextmanager
 async def running(app: Litestar) -> AsyncIterator[None]:
     """Run the app's lifespan in a task of its own (its cancel scopes must exit where they were entered)."""
@@ -185,7 +201,14 @@ async def running(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        await task
+        done, _ = await asyncio.wait({task}, timeout=60)
+        if not done:  # a shutdown that hangs must say where, not stall the suite
+            task.cancel()
+            others = "\n\n".join(
+                f"task {t.get_name()}:\n{awaiting_chain(t)}" for t in asyncio.all_tasks() if t is not task
+            )
+            raise AssertionError(f"app shutdown did not finish within 60 s:\n{awaiting_chain(task)}\n\n{others}")
+        task.result()
 
 
 async def register_and_login(client: httpx.AsyncClient, email: str, password: str = "correct horse") -> dict[str, Any]:

@@ -149,13 +149,13 @@ class ProfileRuntime:
         self._workers = await self.membership.live_workers()
 
     async def _membership_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(max(0.2, self.lease_ttl_ms / 6000))
             with contextlib.suppress(Exception):  # a missed beat only delays rebalancing
                 await self._refresh_membership()
 
     async def _reconcile_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.reconcile_interval_s)
             try:
                 await self.reconcile()

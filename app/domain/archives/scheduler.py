@@ -208,8 +208,10 @@ class ArchiveScheduler:
             except Exception as exc:  # the database is away: try again at the next tick
                 log_event("warning", "archives", "archive.tick_failed", f"archive scheduler tick failed: {exc!r}")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races a wake-up
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.archive_poll_interval_s)
+                async with asyncio.timeout(self.settings.archive_poll_interval_s):
+                    await self._wake.wait()
 
 
 def _extended_claim(until: datetime) -> ColumnElement[datetime]:

@@ -79,15 +79,20 @@ class ChannelFailover:
         self._instance_id = instance_id
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.moved = 0
         self.orphaned = 0
 
     async def start(self) -> None:
+        self._stopping = False
         _wakers.add(self._wakeup.set)
         self._task = asyncio.create_task(self._loop(), name="channel-failover")
 
     async def stop(self) -> None:
         _wakers.discard(self._wakeup.set)
+        # The flag ends the loop even if a client library swallows the cancellation mid-call (redis-py can).
+        self._stopping = True
+        self._wakeup.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -95,13 +100,15 @@ class ChannelFailover:
             self._task = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.sweep()
             except Exception as exc:
                 log_event("warning", "channels", "channel.failover_sweep_failed", f"failover sweep failed: {exc!r}")
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races a wake-up
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.channel_failover_interval_s)
+                async with asyncio.timeout(self._settings.channel_failover_interval_s):
+                    await self._wakeup.wait()
             self._wakeup.clear()
 
     async def sweep(self) -> int:

@@ -139,8 +139,10 @@ class WebhookDispatcher:
                     f"dispatcher poll failed: {type(exc).__name__}",
                     context={"error": str(exc)[:300]},
                 )
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races a wake-up
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.webhook_poll_interval_s)
+                async with asyncio.timeout(self._settings.webhook_poll_interval_s):
+                    await self._wake.wait()
 
     async def _renew_claims(self) -> None:
         """Extend this dispatcher's claims every third of their lifetime (a lease renewal)."""
