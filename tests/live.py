@@ -32,7 +32,10 @@ async def serve_asgi(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False, ws_ping_interval=None)
+    # log_config=None: uvicorn must not reconfigure logging in the test process (it would detach the JSON bridge).
+    config = uvicorn.Config(
+        app, lifespan=lifespan, log_config=None, log_level="warning", access_log=False, ws_ping_interval=None
+    )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -15,8 +15,6 @@ from app.telegram.bus import CommandBus
 from app.telegram.leases import LeaseStore, MemoryLeaseStore, RedisLeaseStore
 from app.telegram.membership import RedisMembership, rendezvous_owner
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture
 async def redis(redis_url) -> AsyncIterator[Redis]:

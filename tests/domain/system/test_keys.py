@@ -16,8 +16,6 @@ from app.lib.crypto import DecryptionError, SecretBox, generate_key
 from tests.conftest import bearer, register_and_login
 from tests.domain.profiles.test_binding import bind
 
-pytestmark = pytest.mark.asyncio
-
 
 async def test_rotation_reencrypts_profiles_under_the_new_key(client, app):
     headers = bearer(await register_and_login(client, "ada@example.com"))
