@@ -165,6 +165,17 @@ def test_no_secret_reaches_stdout(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_stdlib_bridge(capsys: pytest.CaptureFixture[str]) -> None:
+    # Other suites quieten the telethon logger for their own output; this test needs its default level.
+    telethon = logging.getLogger("telethon")
+    previous = telethon.level
+    telethon.setLevel(logging.NOTSET)
+    try:
+        _check_stdlib_bridge(capsys)
+    finally:
+        telethon.setLevel(previous)
+
+
+def _check_stdlib_bridge(capsys: pytest.CaptureFixture[str]) -> None:
     logger = logging.getLogger("telethon.network.mtprotosender")
     logger.info("below the bridge level")
     logger.warning("reconnecting to %s", "dc2")
