@@ -174,15 +174,16 @@ async def _unread_is(client, s, conversation_id, count):
 class TestPacing:
     @pytest.fixture
     def settings_overrides(self):
-        return {"SEND_CHAT_INTERVAL_S": "0.4", "SEND_MAX_WAIT_S": "0.5"}
+        # Margins of a second either way, so request overheads (SQLite serialises the writes) cannot flip it.
+        return {"SEND_CHAT_INTERVAL_S": "2", "SEND_MAX_WAIT_S": "3"}
 
     async def test_sends_queue_for_their_slot_and_too_long_a_wait_is_429(self, client, app, sandbox):
         s = await connected_profile(client, app, sandbox)
         body = {"phone": s.phone, "text": "paced", "tg_receiver": f"@{s.contact.username}"}
         assert (await client.post("/messages/send", json=body, headers=s.headers)).status_code == 200
-        # The second waits for its slot (0.4 s after the first) and is sent.
+        # The second waits for its slot (2 s after the first) and is sent.
         assert (await client.post("/messages/send", json=body, headers=s.headers)).status_code == 200
-        # Two more at once: the first of them queues, the second would wait 0.8 s > 0.5 s.
+        # Two more at once: the first of them queues (2 s), the second would wait 4 s > 3 s.
         answers = await asyncio.gather(*(client.post("/messages/send", json=body, headers=s.headers) for _ in range(2)))
         codes = sorted(a.status_code for a in answers)
         assert codes == [200, 429]
