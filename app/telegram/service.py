@@ -51,7 +51,7 @@ class TelegramService:
 
     async def log_out(self, credentials: ProfileCredentials) -> None:
         """Log a profile out at Telegram from whichever process owns its connection."""
-        if not self.runtime.running and self.bus is not None:
+        if self.bus is not None:
             holder = await self.leases.holder(lease_name(credentials.profile_id))
             if holder is not None and holder != self.runtime.instance_id:
                 await self.bus.call(
