@@ -129,8 +129,10 @@ class AppProcess:
     def output(self) -> str:
         return self.log_path.read_text()
 
-    async def ready(self, marker: str | None = None, timeout: float = 180) -> None:
-        """Printed `marker` (workers), or answering HTTP (any health: a non-critical component may be down)."""
+    async def ready(
+        self, marker: str | None = None, timeout: float = 180, health: frozenset[int] = frozenset({200, 503})
+    ) -> None:
+        """Printed `marker` (workers), or `/health` answering one of `health` (by default any answer at all)."""
 
         async def up() -> bool:
             if self.popen.poll() is not None:
@@ -139,7 +141,7 @@ class AppProcess:
                 return marker in self.output()
             try:
                 async with httpx.AsyncClient(timeout=1) as client:
-                    return (await client.get(f"{self.base}/health")).status_code in {200, 503}
+                    return (await client.get(f"{self.base}/health")).status_code in health
             except httpx.HTTPError:
                 return False
 

@@ -4,11 +4,7 @@ checkpoint and the archive holds every channel message exactly once."""
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,52 +13,11 @@ from cryptography.fernet import Fernet
 from app.db.migrations import upgrade
 from tests.conftest import FAST_HASHING, make_settings, sandbox_code, sandbox_env, sandbox_phone
 from tests.domain.archives.helpers import as_tuples, channel_with_posts, expected, read_local
-from tests.live import eventually, free_port
+from tests.live import AppProcess, eventually
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 POSTS = 3000
-
-
-class Process:
-    """`python -m app serve` on a free port, logging to a file."""
-
-    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"{name}.log"
-        self.log = self.log_path.open("w")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-            env={**env, "DATA_DIR": str(workdir / name)},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def ready(self) -> None:
-        async def healthy() -> bool:
-            if self.popen.poll() is not None:
-                raise AssertionError(self.log_path.read_text()[-3000:])
-            try:
-                async with httpx.AsyncClient(timeout=2) as client:
-                    return (await client.get(f"{self.base}/health")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await eventually(healthy, timeout=120)  # a busy shared machine imports slowly
-
-    def kill(self) -> None:
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-        self.log.close()
 
 
 @pytest.fixture
@@ -89,10 +44,10 @@ async def test_sigkill_mid_export_then_resume_exports_each_message_once(sandbox,
         "ARCHIVE_CLAIM_TTL_S": "1",
         "ARCHIVE_POLL_INTERVAL_S": "0.1",
     }
-    first = Process(env, tmp_path, "first")
-    second: Process | None = None
+    first = AppProcess(env, tmp_path, "first")
+    second: AppProcess | None = None
     try:
-        await first.ready()
+        await first.ready(health=frozenset({200}))
         phone = sandbox_phone()
         async with httpx.AsyncClient(base_url=first.base, timeout=20) as api:
             credentials = {"email": "ada@example.com", "password": "correct horse"}
@@ -123,8 +78,8 @@ async def test_sigkill_mid_export_then_resume_exports_each_message_once(sandbox,
         assert status == "running"
         assert 200 <= exported < POSTS - 1, "the export was not interrupted mid-run"
 
-        second = Process(env, tmp_path, "second")
-        await second.ready()
+        second = AppProcess(env, tmp_path, "second")
+        await second.ready(health=frozenset({200}))
         async with httpx.AsyncClient(base_url=second.base, timeout=20) as api:
 
             async def completed() -> bool:
