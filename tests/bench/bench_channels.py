@@ -37,7 +37,7 @@ from app.telegram.leases import MemoryLeaseStore
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime
 from app.telegram.updates import NewMessage, UpdateRecord
 from tests.bench.bench_profiles import InMemorySource
-from tests.bench.sandbox_process import login_sandbox_accounts
+from tests.bench.sandbox_process import login_sandbox_accounts, run_traffic
 
 PROFILES = 5
 AUTHORS = 10
@@ -104,16 +104,6 @@ async def post_all(spec: dict[str, Any]) -> None:
     await asyncio.gather(*(c.disconnect() for c in clients))
 
 
-async def run_authors(spec_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.bench.bench_channels", "post", str(spec_path), stdout=asyncio.subprocess.PIPE
-    )
-    assert process.stdout is not None
-    await process.stdout.readline()
-    if await process.wait() != 0:
-        raise RuntimeError("the authors failed")
-
-
 # -- baseline and service ------------------------------------------------------------------------------------
 
 
@@ -131,7 +121,7 @@ async def baseline(connector: TelegramConnector, profiles: list[tuple[str, str]]
 
     for client in clients:
         client.add_event_handler(on_post, events.NewMessage())
-    await run_authors(spec_path)
+    await run_traffic("tests.bench.bench_channels", "post", spec_path)
     await asyncio.wait_for(done.wait(), 180)
     await asyncio.gather(*(c.disconnect() for c in clients))
     return {"rate": len(times) / (times[-1] - times[0]), "count": len(times)}
@@ -187,7 +177,7 @@ async def service(
         assert connected is not None
         await connected.client.get_dialogs()
     await asyncio.sleep(0.5)
-    await run_authors(spec_path)
+    await run_traffic("tests.bench.bench_channels", "post", spec_path)
     await asyncio.wait_for(done.wait(), 300)
     await runtime.stop()
     await ingest.stop()

@@ -38,7 +38,7 @@ from app.telegram.runtime import ProfileCredentials, ProfileRuntime
 from app.telegram.updates import NewMessage, UpdateRecord
 from tests.backends import postgres_server
 from tests.bench.bench_profiles import InMemorySource
-from tests.bench.sandbox_process import login_sandbox_accounts, sandbox_process
+from tests.bench.sandbox_process import login_sandbox_accounts, run_traffic, sandbox_process
 
 PROFILES = 10
 SENDERS = 20
@@ -73,16 +73,6 @@ def _connector(spec: dict[str, Any]) -> TelegramConnector:
     return connector
 
 
-async def run_senders(spec_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.bench.bench_ingest", "send", str(spec_path), stdout=asyncio.subprocess.PIPE
-    )
-    assert process.stdout is not None
-    await process.stdout.readline()
-    if await process.wait() != 0:
-        raise RuntimeError("the senders failed")
-
-
 # -- baseline ------------------------------------------------------------------------------------------------
 
 
@@ -100,7 +90,7 @@ async def baseline(connector: TelegramConnector, profiles: list[tuple[str, str]]
 
     for client in clients:
         client.add_event_handler(on_message, events.NewMessage(incoming=True))
-    await run_senders(spec_path)
+    await run_traffic("tests.bench.bench_ingest", "send", spec_path)
     await asyncio.wait_for(done.wait(), 120)
     await asyncio.gather(*(c.disconnect() for c in clients))
     return {"rate": len(times) / (times[-1] - times[0]), "count": len(times)}
@@ -159,7 +149,7 @@ async def service(
     await runtime.start()
     await asyncio.gather(*(runtime.wait_connected(pid, 60) for pid in credentials))
     await asyncio.sleep(0.5)  # first checkpoints
-    await run_senders(spec_path)
+    await run_traffic("tests.bench.bench_ingest", "send", spec_path)
     await asyncio.wait_for(done.wait(), 300)
     await runtime.stop()
     await ingest.stop()

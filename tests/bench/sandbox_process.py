@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import subprocess
 import sys
@@ -62,3 +63,14 @@ async def login_sandbox_accounts(connector: TelegramConnector, count: int, digit
         accounts.append((phone, StringSession.save(client.session)))
         await client.disconnect()
     return accounts
+
+
+async def run_traffic(module: str, command: str, spec_path: Path) -> None:
+    """Run `python -m <module> <command> <spec>` (a benchmark's traffic generator) until it has written all."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, command, str(spec_path), stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    await process.stdout.readline()  # the generator says when its clients are connected
+    if await process.wait() != 0:
+        raise RuntimeError(f"{module} {command} failed")
