@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from cryptography.fernet import Fernet
 
 
 def free_port() -> int:
@@ -159,3 +161,20 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
         self.log.close()
+
+
+def process_env(postgres_url: str, redis_url: str, **overrides: str) -> dict[str, str]:
+    """Environment for `python -m app` subprocesses on one PostgreSQL and Redis (test secrets, fast hashing)."""
+    return {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": "s" * 48,
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LOG_SHIPPING": "off",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST_KIB": "1024",
+        "ARGON2_PARALLELISM": "1",
+        **overrides,
+    }

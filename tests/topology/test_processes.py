@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -24,7 +22,7 @@ from websockets.asyncio.client import connect
 from app.db.base import metadata
 from app.db.migrations import upgrade
 from tests.conftest import make_settings, sandbox_code, sandbox_phone
-from tests.live import AppProcess, eventually
+from tests.live import AppProcess, eventually, process_env
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 PROFILES = 30
@@ -33,24 +31,16 @@ PROFILES = 30
 @pytest.fixture
 async def environment(postgres_url, redis_url, sandbox, tmp_path):
     await asyncio.to_thread(upgrade, make_settings(tmp_path / "migrate", DATABASE_URL=postgres_url))
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url,
-        "JWT_SECRET": "s" * 48,
-        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "LOG_SHIPPING": "off",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "TELEGRAM_MODE": "sandbox",
-        "TELEGRAM_DC": f"127.0.0.1:{sandbox.port}:{sandbox.dc_id}",
-        "TELEGRAM_EXTRA_RSA_KEY": sandbox.public_key_pem,
-        "PROFILE_LEASE_TTL_MS": "3000",
-        "WORKER_HEARTBEAT_TTL_MS": "2000",
-        "COMMAND_TIMEOUT_S": "10",
-    }
+    env = process_env(
+        postgres_url,
+        redis_url,
+        TELEGRAM_MODE="sandbox",
+        TELEGRAM_DC=f"127.0.0.1:{sandbox.port}:{sandbox.dc_id}",
+        TELEGRAM_EXTRA_RSA_KEY=sandbox.public_key_pem,
+        PROFILE_LEASE_TTL_MS="3000",
+        WORKER_HEARTBEAT_TTL_MS="2000",
+        COMMAND_TIMEOUT_S="10",
+    )
     yield env
     engine = create_async_engine(postgres_url)
     async with engine.begin() as connection:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import defaultdict
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
@@ -18,7 +16,7 @@ from websockets.asyncio.client import connect
 from app.db.base import metadata
 from app.db.migrations import upgrade
 from tests.conftest import make_settings
-from tests.live import AppProcess, Receiver, eventually, running_receiver
+from tests.live import AppProcess, Receiver, eventually, process_env, running_receiver
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 
@@ -26,22 +24,14 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 @pytest.fixture
 def shared_env(postgres_url, redis_url, tmp_path):
     upgrade(make_settings(tmp_path / "migrate", DATABASE_URL=postgres_url))
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url,
-        "JWT_SECRET": "s" * 48,
-        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "LOG_SHIPPING": "off",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST_KIB": "1024",
-        "ARGON2_PARALLELISM": "1",
-        "WEBHOOK_CLAIM_TTL_S": "1",
-        "WEBHOOK_POLL_INTERVAL_S": "0.1",
-        "WEBHOOK_DEFAULT_MAX_PER_SECOND": "100",
-        "WEBHOOK_RETRY_SCHEDULE_S": "0.2,0.2,0.2,0.2,0.2",
-    }
+    env = process_env(
+        postgres_url,
+        redis_url,
+        WEBHOOK_CLAIM_TTL_S="1",
+        WEBHOOK_POLL_INTERVAL_S="0.1",
+        WEBHOOK_DEFAULT_MAX_PER_SECOND="100",
+        WEBHOOK_RETRY_SCHEDULE_S="0.2,0.2,0.2,0.2,0.2",
+    )
     yield env
     asyncio.run(_empty_database(postgres_url, redis_url))
 
