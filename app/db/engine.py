@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     EngineConfig,
@@ -14,11 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 
+_json_encoder = msgspec.json.Encoder()
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON columns (event payloads, media metadata) go through msgspec: the ingest writer encodes one per row."""
+    return _json_encoder.encode(value).decode()
+
 
 def engine_kwargs(settings: Settings) -> dict[str, Any]:
+    common = {"json_serializer": _json_dumps, "json_deserializer": msgspec.json.decode}
     if settings.sqlite:
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30}, **common}
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size, "pool_pre_ping": True, **common}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -90,10 +90,12 @@ async def baseline(connector: TelegramConnector, profiles: list[tuple[str, str]]
 
     for client in clients:
         client.add_event_handler(on_message, events.NewMessage(incoming=True))
+    cpu = time.process_time()
     await run_traffic("tests.bench.bench_ingest", "send", spec_path)
     await asyncio.wait_for(done.wait(), 120)
+    cpu = time.process_time() - cpu
     await asyncio.gather(*(c.disconnect() for c in clients))
-    return {"rate": len(times) / (times[-1] - times[0]), "count": len(times)}
+    return {"rate": len(times) / (times[-1] - times[0]), "count": len(times), "cpu_ms": cpu * 1000 / len(times)}
 
 
 # -- the service ---------------------------------------------------------------------------------------------
@@ -149,8 +151,10 @@ async def service(
     await runtime.start()
     await asyncio.gather(*(runtime.wait_connected(pid, 60) for pid in credentials))
     await asyncio.sleep(0.5)  # first checkpoints
+    cpu = time.process_time()
     await run_traffic("tests.bench.bench_ingest", "send", spec_path)
     await asyncio.wait_for(done.wait(), 300)
+    cpu = time.process_time() - cpu
     await runtime.stop()
     await ingest.stop()
     await engine.dispose()
@@ -158,6 +162,7 @@ async def service(
     return {
         "rate": len(commits) / (max(commits) - min(receipts)),
         "count": len(commits),
+        "cpu_ms": cpu * 1000 / len(commits),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
@@ -194,11 +199,14 @@ async def main() -> None:
         for name, url in (("sqlite", None), ("postgresql", postgres_url)):
             # The baseline runs right before each service phase: load on the machine drifts between phases.
             bare = await baseline(connector, profiles, spec_path)
-            print(f"bare Telethon clients receive:     {bare['rate']:8.0f} msg/s ({bare['count']:.0f} messages)")
+            print(
+                f"bare Telethon clients receive:     {bare['rate']:8.0f} msg/s ({bare['count']:.0f} messages), "
+                f"CPU {bare['cpu_ms']:.2f} ms/msg"
+            )
             ours = await service(name, url, connector, profiles, spec_path)
             print(
                 f"ingest persisted ({name:10}): {ours['rate']:8.0f} msg/s ({ours['count']:.0f} messages), "
-                f"ratio {ours['rate'] / bare['rate']:.2f} (target >= 0.80), "
+                f"ratio {ours['rate'] / bare['rate']:.2f} (target >= 0.80), CPU {ours['cpu_ms']:.2f} ms/msg, "
                 f"receipt->commit p50 {ours['p50_ms']:.0f} ms, p99 {ours['p99_ms']:.0f} ms"
             )
 

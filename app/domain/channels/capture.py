@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Channel, ChannelStatus, Chat, ChatKind, Message, TelegramProfile
+from app.domain.messages.rows import ChatLike
 from app.lib.logging import log_event
 from app.telegram.commands import MessageInfo, ProfileCommands
 from app.telegram.updates import ChatRef, MessageRecord, NewMessage, ProfileRef
@@ -36,13 +37,13 @@ def channel_payload(channel: Channel) -> dict[str, Any]:
     }
 
 
-async def channel_contexts(session: AsyncSession, chats: Iterable[Chat]) -> dict[UUID, dict[str, Any]]:
+async def channel_contexts(session: AsyncSession, chats: Iterable[ChatLike]) -> dict[UUID, dict[str, Any]]:
     """Event context for chats that are a monitored channel of their profile (by chat id); one query.
 
     Only the assigned profile's chat counts: another member profile's copy stays a plain inbox message, so a
     post is announced with channel context once. `last_message_at` of the channel follows its chat.
     """
-    wanted: dict[tuple[UUID, int], Chat] = {
+    wanted: dict[tuple[UUID, int], ChatLike] = {
         (chat.profile_id, chat.peer_id): chat
         for chat in chats
         if chat.kind == ChatKind.CHANNEL.value and chat.profile_id is not None

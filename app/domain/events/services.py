@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from advanced_alchemy.mixins.uuid import uuid7
+from sqlalchemy import Table, insert, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -112,7 +112,7 @@ class NewEvent:
 
 
 async def emit_many(session: AsyncSession, items: Sequence[NewEvent]) -> list[EventEnvelope]:
-    """`emit()` for many events at once (one webhook lookup per user, one flush): the ingest writer's batches."""
+    """`emit()` for many events at once: one webhook lookup, then bulk inserts (the ingest writer's batches)."""
     unknown = {item.type for item in items} - EVENT_TYPES
     if unknown:
         raise ValueError(f"unknown event types {sorted(unknown)!r}")
@@ -127,29 +127,48 @@ async def emit_many(session: AsyncSession, items: Sequence[NewEvent]) -> list[Ev
     for user_id, webhook_id, types in rows:
         subscriptions.setdefault(user_id, []).append((webhook_id, types))
     now = datetime.now(UTC)
-    added: list[tuple[Event, bool]] = []
+    event_rows: list[dict[str, Any]] = []
+    delivery_rows: list[dict[str, Any]] = []
+    added: list[tuple[EventEnvelope, bool]] = []
     for item in items:
-        event = Event(
-            id=uuid7(),
-            user_id=item.user_id,
-            type=item.type,
-            profile=item.profile,
-            payload=item.data,
-            created_at=now,
-            updated_at=now,
+        envelope = EventEnvelope(
+            id=uuid7(), type=item.type, occurred_at=now, user_id=item.user_id, profile=item.profile, data=item.data
         )
-        session.add(event)
+        event_rows.append(
+            {
+                "id": envelope.id,
+                "user_id": item.user_id,
+                "type": item.type,
+                "profile": item.profile,
+                "payload": item.data,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         targets = [w for w, types in subscriptions.get(item.user_id, []) if item.type in types or ALL_TYPES in types]
-        session.add_all(WebhookDelivery(webhook_id=t, event_id=event.id, next_attempt_at=now) for t in targets)
-        added.append((event, bool(targets)))
-    await session.flush()
+        delivery_rows.extend(
+            {
+                "id": uuid7(),
+                "webhook_id": target,
+                "event_id": envelope.id,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for target in targets
+        )
+        added.append((envelope, bool(targets)))
+    await session.execute(insert(_EVENTS), event_rows)
+    if delivery_rows:
+        await session.execute(insert(_DELIVERIES), delivery_rows)
     savepoint = session.sync_session.get_nested_transaction()
-    envelopes = []
-    for event, wake in added:
-        envelope = envelope_of(event)
+    for envelope, wake in added:
         _queue(session, _Pending(envelope, wake, savepoint))
-        envelopes.append(envelope)
-    return envelopes
+    return [envelope for envelope, _ in added]
+
+
+_EVENTS = cast(Table, Event.__table__)
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
 
 
 def request_dispatch(session: AsyncSession) -> None:

@@ -136,8 +136,10 @@ class MessageIngest:
                     await self._apply(session, record, cache)
                 if run:
                     await store.record_new_many(session, run)
-                for checkpoint in checkpoints.values():
-                    await self._apply(session, checkpoint, cache)
+                await store.save_states(
+                    session,
+                    {pid: cp.states for pid, cp in checkpoints.items() if pid not in self._held_back},
+                )
             self._committed(batch)
             return
         except Exception as exc:
@@ -175,7 +177,7 @@ class MessageIngest:
         elif isinstance(record, ReadReceipt):
             await store.record_read(session, record)
         elif isinstance(record, Checkpoint) and record.profile.profile_id not in self._held_back:
-            await store.save_states(session, record.profile.profile_id, record.states)
+            await store.save_states(session, {record.profile.profile_id: record.states})
 
 
 def build_ingest(

@@ -1,0 +1,128 @@
+"""Plain views of inbox rows: what event payloads read, and what the ingest writer's bulk path inserts.
+
+ORM objects (`Chat`, `Message`) satisfy the protocols as they are; the bulk path uses the slotted rows below, so
+a batch of hundreds of messages costs a few Core statements instead of a unit of work per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+
+class ChatLike(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def owner_id(self) -> UUID: ...
+    @property
+    def profile_id(self) -> UUID | None: ...
+    @property
+    def peer_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def last_message_at(self) -> datetime | None: ...
+
+
+class MessageLike(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def telegram_message_id(self) -> int | None: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def sender_id(self) -> int | None: ...
+    @property
+    def sender_name(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def media_type(self) -> str | None: ...
+    @property
+    def date(self) -> datetime: ...
+
+
+@dataclass(slots=True)
+class ChatRow:
+    """A `chats` row as the bulk path reads, creates and updates it."""
+
+    id: UUID
+    owner_id: UUID
+    profile_id: UUID | None
+    profile_phone: str
+    peer_id: int
+    kind: str
+    title: str | None
+    username: str | None
+    access_hash: int | None
+    last_message_at: datetime | None
+
+    def insert_values(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "owner_id": self.owner_id,
+            "profile_id": self.profile_id,
+            "profile_phone": self.profile_phone,
+            "peer_id": self.peer_id,
+            "kind": self.kind,
+            "title": self.title,
+            "username": self.username,
+            "access_hash": self.access_hash,
+            "unread_count": 0,
+            "read_outbox_max_id": 0,
+            "last_message_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+@dataclass(slots=True)
+class MessageRow:
+    """A new `messages` row of the bulk path (never deleted, no idempotency key: it came from Telegram)."""
+
+    id: UUID
+    chat_id: UUID
+    telegram_message_id: int
+    direction: str
+    status: str
+    sender_id: int | None
+    sender_name: str | None
+    text: str
+    media_type: str | None
+    media: dict[str, Any] | None
+    date: datetime
+    edit_date: datetime | None
+    reply_to: int | None
+
+    def insert_values(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "chat_id": self.chat_id,
+            "telegram_message_id": self.telegram_message_id,
+            "direction": self.direction,
+            "status": self.status,
+            "sender_id": self.sender_id,
+            "sender_name": self.sender_name,
+            "text": self.text,
+            "media_type": self.media_type,
+            "media": self.media,
+            "date": self.date,
+            "edit_date": self.edit_date,
+            "is_deleted": False,
+            "deleted_at": None,
+            "error": None,
+            "reply_to": self.reply_to,
+            "idempotency_key": None,
+            "created_at": now,
+            "updated_at": now,
+        }
