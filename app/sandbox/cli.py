@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--traffic-rate", type=float, default=0.0, metavar="SECONDS", help="generate demo traffic every N seconds"
     )
     parser.add_argument("--no-demo", action="store_true", help="do not seed demo contacts and channels")
+    parser.add_argument(
+        "--public-key", type=Path, default=None, help="also write the public key (PEM) here, e.g. without --state"
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
     return parser
 
@@ -46,6 +49,8 @@ async def serve(args: argparse.Namespace) -> None:
     if args.state is not None:
         pem_path = write_public_key(args.state, dc.public_key_pem)
         _say(f"public key written to {pem_path}")
+    if args.public_key is not None:
+        args.public_key.write_text(dc.public_key_pem, encoding="utf-8")
     if args.traffic_rate > 0:
         dc.start_demo_traffic(args.traffic_rate)
     _say(f"SANDBOX READY {dc.host}:{dc.port}")

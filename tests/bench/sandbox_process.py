@@ -29,10 +29,10 @@ class SandboxProcess:
 
 @contextlib.contextmanager
 def sandbox_process() -> Iterator[SandboxProcess]:
-    folder = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
-    state = folder / "sandbox.json"
+    # In memory: a state file would be rewritten every second, slower as the benchmark's messages pile up.
+    pem_path = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "sandbox.pub.pem"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.sandbox", "--port", "0", "--state", str(state), "--no-demo"],
+        [sys.executable, "-m", "app.sandbox", "--port", "0", "--public-key", str(pem_path), "--no-demo"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -44,7 +44,7 @@ def sandbox_process() -> Iterator[SandboxProcess]:
                 break
         else:
             raise RuntimeError("sandbox did not start")
-        pem = Path(f"{state}.pub.pem").read_text()
+        pem = pem_path.read_text()
         yield SandboxProcess(DataCenter(host, int(port)), pem)
     finally:
         process.terminate()
