@@ -15,8 +15,10 @@ export PORT DATA_DIR
 $(UV):
 	@bash .ci/bootstrap-uv $(PYTHON) $(UV_VERSION)
 
+# Bytecode is compiled at install: every app, worker and sandbox process then starts in seconds, also where
+# PYTHONDONTWRITEBYTECODE keeps Python from caching what it compiles.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.synced
