@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -108,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[1:])
     args = _parser().parse_args(argv)
+    if args.role in {"serve", "api", "worker"}:
+        from app.lib.heap import freeze_startup_heap
+
+        importlib.import_module("app.server.app")  # every module the service runs, before freezing
+        freeze_startup_heap()
     try:
         if args.role in {"serve", "api"}:
             return _serve(args.host, args.port, api_only=args.role == "api")

@@ -16,7 +16,7 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from advanced_alchemy.mixins.uuid import uuid7
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -119,11 +119,7 @@ async def emit_many(session: AsyncSession, items: Sequence[NewEvent]) -> list[Ev
     if not items:
         return []
     subscriptions: dict[UUID, list[tuple[UUID, list[str]]]] = {}
-    rows = await session.execute(
-        select(Webhook.user_id, Webhook.id, Webhook.event_types).where(
-            Webhook.user_id.in_({item.user_id for item in items}), Webhook.status.in_(DELIVERABLE_STATUSES)
-        )
-    )
+    rows = await session.execute(_SUBSCRIPTIONS, {"user_ids": list({item.user_id for item in items})})
     for user_id, webhook_id, types in rows:
         subscriptions.setdefault(user_id, []).append((webhook_id, types))
     now = datetime.now(UTC)
@@ -158,17 +154,21 @@ async def emit_many(session: AsyncSession, items: Sequence[NewEvent]) -> list[Ev
             for target in targets
         )
         added.append((envelope, bool(targets)))
-    await session.execute(insert(_EVENTS), event_rows)
+    await session.execute(_INSERT_EVENTS, event_rows)
     if delivery_rows:
-        await session.execute(insert(_DELIVERIES), delivery_rows)
+        await session.execute(_INSERT_DELIVERIES, delivery_rows)
     savepoint = session.sync_session.get_nested_transaction()
     for envelope, wake in added:
         _queue(session, _Pending(envelope, wake, savepoint))
     return [envelope for envelope, _ in added]
 
 
-_EVENTS = cast(Table, Event.__table__)
-_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+# Built once: SQLAlchemy then reuses each statement's cache key instead of recomputing it per batch.
+_INSERT_EVENTS = insert(cast(Table, Event.__table__))
+_INSERT_DELIVERIES = insert(cast(Table, WebhookDelivery.__table__))
+_SUBSCRIPTIONS = select(Webhook.user_id, Webhook.id, Webhook.event_types).where(
+    Webhook.user_id.in_(bindparam("user_ids", expanding=True)), Webhook.status.in_(DELIVERABLE_STATUSES)
+)
 
 
 def request_dispatch(session: AsyncSession) -> None:

@@ -184,7 +184,7 @@ async def record_new_many(session: AsyncSession, updates: list[NewMessage]) -> l
         elif _rename(chat, update.chat) and chat.id not in created:
             renamed[chat.id] = chat
     if created:
-        await session.execute(insert(_CHATS), [chat.insert_values(now) for chat in created.values()])
+        await session.execute(_INSERT_CHATS, [chat.insert_values(now) for chat in created.values()])
     if renamed:
         await session.execute(_RENAME, [_rename_params(chat, now) for chat in renamed.values()])
     seen = await _stored_ids(session, [chat.id for chat in chats.values() if chat.id not in created], updates)
@@ -199,7 +199,7 @@ async def record_new_many(session: AsyncSession, updates: list[NewMessage]) -> l
         stored.append((update, chat, _message_row(chat, record)))
     if not stored:
         return []
-    await session.execute(insert(_MESSAGES), [row.insert_values(now) for _, _, row in stored])
+    await session.execute(_INSERT_MESSAGES, [row.insert_values(now) for _, _, row in stored])
     await session.execute(_COUNT, _count_params(stored, now))
     touched = {chat.id: chat for _, chat, _ in stored}
     _expunge_chats(session, touched.keys() | renamed.keys())
@@ -219,8 +219,11 @@ async def record_new_many(session: AsyncSession, updates: list[NewMessage]) -> l
     return [row.id for _, _, row in stored]
 
 
+# Built once: SQLAlchemy then reuses each statement's cache key instead of recomputing it per batch.
 _CHATS = cast(Table, Chat.__table__)
 _MESSAGES = cast(Table, Message.__table__)
+_INSERT_CHATS = insert(_CHATS)
+_INSERT_MESSAGES = insert(_MESSAGES)
 _RENAME = (
     update_statement(_CHATS)
     .where(_CHATS.c.id == bindparam("b_id"))
