@@ -79,6 +79,9 @@ class Settings:
     ingest_queue_size: int = 10_000
     ingest_batch_size: int = 200
     ingest_checkpoint_interval_s: float = 0.25
+    reconcile_interval_s: float = 300.0
+    reconcile_dialogs: int = 20
+    reconcile_messages_per_chat: int = 100
     send_chat_interval_s: float = 1.0
     send_group_per_minute: int = 20
     send_account_per_minute: int = 30
@@ -335,6 +338,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         ingest_queue_size=read.integer("INGEST_QUEUE_SIZE", 10_000, minimum=10),
         ingest_batch_size=read.integer("INGEST_BATCH_SIZE", 200, minimum=1),
         ingest_checkpoint_interval_s=read.number("INGEST_CHECKPOINT_INTERVAL_S", 0.25, minimum=0.01),
+        reconcile_interval_s=read.number("RECONCILE_INTERVAL_S", 300.0),
+        reconcile_dialogs=read.integer("RECONCILE_DIALOGS", 20, minimum=1),
+        reconcile_messages_per_chat=read.integer("RECONCILE_MESSAGES_PER_CHAT", 100, minimum=1),
         send_chat_interval_s=read.number("SEND_CHAT_INTERVAL_S", 1.0),
         send_group_per_minute=read.integer("SEND_GROUP_PER_MINUTE", 20, minimum=1),
         send_account_per_minute=read.integer("SEND_ACCOUNT_PER_MINUTE", 30, minimum=1),

@@ -120,9 +120,9 @@ def sandbox_code(phone: str) -> str:
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, str]:
-    """Override in a test module to change settings for its app."""
-    return {}
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings for the test's app: override in a module, or parametrize a test with `indirect=True`."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture

@@ -43,8 +43,13 @@ class Actions:
         *,
         reply_to: int | None = None,
         origin: LiveConnection | None = None,
+        lose_update: bool = False,
     ) -> tuple[int, TLObject]:
-        """Store one copy per participant; returns (sender's message id, the sender's RPC result)."""
+        """Store one copy per participant; returns (sender's message id, the sender's RPC result).
+
+        `lose_update` stores both copies without logging or pushing their updates: a silent gap that only reading
+        the history reveals (what the service's reconciler and its check of interrupted sends are for).
+        """
         _check_text(text)
         date = now()
         own = StoredMessage(
@@ -59,10 +64,13 @@ class Actions:
         )
         sender.messages[own.id] = own
         sender.dialogs.setdefault(recipient.id, _new_dialog())
-        own_entry = sender.log.append("new_message", ids=[own.id], peer_id=recipient.id)
-        users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
-        own_update = types.UpdateNewMessage(render.message(own, sender.id, self.state), own_entry.pts, 1)
-        self.hub.push(sender.id, render.updates([own_update], users), exclude=origin)
+        own_pts = sender.log.pts
+        if not lose_update:
+            own_entry = sender.log.append("new_message", ids=[own.id], peer_id=recipient.id)
+            own_pts = own_entry.pts
+            users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
+            own_update = types.UpdateNewMessage(render.message(own, sender.id, self.state), own_entry.pts, 1)
+            self.hub.push(sender.id, render.updates([own_update], users), exclude=origin)
 
         if recipient.id != sender.id:
             theirs = StoredMessage(
@@ -80,12 +88,16 @@ class Actions:
             own.twin_owner, own.twin_id = recipient.id, theirs.id
             recipient.messages[theirs.id] = theirs
             recipient.dialogs.setdefault(sender.id, _new_dialog())
-            entry = recipient.log.append("new_message", ids=[theirs.id], peer_id=sender.id)
-            their_users = [render.user(sender, recipient.id), render.user(recipient, recipient.id)]
-            update = types.UpdateNewMessage(render.message(theirs, recipient.id, self.state), entry.pts, 1)
-            self.hub.push(recipient.id, render.updates([update], their_users))
+            if not lose_update:
+                entry = recipient.log.append("new_message", ids=[theirs.id], peer_id=sender.id)
+                their_users = [render.user(sender, recipient.id), render.user(recipient, recipient.id)]
+                update = types.UpdateNewMessage(render.message(theirs, recipient.id, self.state), entry.pts, 1)
+                self.hub.push(recipient.id, render.updates([update], their_users))
         self._changed()
-        result = types.UpdateShortSentMessage(id=own.id, pts=own_entry.pts, pts_count=1, date=render.ts(date), out=True)
+        pts_count = 0 if lose_update else 1
+        result = types.UpdateShortSentMessage(
+            id=own.id, pts=own_pts, pts_count=pts_count, date=render.ts(date), out=True
+        )
         return own.id, result
 
     def edit_private(self, editor: User, msg_id: int, text: str, *, origin: LiveConnection | None = None) -> TLObject:

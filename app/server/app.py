@@ -30,6 +30,8 @@ from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
 from app.domain.messages.controllers import ConversationsController, MessagesController
 from app.domain.messages.ingest import build_ingest, running_ingest
+from app.domain.messages.reconcile import build_reconciler, reconciling
+from app.domain.messages.services import pending_stale_after
 from app.domain.profiles.controllers import ProfilesController, UtilsController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
@@ -129,11 +131,15 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
     """
     telegram = ctx.telegram
     ingest = build_ingest(ctx.sessionmaker, telegram.runtime, ctx.settings) if run_runtime else None
+    reconciler = build_reconciler(ctx.sessionmaker, telegram.runtime, ingest, ctx.settings) if ingest else None
     async with running_ingest(ingest):
         await telegram.start(run_runtime=run_runtime)
         try:
             if run_runtime:
-                async with housekeeping(ctx.sessionmaker):
+                async with (
+                    housekeeping(ctx.sessionmaker, pending_stale_after(ctx.settings)),
+                    reconciling(reconciler, ctx.settings.reconcile_interval_s),
+                ):
                     yield
             else:
                 yield

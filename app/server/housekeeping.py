@@ -1,38 +1,53 @@
-"""Periodic clean-up in processes that run background work: expired login flows and refresh tokens."""
+"""Periodic clean-up in processes that run background work: expired login flows and refresh tokens, and sends
+that a crash left pending."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.accounts.services import purge_expired_refresh_tokens
+from app.domain.messages.services import fail_interrupted_sends
 from app.domain.profiles.login import purge_expired
 from app.lib.logging import log_event
 
 
-async def sweep(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+async def sweep(sessionmaker: async_sessionmaker[AsyncSession], stale_sends_after: timedelta) -> None:
     async with sessionmaker.begin() as session:
         flows = await purge_expired(session)
         await purge_expired_refresh_tokens(session)
+        interrupted = await fail_interrupted_sends(session, stale_sends_after)
     if flows:
         log_event("info", "profiles", "login.flows_expired", f"removed {flows} expired login flows")
+    if interrupted:
+        log_event(
+            "warning",
+            "messages",
+            "message.send_interrupted",
+            f"{interrupted} sends were cut off mid-way and are now failed (send_interrupted)",
+        )
 
 
-async def _loop(sessionmaker: async_sessionmaker[AsyncSession], interval_s: float) -> None:
+async def _loop(
+    sessionmaker: async_sessionmaker[AsyncSession], interval_s: float, stale_sends_after: timedelta
+) -> None:
     while True:
         try:
-            await sweep(sessionmaker)
+            await sweep(sessionmaker, stale_sends_after)
         except Exception as exc:  # the next sweep retries; never take the process down
             log_event("warning", "server", "housekeeping.failed", f"clean-up failed: {type(exc).__name__}")
         await asyncio.sleep(interval_s)
 
 
 @contextlib.asynccontextmanager
-async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession], interval_s: float = 300) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(sessionmaker, interval_s), name="housekeeping")
+async def housekeeping(
+    sessionmaker: async_sessionmaker[AsyncSession], stale_sends_after: timedelta, interval_s: float = 300
+) -> AsyncIterator[None]:
+    task = asyncio.create_task(_loop(sessionmaker, interval_s, stale_sends_after), name="housekeeping")
     try:
         yield
     finally:

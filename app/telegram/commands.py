@@ -257,6 +257,16 @@ class ProfileCommands:
             raise send_error(exc) from None
         return peer_info(entity), [message_info(m) for m in messages if not isinstance(m, types.MessageEmpty)]
 
+    async def recent_messages(self, profile_id: UUID, peer: PeerInfo, *, limit: int) -> list[MessageInfo]:
+        """The newest `limit` messages with a known peer, newest first (checks whether a send went through)."""
+        client = await self._client(profile_id)
+        try:
+            entity = await self._input_peer(client, peer)
+            messages = await client.get_messages(entity, limit=limit)
+        except Exception as exc:
+            raise send_error(exc) from None
+        return [message_info(m) for m in messages if isinstance(m, types.Message)]
+
     async def send_message(
         self,
         profile_id: UUID,

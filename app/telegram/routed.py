@@ -33,6 +33,7 @@ ROUTED = (
     "dialogs",
     "unread",
     "history",
+    "recent_messages",
     "send_message",
     "read",
     "join_channel",
@@ -99,6 +100,10 @@ class RoutedProfileCommands(ProfileCommands):
         result: tuple[PeerInfo, list[MessageInfo]] = await self._route(
             "history", profile_id, peer, limit=limit, before_id=before_id
         )
+        return result
+
+    async def recent_messages(self, profile_id: UUID, peer: PeerInfo, *, limit: int) -> list[MessageInfo]:
+        result: list[MessageInfo] = await self._route("recent_messages", profile_id, peer, limit=limit)
         return result
 
     async def send_message(

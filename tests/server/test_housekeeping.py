@@ -26,7 +26,7 @@ async def test_sweep_removes_expired_flows_only(client, app):
             .where(LoginFlow.phone == stale)
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
-    await sweep(sessionmaker)
+    await sweep(sessionmaker, timedelta(minutes=5))
     async with sessionmaker() as session:
         phones = list(await session.scalars(select(LoginFlow.phone)))
         assert phones == [fresh]

@@ -41,6 +41,10 @@ async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> Te
     return profile
 
 
+def _sender(ctx: AppContext) -> services.Sender:
+    return services.Sender(ctx.sessionmaker, ctx.telegram.commands, services.pending_stale_after(ctx.settings))
+
+
 def _sent(result: SendResult, replayed: bool) -> Response[SendResult]:
     return Response(result, status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
@@ -114,7 +118,7 @@ class MessagesController(Controller):
         )
         profile = await _live_profile(db_session, request.user.id, data.phone)
         peer = await ctx.telegram.commands.resolve_peer(profile.id, data.tg_receiver)
-        result, replayed = await services.Sender(ctx.sessionmaker, ctx.telegram.commands).send(profile, peer, outgoing)
+        result, replayed = await _sender(ctx).send(profile, peer, outgoing)
         return _sent(result, replayed)
 
     @get("/history")
@@ -190,6 +194,5 @@ class ConversationsController(Controller):
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         profile = await inbox.owning_profile(db_session, chat)
         services.require_live(profile)
-        sender = services.Sender(ctx.sessionmaker, ctx.telegram.commands)
-        result, replayed = await sender.send(profile, services.peer_of(chat), outgoing)
+        result, replayed = await _sender(ctx).send(profile, services.peer_of(chat), outgoing)
         return _sent(result, replayed)

@@ -6,23 +6,26 @@ exist before Telegram is called, and a failed row must survive the 4xx answer th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.db.models import Chat, Message, MessageStatus, TelegramProfile
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages import store
 from app.domain.messages.schemas import MAX_TEXT, SendResult, StoredMessage
 from app.domain.profiles import services as profiles
-from app.lib.errors import AppError, Conflict, ValidationFailed
+from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
-from app.telegram.commands import PeerInfo, ProfileCommands
+from app.telegram.commands import MessageInfo, PeerInfo, ProfileCommands
 from app.telegram.updates import ChatRef, ProfileRef
 
 
@@ -83,35 +86,70 @@ def peer_of(chat: Chat) -> PeerInfo:
     return PeerInfo(chat.peer_id, chat.kind, chat.title, chat.username, chat.access_hash)
 
 
+INTERRUPTED = "send_interrupted"  # the outcome is unknown: the send may or may not have reached Telegram
+SEND_GRACE_S = 120.0
+RECENT_CHECKED = 20  # messages read back when checking whether an interrupted send went through
+
+
+def pending_stale_after(settings: Settings) -> timedelta:
+    """How long a send may stay pending: the longest pacing wait plus a generous margin for the Telegram call.
+
+    A pending row older than this belongs to a send that was interrupted (a crash or restart mid-way).
+    """
+    return timedelta(seconds=settings.send_max_wait_s + SEND_GRACE_S)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    chat_id: UUID
+    message_id: UUID
+    replay: SendResult | None = None
+    since: datetime | None = None  # set when an earlier attempt may have been delivered: look before resending
+
+
 class Sender:
     """Sends as a profile: pending row, paced Telegram call, then sent or failed with the error."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], commands: ProfileCommands) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], commands: ProfileCommands, stale_after: timedelta
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._commands = commands
+        self._stale_after = stale_after
 
     async def send(self, profile: TelegramProfile, peer: PeerInfo, outgoing: Outgoing) -> tuple[SendResult, bool]:
         """Send `outgoing` to `peer`; returns the result and whether it is the replay of an earlier request."""
         ref = ProfileRef(profile.id, profile.owner_id, profile.phone)
-        chat_id, message_id, replay = await self._claim(ref, peer, outgoing)
-        if replay is not None:
-            return replay, True
+        claim = await self._claim(ref, peer, outgoing)
+        if claim.replay is not None:
+            return claim.replay, True
+        if claim.since is not None:
+            delivered = await self._delivered(ref, claim, peer, outgoing.text)
+            if delivered is not None:
+                return await self._record_sent(ref, claim, delivered), True
         try:
             sent = await self._commands.send_message(
                 profile.id, peer, outgoing.text, reply_to=outgoing.reply_to, silent=outgoing.silent
             )
+        except asyncio.CancelledError:
+            # Cancelled mid-way (shutdown, lost worker): whether Telegram got it is unknown; a retry checks first.
+            await asyncio.shield(self._fail(ref, claim.message_id, INTERRUPTED))
+            raise
         except AppError as exc:
-            await self._fail(ref, message_id, exc)
+            await self._fail(ref, claim.message_id, exc.error_code)
             raise
         except Exception as exc:
-            await self._fail(ref, message_id, exc)
+            await self._fail(ref, claim.message_id, type(exc).__name__)
             raise
+        return await self._record_sent(ref, claim, sent.message), False
+
+    async def _record_sent(self, ref: ProfileRef, claim: _Claim, message: MessageInfo) -> SendResult:
         async with self._sessionmaker.begin() as session:
-            row = await session.get_one(Message, message_id)
-            chat = await session.get_one(Chat, chat_id)
-            await store.forget_duplicate(session, chat_id, sent.message.id, keep=row.id)
-            row.telegram_message_id, row.status, row.error = sent.message.id, MessageStatus.SENT.value, None
-            row.date = sent.message.date
+            row = await session.get_one(Message, claim.message_id)
+            chat = await session.get_one(Chat, claim.chat_id)
+            await store.forget_duplicate(session, claim.chat_id, message.id, keep=row.id)
+            row.telegram_message_id, row.status, row.error = message.id, MessageStatus.SENT.value, None
+            row.date = message.date
             if chat.last_message_at is None or chat.last_message_at < row.date:
                 chat.last_message_at = row.date
             await session.flush()
@@ -130,13 +168,18 @@ class Sender:
             "message sent",
             user_id=ref.owner_id,
             profile_id=ref.profile_id,
-            context={"conversation_id": str(chat_id), "telegram_message_id": sent.message.id},
+            context={"conversation_id": str(claim.chat_id), "telegram_message_id": message.id},
         )
-        return result, False
+        return result
 
-    async def _claim(self, ref: ProfileRef, peer: PeerInfo, outgoing: Outgoing) -> tuple[UUID, UUID, SendResult | None]:
-        """Create the pending row, or find the row of an earlier request with the same Idempotency-Key."""
+    async def _claim(self, ref: ProfileRef, peer: PeerInfo, outgoing: Outgoing) -> _Claim:
+        """Create the pending row, or take over the row of an earlier request with the same Idempotency-Key.
+
+        Taking over is a conditional update (failed -> pending, or a stale pending row), so of two concurrent
+        retries only one sends; the other gets 409 `send_in_progress`.
+        """
         chat_ref = ChatRef(peer.peer_id, peer.kind, peer.title, peer.username, peer.access_hash)
+        now = datetime.now(UTC)
         try:
             async with self._sessionmaker.begin() as session:
                 chat = await store.upsert_chat(session, ref, chat_ref)
@@ -150,37 +193,64 @@ class Sender:
                     )
                 if row is not None:
                     if row.status == MessageStatus.SENT.value:
-                        result = SendResult(row.status, chat.id, peer_of(chat), stored(row))
-                        return chat.id, row.id, result
-                    if row.status == MessageStatus.PENDING.value:
+                        return _Claim(
+                            chat.id, row.id, replay=SendResult(row.status, chat.id, peer_of(chat), stored(row))
+                        )
+                    unsure = row.status == MessageStatus.PENDING.value or row.error == INTERRUPTED
+                    if not await _take_over(session, row, outgoing.text, now, now - self._stale_after):
                         raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
-                    row.status, row.error, row.text = MessageStatus.PENDING.value, None, outgoing.text
-                else:
-                    row = Message(
-                        chat_id=chat.id,
-                        direction="out",
-                        sender_id=None,
-                        text=outgoing.text,
-                        date=datetime.now(UTC),
-                        is_deleted=False,
-                        status=MessageStatus.PENDING.value,
-                        reply_to=outgoing.reply_to,
-                        idempotency_key=outgoing.idempotency_key,
-                    )
-                    session.add(row)
+                    return _Claim(chat.id, row.id, since=row.created_at if unsure else None)
+                row = Message(
+                    chat_id=chat.id,
+                    direction="out",
+                    sender_id=None,
+                    text=outgoing.text,
+                    date=now,
+                    is_deleted=False,
+                    status=MessageStatus.PENDING.value,
+                    reply_to=outgoing.reply_to,
+                    idempotency_key=outgoing.idempotency_key,
+                )
+                session.add(row)
                 if chat.last_message_at is None or chat.last_message_at < row.date:
                     chat.last_message_at = row.date  # pending and failed sends show in the inbox too
                 await session.flush()
-                return chat.id, row.id, None
+                return _Claim(chat.id, row.id)
         except IntegrityError:
             raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress") from None
 
-    async def _fail(self, ref: ProfileRef, message_id: UUID, exc: Exception) -> None:
-        code = exc.error_code if isinstance(exc, AppError) else type(exc).__name__
+    async def _delivered(self, ref: ProfileRef, claim: _Claim, peer: PeerInfo, text: str) -> MessageInfo | None:
+        """Our interrupted attempt, if Telegram has it: an outgoing message with this text sent since the attempt
+        began that no stored row of the conversation claims yet."""
+        assert claim.since is not None
+        try:
+            recent = await self._commands.recent_messages(ref.profile_id, peer, limit=RECENT_CHECKED)
+        except Exception as exc:
+            await self._fail(ref, claim.message_id, INTERRUPTED)  # still unknown; the next retry looks again
+            if isinstance(exc, AppError):
+                raise
+            raise ServiceUnavailable("could not check whether the earlier attempt was sent", code=INTERRUPTED) from exc
+        cutoff = claim.since - timedelta(seconds=1)  # Telegram dates are whole seconds
+        candidates = [m for m in recent if m.out and m.text == text and m.date >= cutoff]
+        if not candidates:
+            return None
+        async with self._sessionmaker() as session:
+            stored_ids = set(
+                await session.scalars(
+                    select(Message.telegram_message_id).where(
+                        Message.chat_id == claim.chat_id,
+                        Message.telegram_message_id.in_([m.id for m in candidates]),
+                    )
+                )
+            )
+        unclaimed = [m for m in candidates if m.id not in stored_ids]
+        return min(unclaimed, key=lambda m: m.id) if unclaimed else None
+
+    async def _fail(self, ref: ProfileRef, message_id: UUID, code: str) -> None:
         async with self._sessionmaker.begin() as session:
             row = await session.get_one(Message, message_id)
             chat = await session.get_one(Chat, row.chat_id)
-            row.status, row.error = MessageStatus.FAILED.value, str(code)[:255]
+            row.status, row.error = MessageStatus.FAILED.value, code[:255]
             await session.flush()
             await events.emit(
                 session,
@@ -196,8 +266,56 @@ class Sender:
             f"message could not be sent: {code}",
             user_id=ref.owner_id,
             profile_id=ref.profile_id,
-            context={"error": str(code)},
+            context={"error": code},
         )
+
+
+async def _take_over(session: AsyncSession, row: Message, text: str, now: datetime, stale_before: datetime) -> bool:
+    """Move an earlier attempt's row back to pending for this retry, unless another request holds it."""
+    taken = await session.execute(
+        update(Message)
+        .where(
+            Message.id == row.id,
+            or_(
+                Message.status == MessageStatus.FAILED.value,
+                and_(Message.status == MessageStatus.PENDING.value, Message.updated_at < stale_before),
+            ),
+        )
+        .values(status=MessageStatus.PENDING.value, error=None, text=text, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], taken).rowcount == 1
+
+
+async def fail_interrupted_sends(session: AsyncSession, stale_after: timedelta) -> int:
+    """Mark sends pending for longer than `stale_after` as failed `send_interrupted` (a crash cut them off).
+
+    A retry with the same Idempotency-Key checks Telegram before sending again; if the message did go through,
+    the ingest (or the reconciler) adopts the row as sent when it sees the message.
+    """
+    stale = (
+        await session.execute(
+            select(Message, Chat)
+            .join(Chat, Chat.id == Message.chat_id)
+            .where(
+                Message.status == MessageStatus.PENDING.value,
+                Message.updated_at < datetime.now(UTC) - stale_after,
+            )
+            .limit(500)
+            .with_for_update(skip_locked=True, of=Message)  # one worker's sweep per row (PostgreSQL)
+        )
+    ).all()
+    for row, chat in stale:
+        row.status, row.error = MessageStatus.FAILED.value, INTERRUPTED
+        await session.flush()
+        await events.emit(
+            session,
+            user_id=chat.owner_id,
+            type=EventType.MESSAGE_FAILED,
+            profile=chat.profile_phone,
+            data=store.message_event(chat, row, error=row.error),
+        )
+    return len(stale)
 
 
 async def mark_read(session: AsyncSession, profile_id: UUID, peer_id: int) -> None:

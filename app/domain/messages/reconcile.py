@@ -1,0 +1,174 @@
+"""The inbox reconciler: compares each connected profile's recent dialogs with what is stored (silent gaps).
+
+Catch-up covers what arrived while the service was down, but Telegram can also lose an update without any pts
+gap to notice. Periodically, for every profile this process keeps connected, the reconciler reads the newest
+dialogs; where a dialog's newest message id is above the newest one stored for that chat, it reads the messages
+above the stored one and hands them to the ingest queue, whose idempotent upserts store what is missing (and
+adopt a pending send that did reach Telegram). Messages older than the profile's binding are not imported: the
+inbox starts when the profile was bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telethon import TelegramClient, errors, types
+
+from app.config import Settings
+from app.db.models import Chat, Message, TelegramProfile
+from app.domain.messages.ingest import MessageIngest
+from app.lib.logging import log_event
+from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+from app.telegram.updates import NewMessage, ProfileRef, chat_ref, message_record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileLimits:
+    interval_s: float  # 0 disables the reconciler
+    dialogs: int  # newest dialogs compared per profile and round
+    per_chat: int  # messages read per dialog and round (the rest follows in the next rounds)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtime: ProfileRuntime,
+        ingest: MessageIngest,
+        limits: ReconcileLimits,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._runtime = runtime
+        self._ingest = ingest
+        self._limits = limits
+        self._checked: dict[tuple[UUID, int], int] = {}  # (profile, peer) -> newest id already read above the store
+
+    async def run_round(self) -> int:
+        """Compare every connected profile once; returns how many missing messages were queued for storing."""
+        queued = 0
+        for profile_id in self._runtime.connected_ids():
+            connected = self._runtime.connected(profile_id)
+            if connected is None:
+                continue
+            try:
+                queued += await self.reconcile_profile(connected)
+            except asyncio.CancelledError:
+                raise
+            except errors.FloodWaitError as exc:
+                log_event(
+                    "warning",
+                    "messages.reconcile",
+                    "reconcile.flood_wait",
+                    f"Telegram asked to wait {exc.seconds} s; this profile is compared again next round",
+                    user_id=connected.credentials.owner_id,
+                    profile_id=profile_id,
+                )
+            except Exception as exc:  # a disconnect mid-round: the next round compares again
+                log.warning("reconciling profile %s failed: %r", profile_id, exc)
+        return queued
+
+    async def reconcile_profile(self, connected: ConnectedProfile) -> int:
+        credentials, client = connected.credentials, connected.client
+        profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
+        dialogs = [d for d in await client.get_dialogs(limit=self._limits.dialogs) if d.message is not None]
+        if not dialogs:
+            return 0
+        async with self._sessionmaker() as session:
+            bound_at = await session.scalar(
+                select(TelegramProfile.created_at).where(TelegramProfile.id == profile.profile_id)
+            )
+            stored = await newest_stored_ids(session, profile.profile_id, [d.id for d in dialogs])
+        if bound_at is None:
+            return 0  # deleted meanwhile
+        bound_at -= timedelta(seconds=1)  # Telegram dates are whole seconds
+        queued = 0
+        for dialog in dialogs:
+            top, key = dialog.message, (profile.profile_id, dialog.id)
+            if top.id <= stored.get(dialog.id, 0) or top.date < bound_at or self._checked.get(key) == top.id:
+                continue  # nothing newer than the store, nothing since binding, or already read at this top
+            missing = await self._missing(client, dialog, stored.get(dialog.id, 0), bound_at)
+            self._checked[key] = top.id
+            for message in missing:
+                now = asyncio.get_running_loop().time()
+                await self._ingest.queue.put(
+                    NewMessage(profile, chat_ref(dialog.entity, dialog.id), message_record(message), now)
+                )
+            queued += len(missing)
+        if queued:
+            log_event(
+                "warning",
+                "messages.reconcile",
+                "reconcile.recovered",
+                f"{queued} messages were missing from the stored inbox and are being stored",
+                user_id=profile.owner_id,
+                profile_id=profile.profile_id,
+                context={"messages": queued},
+            )
+        return queued
+
+    async def _missing(self, client: TelegramClient, dialog: Any, known: int, bound_at: datetime) -> list[Any]:
+        """Messages above `known` since binding, oldest first; service messages are not inbox messages (as live)."""
+        messages = await client.get_messages(dialog.input_entity, min_id=known, limit=self._limits.per_chat)
+        found = [m for m in messages if isinstance(m, types.Message) and m.date is not None and m.date >= bound_at]
+        found.sort(key=lambda m: m.id)
+        return found
+
+
+async def newest_stored_ids(session: AsyncSession, profile_id: UUID, peer_ids: list[int]) -> dict[int, int]:
+    """The highest stored Telegram message id per chat of this profile (by marked peer id)."""
+    rows = await session.execute(
+        select(Chat.peer_id, func.max(Message.telegram_message_id))
+        .join(Message, Message.chat_id == Chat.id)
+        .where(Chat.profile_id == profile_id, Chat.peer_id.in_(peer_ids))
+        .group_by(Chat.peer_id)
+    )
+    return {peer_id: int(newest or 0) for peer_id, newest in rows}
+
+
+def build_reconciler(
+    sessionmaker: async_sessionmaker[AsyncSession], runtime: ProfileRuntime, ingest: MessageIngest, settings: Settings
+) -> Reconciler:
+    limits = ReconcileLimits(
+        settings.reconcile_interval_s, settings.reconcile_dialogs, settings.reconcile_messages_per_chat
+    )
+    return Reconciler(sessionmaker, runtime, ingest, limits)
+
+
+async def _loop(reconciler: Reconciler, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await reconciler.run_round()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next round tries again; never take the process down
+            log_event("warning", "messages.reconcile", "reconcile.failed", f"reconciling failed: {exc!r}")
+
+
+@contextlib.asynccontextmanager
+async def reconciling(reconciler: Reconciler | None, interval_s: float) -> AsyncIterator[None]:
+    """Run rounds every `interval_s` (after a first full interval: catch-up covers the start)."""
+    if reconciler is None or interval_s <= 0:
+        yield
+        return
+    task = asyncio.create_task(_loop(reconciler, interval_s), name="inbox-reconciler")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+__all__ = ["ReconcileLimits", "Reconciler", "build_reconciler", "newest_stored_ids", "reconciling"]
