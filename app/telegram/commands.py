@@ -18,6 +18,7 @@ from telethon import TelegramClient, errors, functions, types, utils
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from app.telegram import channels
 from app.telegram.errors import to_app_error
+from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.runtime import ProfileRuntime
 from app.telegram.updates import chat_kind, kind_of_peer_id, message_record
@@ -312,6 +313,14 @@ class ProfileCommands:
 
     async def leave_channel(self, profile_id: UUID, peer_id: int, access_hash: int | None = None) -> bool:
         return await channels.leave(await self._client(profile_id), peer_id, access_hash)
+
+    async def readable_channels(self, profile_id: UUID) -> list[ReadableChannel]:
+        """Channels and groups among the profile's dialogs (what archives can export)."""
+        return await readable_channels(await self._client(profile_id))
+
+    async def resolve_channel(self, profile_id: UUID, ref: str) -> ReadableChannel:
+        """A channel or group by @username, t.me link or id; 404/403 when it cannot be read."""
+        return await resolve_channel(await self._client(profile_id), ref)
 
     async def channel_messages(
         self, profile_id: UUID, peer_id: int, access_hash: int | None = None, *, min_id: int = 0, limit: int = 100

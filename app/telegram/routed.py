@@ -25,6 +25,7 @@ from app.telegram.commands import (
     SentMessage,
     UnreadDialog,
 )
+from app.telegram.history import ReadableChannel
 from app.telegram.leases import LeaseStore
 from app.telegram.runtime import lease_name
 
@@ -39,6 +40,8 @@ ROUTED = (
     "join_channel",
     "leave_channel",
     "channel_messages",
+    "readable_channels",
+    "resolve_channel",
 )
 
 
@@ -132,4 +135,12 @@ class RoutedProfileCommands(ProfileCommands):
         result: list[MessageInfo] = await self._route(
             "channel_messages", profile_id, peer_id, access_hash, min_id=min_id, limit=limit
         )
+        return result
+
+    async def readable_channels(self, profile_id: UUID) -> list[ReadableChannel]:
+        result: list[ReadableChannel] = await self._route("readable_channels", profile_id)
+        return result
+
+    async def resolve_channel(self, profile_id: UUID, ref: str) -> ReadableChannel:
+        result: ReadableChannel = await self._route("resolve_channel", profile_id, ref)
         return result

@@ -115,6 +115,17 @@ async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_
         received = {m.text for m in sandbox.control.user(bob).messages.values()}
         assert {"hello from api0", "hello from api1"} <= received
 
+        # Archives read channels through the worker that holds the profile, also from an API-only process.
+        reader = profiles[5]
+        sandbox.control.create_channel("Topology news", username="toponews", members=[reader["phone"].lstrip("+")])
+        listed = await clients[1].get(f"/profiles/{reader['phone']}/channels", headers=headers)
+        assert listed.status_code == 200, listed.text
+        assert [c["username"] for c in listed.json()] == ["toponews"]
+        archive = {"channel": "@toponews", "phone": reader["phone"], "target": {"type": "local", "path": "topo"}}
+        created = await clients[0].post("/archives", json=archive, headers=headers)
+        assert created.status_code == 201, created.text
+        assert created.json()["phone"] == reader["phone"]
+
         # A WebSocket on API 0 sees messages ingested by any worker.
         ws_url = apis[0].base.replace("http://", "ws://") + "/events?types=message.received"
         async with connect(ws_url, subprotocols=["bearer", token]) as ws:

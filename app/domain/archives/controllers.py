@@ -38,7 +38,7 @@ class ArchivesController(Controller):
         try:
             archive, profile = await services.create(
                 db_session,
-                ctx.telegram.runtime,
+                ctx.telegram.commands,
                 ctx.secret_box,
                 ctx.settings.archive_local_root,
                 owner_id=request.user.id,
@@ -109,6 +109,6 @@ class ProfileChannelsController(Controller):
         """Channels and groups the profile can read: id, title, username, member count, membership."""
         profile = await profiles.get_owned(db_session, request.user.id, phone)
         try:
-            return await services.list_channels(ctx.telegram.runtime, profile)
+            return await services.list_channels(ctx.telegram.commands, profile)
         except ConnectionError as exc:
             raise to_app_error(exc) from None

@@ -1,13 +1,15 @@
 """Archive rules: picking the profile that reads a channel, validating targets, listing and cancelling.
 
-Services never commit. Telegram is reached through the connected clients of this process's runtime.
+Services never commit. Telegram is reached through ProfileCommands: locally, or at the worker that holds the profile.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
@@ -26,9 +28,9 @@ from app.domain.archives.schemas import (
 from app.domain.archives.storage import S3Location, check_bucket, local_directory, safe_relative_path
 from app.domain.profiles import services as profiles
 from app.lib.crypto import SecretBox
-from app.lib.errors import AppError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
-from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
-from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+from app.lib.errors import AppError, Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from app.telegram.commands import ProfileCommands
+from app.telegram.history import ReadableChannel
 
 ACTIVE_STATUSES = (
     ArchiveStatus.PENDING.value,
@@ -36,7 +38,7 @@ ACTIVE_STATUSES = (
     ArchiveStatus.PAUSED.value,
     ArchiveStatus.SCHEDULED.value,
 )
-CONNECT_WAIT_S = 5.0
+T = TypeVar("T")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -45,19 +47,26 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def connected_client(runtime: ProfileRuntime, profile: TelegramProfile) -> ConnectedProfile:
-    """The live client of a profile in this process, waiting briefly for one that is connecting."""
+def _require_live(profile: TelegramProfile) -> None:
     if not profile.is_active or profile.status not in profiles.LIVE_STATUSES:
         raise ServiceUnavailable(f"the profile is {profile.status}, not active", code="profile_unavailable")
-    connected = runtime.connected(profile.id) or await runtime.wait_connected(profile.id, CONNECT_WAIT_S)
-    if connected is None:
-        raise ServiceUnavailable("the profile is not connected right now; retry shortly", code="profile_offline")
-    return connected
 
 
-async def list_channels(runtime: ProfileRuntime, profile: TelegramProfile) -> list[ChannelOut]:
-    connected = await connected_client(runtime, profile)
-    return [_channel_out(c) for c in await readable_channels(connected.client)]
+async def _on_telegram(call: Awaitable[T]) -> T:
+    """A Telegram read through whichever process holds the profile (503 `profile_offline` when none does)."""
+    try:
+        return await call
+    except Conflict as exc:
+        if exc.error_code != "profile_not_connected":
+            raise
+        raise ServiceUnavailable(
+            "the profile is not connected right now; retry shortly", code="profile_offline"
+        ) from None
+
+
+async def list_channels(commands: ProfileCommands, profile: TelegramProfile) -> list[ChannelOut]:
+    _require_live(profile)
+    return [_channel_out(c) for c in await _on_telegram(commands.readable_channels(profile.id))]
 
 
 def _channel_out(channel: ReadableChannel) -> ChannelOut:
@@ -73,13 +82,13 @@ def _channel_out(channel: ReadableChannel) -> ChannelOut:
 
 
 async def _choose_reader(
-    session: AsyncSession, runtime: ProfileRuntime, owner_id: UUID, data: CreateArchive
+    session: AsyncSession, commands: ProfileCommands, owner_id: UUID, data: CreateArchive
 ) -> tuple[TelegramProfile, ReadableChannel]:
     """The named profile, or the first live profile that can read the channel (members first for private ones)."""
     if data.phone is not None:
         profile = await profiles.get_owned(session, owner_id, data.phone)
-        connected = await connected_client(runtime, profile)
-        channel = await resolve_channel(connected.client, data.channel)
+        _require_live(profile)
+        channel = await _on_telegram(commands.resolve_channel(profile.id, data.channel))
         if channel.private and not channel.is_member:
             raise Forbidden("the channel is private and this profile is not a member", code="channel_private")
         return profile, channel
@@ -90,8 +99,7 @@ async def _choose_reader(
     last_error: AppError | None = None
     for profile in candidates:
         try:
-            connected = await connected_client(runtime, profile)
-            channel = await resolve_channel(connected.client, data.channel)
+            channel = await _on_telegram(commands.resolve_channel(profile.id, data.channel))
         except AppError as exc:
             last_error = exc
             continue
@@ -133,7 +141,7 @@ async def _target_fields(
 
 async def create(
     session: AsyncSession,
-    runtime: ProfileRuntime,
+    commands: ProfileCommands,
     box: SecretBox,
     archive_root: Path,
     *,
@@ -144,7 +152,7 @@ async def create(
     if since is not None and until is not None and until <= since:
         raise ValidationFailed("until must be after since", details=[{"field": "until"}])
     target, secret = await _target_fields(box, archive_root, data.target)
-    profile, channel = await _choose_reader(session, runtime, owner_id, data)
+    profile, channel = await _choose_reader(session, commands, owner_id, data)
     archive = Archive(
         owner_id=owner_id,
         profile_id=profile.id,
