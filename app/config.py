@@ -68,6 +68,7 @@ class Settings:
     sandbox_traffic_interval_s: float = 0.0
 
     clickhouse_dsn: str | None = None
+    metrics_token: str | None = field(default=None, repr=False)
     log_shipping: LogShipping = "embedded"
     log_level: str = "INFO"
     log_retention_days: int = 30
@@ -290,6 +291,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
 
     log_shipping = read.choice("LOG_SHIPPING", "embedded", ("embedded", "stdout", "off"))
     clickhouse_dsn = read.text("CLICKHOUSE_DSN")
+    metrics_token = read.text("METRICS_TOKEN")
     if clickhouse_dsn is None and log_shipping == "embedded":
         clickhouse_dsn = f"chdb://{data_dir / 'clickhouse'}"
 
@@ -328,6 +330,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
         clickhouse_dsn=clickhouse_dsn,
+        metrics_token=metrics_token,
         log_shipping=cast(LogShipping, log_shipping),
         log_level=read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         log_retention_days=read.integer("LOG_RETENTION_DAYS", 30, minimum=1),

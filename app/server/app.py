@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
@@ -39,6 +40,7 @@ from app.domain.system.health import HealthCheck
 from app.domain.webhooks.controllers import WebhooksController
 from app.lib.crypto import SecretBox
 from app.lib.logging import configure_logging
+from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
 from app.server.archives import ArchivesRuntime
 from app.server.auth import JWTAuthMiddleware
@@ -56,8 +58,12 @@ from app.telegram.service import build_telegram
 class Service(Litestar):
     """Litestar with the request-log layer outermost, so even unrouted requests (404, 405) are logged."""
 
+    def __init__(self, *args: Any, http_metrics: HttpMetrics, **kwargs: Any) -> None:
+        self.http_metrics = http_metrics  # read by _create_asgi_handler, which Litestar's __init__ calls
+        super().__init__(*args, **kwargs)
+
     def _create_asgi_handler(self) -> ASGIApp:
-        return RequestLogMiddleware(super()._create_asgi_handler())
+        return RequestLogMiddleware(super()._create_asgi_handler(), self.http_metrics)
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -132,6 +138,7 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
     telegram = ctx.telegram
     ingest = build_ingest(ctx.sessionmaker, telegram.runtime, ctx.settings) if run_runtime else None
     reconciler = build_reconciler(ctx.sessionmaker, telegram.runtime, ingest, ctx.settings) if ingest else None
+    ctx.ingest = ingest
     async with running_ingest(ingest):
         await telegram.start(run_runtime=run_runtime)
         try:
@@ -172,6 +179,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     events_runtime = EventsRuntime(ctx, channels, run_dispatcher=run_background)
 
     app = Service(
+        http_metrics=ctx.http_metrics,
         route_handlers=[
             AccountsController,
             ArchivesController,

@@ -12,8 +12,10 @@ from app.config import Settings
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.logs.store import LogStore
+from app.domain.messages.ingest import MessageIngest
 from app.domain.system.health import HealthCheck
 from app.lib.crypto import SecretBox
+from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
 from app.telegram.service import TelegramService
 
@@ -31,7 +33,9 @@ class AppContext:
     throttle: LoginThrottle
     logs: LogStore
     health_checks: list[HealthCheck] = field(default_factory=list)
+    http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     telegram: TelegramService = field(init=False)
+    ingest: MessageIngest | None = None  # set while this process runs the inbox writer
 
     @property
     def codec(self) -> TokenCodec:

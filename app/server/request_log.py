@@ -10,6 +10,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.lib.logging import bind_request, log_request
+from app.lib.metrics import HttpMetrics
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -22,8 +23,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,17 +52,19 @@ class RequestLogMiddleware:
         finally:
             self._log(scope, request_id, status, started)
 
-    @staticmethod
-    def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
+    def _log(self, scope: Scope, request_id: str, status: int, started: float) -> None:
         user: Any = scope.get("user")
         client = scope.get("client")
+        seconds = time.perf_counter() - started
+        method, route = str(scope.get("method", "")), scope.get("path_template") or ""
+        self.metrics.observe(method, route, status, seconds)
         log_request(
             request_id=request_id,
-            method=str(scope.get("method", "")),
+            method=method,
             path=scope.get("path", ""),
-            route=scope.get("path_template") or "",
+            route=route,
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round(seconds * 1000, 3),
             user_id=str(user.id) if getattr(user, "id", None) else None,
             ip=client[0] if client else "",
             user_agent=(_header(scope, b"user-agent") or "")[:512],

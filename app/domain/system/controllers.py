@@ -1,12 +1,19 @@
-"""Liveness and component health."""
+"""Liveness, component health and Prometheus metrics."""
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+import hmac
+
+from litestar import Controller, Request, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from app.domain.system import metrics
 from app.domain.system.health import HealthReport, run_checks
-from app.server.deps import Ctx
+from app.lib.errors import Unauthorized
+from app.lib.metrics import render
+from app.server.deps import Ctx, DbSession
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class SystemController(Controller):
@@ -18,3 +25,15 @@ class SystemController(Controller):
         report = await run_checks(ctx.health_checks)
         status = HTTP_200_OK if report.status == "ok" else HTTP_503_SERVICE_UNAVAILABLE
         return Response(report, status_code=status)
+
+    @get("/metrics", security=[], media_type=PROMETHEUS_TEXT)
+    async def metrics(self, request: Request, ctx: Ctx, db_session: DbSession) -> Response[str]:
+        """Prometheus metrics: aggregates only (no user, phone or id labels); with METRICS_TOKEN set, a scraper
+        sends it as `Authorization: Bearer <token>`."""
+        token = ctx.settings.metrics_token
+        if token is not None:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                raise Unauthorized("a valid metrics token is required", code="invalid_metrics_token")
+        families = await metrics.collect(db_session, ctx.telegram.runtime, ctx.ingest, ctx.logs)
+        return Response(render(ctx.http_metrics, families), media_type=PROMETHEUS_TEXT)
