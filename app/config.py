@@ -92,6 +92,7 @@ class Settings:
     ws_heartbeat_s: float = 25.0
     ws_queue_size: int = 256
     ws_replay_limit: int = 1000
+    events_retention_days: int = 30
     webhook_allow_private_targets: bool = True
     webhook_disable_after_failures: int = 20
     webhook_retry_schedule_s: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
@@ -352,6 +353,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         ws_heartbeat_s=read.number("WS_HEARTBEAT_S", 25.0, minimum=0.05),
         ws_queue_size=read.integer("WS_QUEUE_SIZE", 256, minimum=1),
         ws_replay_limit=read.integer("WS_REPLAY_LIMIT", 1000, minimum=1),
+        events_retention_days=read.integer("EVENTS_RETENTION_DAYS", 30, minimum=1),
         webhook_allow_private_targets=read.boolean("WEBHOOK_ALLOW_PRIVATE_TARGETS", app_env != "production"),
         webhook_disable_after_failures=read.integer("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1),
         webhook_retry_schedule_s=read.numbers(

@@ -32,7 +32,6 @@ from app.domain.logs.store import LogStore
 from app.domain.messages.controllers import ConversationsController, MessagesController
 from app.domain.messages.ingest import build_ingest, running_ingest
 from app.domain.messages.reconcile import build_reconciler, reconciling
-from app.domain.messages.services import pending_stale_after
 from app.domain.profiles.controllers import ProfilesController, UtilsController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
@@ -144,7 +143,7 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
         try:
             if run_runtime:
                 async with (
-                    housekeeping(ctx.sessionmaker, pending_stale_after(ctx.settings)),
+                    housekeeping(ctx.sessionmaker, ctx.settings),
                     reconciling(reconciler, ctx.settings.reconcile_interval_s),
                 ):
                     yield

@@ -1,26 +1,33 @@
-"""Periodic clean-up in processes that run background work: expired login flows and refresh tokens, and sends
-that a crash left pending."""
+"""Periodic clean-up in processes that run background work: expired login flows and refresh tokens, sends
+that a crash left pending, and events past their retention."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.domain.accounts.services import purge_expired_refresh_tokens
-from app.domain.messages.services import fail_interrupted_sends
+from app.domain.events.services import purge_expired_events
+from app.domain.messages.services import fail_interrupted_sends, pending_stale_after
 from app.domain.profiles.login import purge_expired
 from app.lib.logging import log_event
 
 
-async def sweep(sessionmaker: async_sessionmaker[AsyncSession], stale_sends_after: timedelta) -> None:
+async def sweep(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     async with sessionmaker.begin() as session:
         flows = await purge_expired(session)
         await purge_expired_refresh_tokens(session)
-        interrupted = await fail_interrupted_sends(session, stale_sends_after)
+        interrupted = await fail_interrupted_sends(session, pending_stale_after(settings))
+    async with sessionmaker.begin() as session:
+        kept_from = datetime.now(UTC) - timedelta(days=settings.events_retention_days)
+        events = await purge_expired_events(session, kept_from)
+    if events:
+        log_event("info", "events", "events.purged", f"removed {events} events older than the retention")
     if flows:
         log_event("info", "profiles", "login.flows_expired", f"removed {flows} expired login flows")
     if interrupted:
@@ -32,12 +39,10 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession], stale_sends_afte
         )
 
 
-async def _loop(
-    sessionmaker: async_sessionmaker[AsyncSession], interval_s: float, stale_sends_after: timedelta
-) -> None:
+async def _loop(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, interval_s: float) -> None:
     while True:
         try:
-            await sweep(sessionmaker, stale_sends_after)
+            await sweep(sessionmaker, settings)
         except Exception as exc:  # the next sweep retries; never take the process down
             log_event("warning", "server", "housekeeping.failed", f"clean-up failed: {type(exc).__name__}")
         await asyncio.sleep(interval_s)
@@ -45,9 +50,9 @@ async def _loop(
 
 @contextlib.asynccontextmanager
 async def housekeeping(
-    sessionmaker: async_sessionmaker[AsyncSession], stale_sends_after: timedelta, interval_s: float = 300
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, interval_s: float = 300
 ) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(sessionmaker, interval_s, stale_sends_after), name="housekeeping")
+    task = asyncio.create_task(_loop(sessionmaker, settings, interval_s), name="housekeeping")
     try:
         yield
     finally:

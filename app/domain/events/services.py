@@ -16,13 +16,13 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from advanced_alchemy.mixins.uuid import uuid7
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import CursorResult, Table, bindparam, delete, exists, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.db.models import Event, Webhook, WebhookDelivery, WebhookStatus
+from app.db.models import DeliveryStatus, Event, Webhook, WebhookDelivery, WebhookStatus
 from app.domain.events.schemas import EventEnvelope
 from app.domain.events.types import ALL_TYPES, EVENT_TYPES
 
@@ -223,3 +223,24 @@ async def events_since(
     if types:
         query = query.where(Event.type.in_(list(types)))
     return [envelope_of(row) for row in await session.scalars(query)]
+
+
+def uuid7_floor(moment: datetime) -> UUID:
+    """The smallest UUIDv7 of `moment`'s millisecond: every id made earlier sorts below it."""
+    return UUID(int=int(moment.timestamp() * 1000) << 80)
+
+
+async def purge_expired_events(session: AsyncSession, older_than: datetime, *, limit: int = 5000) -> int:
+    """Delete up to `limit` events created before `older_than` whose webhook deliveries are finished.
+
+    Their deliveries and attempts go with them (foreign keys cascade); an event still owed to an endpoint
+    (pending, or failed and retried) stays until its delivery succeeds or is given up.
+    """
+    owed = select(WebhookDelivery.id).where(
+        WebhookDelivery.event_id == Event.id,
+        WebhookDelivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value)),
+    )
+    # Ids are UUIDv7 (time first), so the primary key finds old events without an index on created_at.
+    expired = select(Event.id).where(Event.id < uuid7_floor(older_than), ~exists(owed)).limit(limit)
+    result = await session.execute(delete(Event).where(Event.id.in_(expired)))
+    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -58,7 +58,7 @@ def send(s: Setup, text: str) -> dict[str, str]:
 async def test_a_stale_pending_send_is_failed_by_the_sweep_and_announced(client, app, sandbox):
     s = await connected_profile(client, app, sandbox)
     await crashed_attempt(app, s, "cut off", "order-1")
-    await sweep(app.state.ctx.sessionmaker, timedelta(minutes=5))
+    await sweep(app.state.ctx.sessionmaker, app.state.ctx.settings)
     row = await row_with_key(app, "order-1")
     assert (row.status, row.error) == ("failed", INTERRUPTED)
     async with app.state.ctx.sessionmaker() as session:
@@ -73,7 +73,7 @@ async def test_a_fresh_pending_send_is_left_alone(client, app, sandbox):
     async with app.state.ctx.sessionmaker.begin() as session:
         row = (await session.scalars(select(Message).where(Message.idempotency_key == "order-2"))).one()
         row.updated_at = datetime.now(UTC)
-    await sweep(app.state.ctx.sessionmaker, timedelta(minutes=5))
+    await sweep(app.state.ctx.sessionmaker, app.state.ctx.settings)
     assert (await row_with_key(app, "order-2")).status == "pending"
     retry = await client.post(
         "/messages/send", json=send(s, "in flight"), headers={**s.headers, "Idempotency-Key": "order-2"}
