@@ -7,10 +7,11 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.domain.channels import services
+from app.domain.channels import capture, services
 from app.domain.channels.monitor import ChannelMonitor
 from app.domain.channels.schemas import AddChannel, ChannelMessagePage, ChannelOut
 from app.server.auth import AuthUser
@@ -26,18 +27,28 @@ class ChannelsController(Controller):
     path = "/channels"
     tags = ["channels"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        responses={HTTP_200_OK: ResponseSpec(ChannelOut, description="An orphaned channel, monitored again")},
+    )
     async def add(
         self, data: JSONBody[AddChannel], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
     ) -> Response[ChannelOut]:
         """Monitor a channel (@username, t.me link, invite link or id) through the named or least-loaded profile.
 
         409 with the existing id when it is monitored already. The last `CHANNEL_BACKFILL_LIMIT` posts are stored
-        after the response is committed.
+        after the response is committed. An `orphaned` channel is resumed instead (200, same id): the posts it
+        missed meanwhile, up to `CHANNEL_CATCHUP_LIMIT`, are stored after the response.
         """
         monitor = _monitor(ctx)
-        channel = await monitor.add(db_session, request.user.id, data)
+        channel, resumed = await monitor.add(db_session, request.user.id, data)
         out = (await services.to_out_many(db_session, [channel], detail=True))[0]
+        if resumed:
+            newest = await capture.newest_stored_id(db_session, channel)
+            return Response(
+                out, status_code=HTTP_200_OK, background=BackgroundTask(monitor.catch_up, channel.id, newest)
+            )
         return Response(out, status_code=HTTP_201_CREATED, background=BackgroundTask(monitor.backfill, channel.id))
 
     @get("/")

@@ -9,7 +9,8 @@ Per channel: the assignment moves to the least-loaded other eligible profile of 
 so the new profile's posts carry channel context from the start), that profile joins, then the gap since the
 newest stored post is fetched through it. Posts are upserts keyed by (chat, Telegram id), so a post that both the
 live feed and the catch-up deliver is stored once. With no profile able to join, the channel turns `orphaned`
-and an `alert` is raised. A profile that recovers gets nothing back automatically.
+and an `alert` is raised. A profile that recovers gets nothing back automatically; adding an orphaned channel
+again (`POST /channels`) resumes it through the profile then chosen.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db.models import Channel, ProfileStatus, TelegramProfile
+from app.db.models import Channel, ChannelStatus, ProfileStatus, TelegramProfile
 from app.domain.channels import capture, services
 from app.domain.channels.schemas import AddChannel
 from app.domain.profiles import services as profiles
@@ -27,11 +27,15 @@ class ChannelMonitor:
     commands: ProfileCommands
     settings: Settings
 
-    async def add(self, session: AsyncSession, owner_id: UUID, data: AddChannel) -> Channel:
-        """Monitor a channel: 409 if it is already, else join through the chosen profile and record it."""
+    async def add(self, session: AsyncSession, owner_id: UUID, data: AddChannel) -> tuple[Channel, bool]:
+        """Monitor a channel: join through the chosen profile and record it; returns it and whether it resumed.
+
+        A channel that is monitored already answers 409, unless it is `orphaned`: then adding it again resumes
+        it (same id, history kept) through the chosen profile.
+        """
         ref = parse_channel(data.channel)
         existing = await services.find_monitored(session, owner_id, ref)
-        if existing is not None:
+        if existing is not None and existing.status != ChannelStatus.ORPHANED.value:
             raise services.already_monitored(existing)
         if data.phone is not None:
             named = await profiles.get_owned(session, owner_id, data.phone)
@@ -45,7 +49,9 @@ class ChannelMonitor:
                     code="no_eligible_profile",
                 )
         profile, info = await self._join_first(owner_id, candidates, str(data.channel), auto=data.phone is None)
-        return await services.create(session, owner_id, profile, info)
+        if existing is not None:
+            return await services.resume(session, existing, profile, info), True
+        return await services.create(session, owner_id, profile, info), False
 
     @staticmethod
     async def _check_named(session: AsyncSession, profile: TelegramProfile) -> None:
@@ -95,6 +101,26 @@ class ChannelMonitor:
                 "channels",
                 "channel.backfill_failed",
                 f"backfill failed: {exc.message}",
+                context={"channel_id": str(channel_id)},
+            )
+            return 0
+
+    async def catch_up(self, channel_id: UUID, newest_stored: int) -> int:
+        """Store what was posted after `newest_stored` while the channel had no profile (after a resume)."""
+        try:
+            return await capture.fetch_and_store(
+                self.sessionmaker,
+                self.commands,
+                channel_id,
+                min_id=newest_stored,
+                limit=self.settings.channel_catchup_limit,
+            )
+        except AppError as exc:
+            log_event(
+                "warning",
+                "channels",
+                "channel.catch_up_failed",
+                f"catch-up failed: {exc.message}",
                 context={"channel_id": str(channel_id)},
             )
             return 0

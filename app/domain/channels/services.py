@@ -181,6 +181,39 @@ async def create(session: AsyncSession, owner_id: UUID, profile: TelegramProfile
     return channel
 
 
+async def resume(session: AsyncSession, channel: Channel, profile: TelegramProfile, info: ChannelInfo) -> Channel:
+    """Monitor an orphaned channel again through `profile` (same id and history), with `channel.joined`."""
+    await close_assignments(session, channel, AssignmentStatus.REASSIGNED.value, "monitoring resumed")
+    channel.access_hash, channel.username = info.access_hash, info.username
+    channel.title = (info.title or "")[:255] or channel.title
+    channel.member_count = info.member_count
+    channel.status, channel.status_reason = ChannelStatus.ACTIVE.value, None
+    session.add(open_assignment(channel, profile, joined=not info.was_member))
+    await session.flush()
+    await events.emit(
+        session,
+        user_id=channel.owner_id,
+        type=EventType.CHANNEL_JOINED,
+        profile=profile.phone,
+        data={
+            **channel_payload(channel),
+            "channel_id": str(channel.id),
+            "was_member": info.was_member,
+            "resumed": True,
+        },
+    )
+    log_event(
+        "info",
+        "channels",
+        "channel.resumed",
+        f"monitoring channel {channel.title or channel.peer_id} again",
+        user_id=channel.owner_id,
+        profile_id=profile.id,
+        context={"channel_id": str(channel.id), "telegram_id": channel.peer_id},
+    )
+    return channel
+
+
 async def record_join_failure(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,

@@ -282,3 +282,37 @@ async def test_no_eligible_profile_orphans_the_channel_with_an_alert(client, app
     alerts = [a for a in await events_of(app, "alert") if a.get("kind") == "channel_orphaned"]
     assert alerts
     assert alerts[0]["channel_id"] == added["id"]
+
+
+async def test_adding_an_orphaned_channel_again_resumes_it_and_catches_up(client, app, sandbox):
+    headers, [first] = await profiles_of(client, app, "resume@example.com", 1)
+    channel, owner, name = new_channel(sandbox)
+    added = (await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)).json()
+    poster = sandbox.control.as_user(owner)
+    await poster.post(channel, "before the ban")
+    await eventually(lambda: _count(client, headers, added["id"], 1), what="the first post")
+    sandbox.control.ban(first["phone"])
+
+    async def orphaned() -> bool:
+        return (await client.get(f"/channels/{added['id']}", headers=headers)).json()["status"] == "orphaned"
+
+    await eventually(orphaned, timeout=20, what="orphaned")
+    await poster.post(channel, "while orphaned")
+    second = await bind(client, headers)
+    assert await app.state.ctx.telegram.runtime.wait_connected(uuid.UUID(second["id"]), timeout=10)
+
+    resumed = await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)
+    assert resumed.status_code == 200, resumed.text
+    body = resumed.json()
+    assert body["id"] == added["id"]
+    assert body["status"] == "active"
+    assert body["phone"] == second["phone"]
+    await eventually(lambda: _count(client, headers, added["id"], 2), what="the post missed while orphaned")
+    await poster.post(channel, "after resuming")
+    await eventually(lambda: _count(client, headers, added["id"], 3), what="a live post after resuming")
+    texts = sorted(p["text"] for p in await all_posts(client, headers, added["id"]))
+    assert texts == ["after resuming", "before the ban", "while orphaned"]
+    joined = [e for e in await events_of(app, "channel.joined") if e.get("resumed")]
+    assert [e["channel_id"] for e in joined] == [added["id"]]
+    again = await client.post("/channels", json={"channel": f"@{name}"}, headers=headers)
+    assert again.status_code == 409
