@@ -83,22 +83,9 @@ def message_event(chat: ChatLike, message: MessageLike, **extra: Any) -> dict[st
     }
 
 
-def _new_row(chat: Chat, record: MessageRecord, status: str) -> Message:
-    return Message(
-        chat_id=chat.id,
-        telegram_message_id=record.id,
-        direction="out" if record.out else "in",
-        sender_id=record.sender_id,
-        sender_name=record.sender_name[:255] if record.sender_name else None,
-        text=record.text,
-        media_type=record.media_type,
-        media=record.media,
-        date=record.date,
-        edit_date=record.edit_date,
-        is_deleted=False,
-        status=status,
-        reply_to=record.reply_to,
-    )
+def _new_row(chat: Chat, record: MessageRecord) -> Message:
+    """The ORM row of a message from Telegram (the single-record paths; the bulk path inserts `MessageRow`s)."""
+    return Message(**_message_row(chat, record).insert_values(datetime.now(UTC)))
 
 
 async def _find(session: AsyncSession, chat: Chat, telegram_id: int) -> Message | None:
@@ -143,7 +130,7 @@ async def record_new(session: AsyncSession, update: NewMessage, cache: ChatCache
         return None
     if record.out and await _adopt_pending(session, chat, record) is not None:
         return None
-    row = _new_row(chat, record, MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value)
+    row = _new_row(chat, record)
     session.add(row)
     _touch(chat, record.date)
     if not record.out:
@@ -314,7 +301,7 @@ _STORED = select(_MESSAGES.c.chat_id, _MESSAGES.c.telegram_message_id).where(
 )
 
 
-def _message_row(chat: ChatRow, record: MessageRecord) -> MessageRow:
+def _message_row(chat: ChatLike, record: MessageRecord) -> MessageRow:
     return MessageRow(
         id=uuid7(),
         chat_id=chat.id,
@@ -359,7 +346,7 @@ async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatC
     row = await _find(session, chat, record.id)
     previous: str | None = None
     if row is None:
-        row = _new_row(chat, record, MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value)
+        row = _new_row(chat, record)
         session.add(row)
         _touch(chat, record.date)
     else:
