@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traffic-rate", type=float, default=0.0, metavar="SECONDS", help="generate demo traffic every N seconds"
     )
     parser.add_argument("--no-demo", action="store_true", help="do not seed demo contacts and channels")
+    parser.add_argument("--read-only-state", action="store_true", help="load --state at start but never write it back")
     parser.add_argument(
         "--public-key", type=Path, default=None, help="also write the public key (PEM) here, e.g. without --state"
     )
@@ -44,6 +45,8 @@ def _say(line: str) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     dc = SandboxDC(args.state, seed_demo=not args.no_demo)
+    if args.read_only_state:
+        dc.state_path = None  # loaded above; from here on everything stays in memory
     dc.control.code_listeners.append(lambda phone, code: _say(f"LOGIN CODE +{phone}: {code}"))
     await dc.start(args.host, args.port)
     if args.state is not None:
