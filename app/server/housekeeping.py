@@ -4,8 +4,7 @@ that a crash left pending, and events past their retention."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +15,7 @@ from app.domain.events.services import purge_expired_events
 from app.domain.messages.services import fail_interrupted_sends, pending_stale_after
 from app.domain.profiles.login import purge_expired
 from app.lib.logging import log_event
+from app.lib.tasks import running_task
 
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
@@ -48,14 +48,8 @@ async def _loop(sessionmaker: async_sessionmaker[AsyncSession], settings: Settin
         await asyncio.sleep(interval_s)
 
 
-@contextlib.asynccontextmanager
-async def housekeeping(
+def housekeeping(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, interval_s: float = 300
-) -> AsyncIterator[None]:
-    task = asyncio.create_task(_loop(sessionmaker, settings, interval_s), name="housekeeping")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+) -> AbstractAsyncContextManager[None]:
+    """Sweep every `interval_s` while the block runs."""
+    return running_task(_loop(sessionmaker, settings, interval_s), "housekeeping")

@@ -27,6 +27,7 @@ from app.config import Settings
 from app.db.models import Chat, Message, TelegramProfile
 from app.domain.messages.ingest import MessageIngest
 from app.lib.logging import log_event
+from app.lib.tasks import running_task
 from app.telegram.runtime import ConnectedProfile, ProfileRuntime
 from app.telegram.updates import NewMessage, ProfileRef, chat_ref, message_record
 
@@ -162,13 +163,8 @@ async def reconciling(reconciler: Reconciler | None, interval_s: float) -> Async
     if reconciler is None or interval_s <= 0:
         yield
         return
-    task = asyncio.create_task(_loop(reconciler, interval_s), name="inbox-reconciler")
-    try:
+    async with running_task(_loop(reconciler, interval_s), "inbox-reconciler"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 __all__ = ["ReconcileLimits", "Reconciler", "build_reconciler", "newest_stored_ids", "reconciling"]

@@ -249,16 +249,7 @@ class Sender:
     async def _fail(self, ref: ProfileRef, message_id: UUID, code: str) -> None:
         async with self._sessionmaker.begin() as session:
             row = await session.get_one(Message, message_id)
-            chat = await session.get_one(Chat, row.chat_id)
-            row.status, row.error = MessageStatus.FAILED.value, code[:255]
-            await session.flush()
-            await events.emit(
-                session,
-                user_id=ref.owner_id,
-                type=EventType.MESSAGE_FAILED,
-                profile=ref.phone,
-                data=store.message_event(chat, row, error=row.error),
-            )
+            await mark_failed(session, await session.get_one(Chat, row.chat_id), row, code)
         log_event(
             "warning",
             "messages",
@@ -306,16 +297,21 @@ async def fail_interrupted_sends(session: AsyncSession, stale_after: timedelta) 
         )
     ).all()
     for row, chat in stale:
-        row.status, row.error = MessageStatus.FAILED.value, INTERRUPTED
-        await session.flush()
-        await events.emit(
-            session,
-            user_id=chat.owner_id,
-            type=EventType.MESSAGE_FAILED,
-            profile=chat.profile_phone,
-            data=store.message_event(chat, row, error=row.error),
-        )
+        await mark_failed(session, chat, row, INTERRUPTED)
     return len(stale)
+
+
+async def mark_failed(session: AsyncSession, chat: Chat, row: Message, code: str) -> None:
+    """The send of `row` failed with `code`: store it and announce `message.failed`."""
+    row.status, row.error = MessageStatus.FAILED.value, code[:255]
+    await session.flush()
+    await events.emit(
+        session,
+        user_id=chat.owner_id,
+        type=EventType.MESSAGE_FAILED,
+        profile=chat.profile_phone,
+        data=store.message_event(chat, row, error=row.error),
+    )
 
 
 async def mark_read(session: AsyncSession, profile_id: UUID, peer_id: int) -> None:
