@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +32,7 @@ from app.telegram.runtime import ConnectedProfile, ProfileRuntime
 from app.telegram.updates import NewMessage, ProfileRef, chat_ref, message_record
 
 log = logging.getLogger(__name__)
+IN_FLIGHT_S = 3.0  # younger messages are most likely still on their way through the live feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +99,9 @@ class Reconciler:
             top, key = dialog.message, (profile.profile_id, dialog.id)
             if top.id <= stored.get(dialog.id, 0) or top.date < bound_at or self._checked.get(key) == top.id:
                 continue  # nothing newer than the store, nothing since binding, or already read at this top
-            missing = await self._missing(client, dialog, stored.get(dialog.id, 0), bound_at)
-            self._checked[key] = top.id
+            missing, settled = await self._missing(client, dialog, stored.get(dialog.id, 0), bound_at)
+            if settled:
+                self._checked[key] = top.id
             for message in missing:
                 now = asyncio.get_running_loop().time()
                 await self._ingest.queue.put(
@@ -118,12 +120,20 @@ class Reconciler:
             )
         return queued
 
-    async def _missing(self, client: TelegramClient, dialog: Any, known: int, bound_at: datetime) -> list[Any]:
-        """Messages above `known` since binding, oldest first; service messages are not inbox messages (as live)."""
+    async def _missing(
+        self, client: TelegramClient, dialog: Any, known: int, bound_at: datetime
+    ) -> tuple[list[Any], bool]:
+        """Messages above `known` since binding, oldest first, and whether none was left for the next round.
+
+        Service messages are not inbox messages (as live). Messages younger than `IN_FLIGHT_S` are left to the
+        live feed, which is most likely writing them right now; the next round looks at them again.
+        """
         messages = await client.get_messages(dialog.input_entity, min_id=known, limit=self._limits.per_chat)
         found = [m for m in messages if isinstance(m, types.Message) and m.date is not None and m.date >= bound_at]
-        found.sort(key=lambda m: m.id)
-        return found
+        in_flight_after = datetime.now(UTC) - timedelta(seconds=IN_FLIGHT_S)
+        settled = [m for m in found if m.date <= in_flight_after]
+        settled.sort(key=lambda m: m.id)
+        return settled, len(settled) == len(found)
 
 
 async def newest_stored_ids(session: AsyncSession, profile_id: UUID, peer_ids: list[int]) -> dict[int, int]:
