@@ -35,3 +35,20 @@ def redis_server() -> Iterator[str]:
         yield f"unix://{server.socket_file}"
     finally:
         server.shutdown()
+
+
+async def empty_shared_backends(postgres_url: str, redis_url: str) -> None:
+    """Empty every table of the PostgreSQL database and the Redis keyspace (after tests of real processes)."""
+    from redis.asyncio import Redis
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db.base import metadata
+
+    engine = create_async_engine(postgres_url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)} CASCADE"))
+    await engine.dispose()
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()

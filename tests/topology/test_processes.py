@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
 
-from app.db.base import metadata
 from app.db.migrations import upgrade
+from tests.backends import empty_shared_backends
 from tests.conftest import make_settings, sandbox_code, sandbox_phone
 from tests.live import AppProcess, eventually, process_env
 
@@ -42,13 +42,7 @@ async def environment(postgres_url, redis_url, sandbox, tmp_path):
         COMMAND_TIMEOUT_S="10",
     )
     yield env
-    engine = create_async_engine(postgres_url)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)} CASCADE"))
-    await engine.dispose()
-    redis = Redis.from_url(redis_url)
-    await redis.flushdb()
-    await redis.aclose()
+    await empty_shared_backends(postgres_url, redis_url)
 
 
 async def lease_holders(redis: Redis, profile_ids: list[str]) -> dict[str, str | None]:

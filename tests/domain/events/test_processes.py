@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
 
-from app.db.base import metadata
 from app.db.migrations import upgrade
+from tests.backends import empty_shared_backends
 from tests.conftest import make_settings
 from tests.live import AppProcess, Receiver, eventually, process_env, running_receiver
 
@@ -33,19 +33,7 @@ def shared_env(postgres_url, redis_url, tmp_path):
         WEBHOOK_RETRY_SCHEDULE_S="0.2,0.2,0.2,0.2,0.2",
     )
     yield env
-    asyncio.run(_empty_database(postgres_url, redis_url))
-
-
-async def _empty_database(postgres_url: str, redis_url: str) -> None:
-    engine = create_async_engine(postgres_url)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)} CASCADE"))
-    await engine.dispose()
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(redis_url)
-    await redis.flushdb()
-    await redis.aclose()
+    asyncio.run(empty_shared_backends(postgres_url, redis_url))
 
 
 async def test_fan_out_across_processes_and_sigkill_mid_delivery_loses_nothing(shared_env, postgres_url, tmp_path):
