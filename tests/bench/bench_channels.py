@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from app.telegram.leases import MemoryLeaseStore
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime
 from app.telegram.updates import NewMessage, UpdateRecord
 from tests.bench.bench_profiles import InMemorySource
-from tests.bench.sandbox_process import login_sandbox_accounts, run_traffic
+from tests.bench.sandbox_process import bare_receipts, login_sandbox_accounts, run_traffic
 
 PROFILES = 5
 AUTHORS = 10
@@ -115,20 +114,8 @@ async def baseline(connector: TelegramConnector, profiles: list[tuple[str, str]]
     clients = [connector.client(session, catch_up=False) for _, session in profiles]
     await asyncio.gather(*(c.connect() for c in clients))
     await asyncio.gather(*(c.get_dialogs() for c in clients))  # learn the channels, as the service's clients do
-    times: list[float] = []
-    done = asyncio.Event()
-
-    async def on_post(event: Any) -> None:
-        times.append(time.monotonic())
-        if len(times) >= TOTAL:
-            done.set()
-
-    for client in clients:
-        client.add_event_handler(on_post, events.NewMessage())
-    await run_traffic("tests.bench.bench_channels", "post", spec_path)
-    await asyncio.wait_for(done.wait(), 180)
-    await asyncio.gather(*(c.disconnect() for c in clients))
-    return {"rate": len(times) / (times[-1] - times[0]), "count": len(times)}
+    traffic = run_traffic("tests.bench.bench_channels", "post", spec_path)
+    return await bare_receipts(clients, events.NewMessage(), TOTAL, traffic, 180)
 
 
 async def service(

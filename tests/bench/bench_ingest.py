@@ -41,7 +41,13 @@ from app.telegram.runtime import ProfileCredentials, ProfileRuntime
 from app.telegram.updates import NewMessage, UpdateRecord
 from tests.backends import postgres_server
 from tests.bench.bench_profiles import InMemorySource
-from tests.bench.sandbox_process import login_sandbox_accounts, run_traffic, sandbox_process
+from tests.bench.sandbox_process import (
+    SandboxProcess,
+    bare_receipts,
+    login_sandbox_accounts,
+    run_traffic,
+    sandbox_process,
+)
 
 PROFILES = 10
 SENDERS = 20
@@ -69,6 +75,23 @@ async def send_all(spec: dict[str, Any]) -> None:
     await asyncio.gather(*(c.disconnect() for c in clients))
 
 
+def write_sender_spec(
+    folder: Path, sandbox: SandboxProcess, senders: list[tuple[str, str]], targets: list[int], per_sender: int
+) -> Path:
+    """What `send_all` (`python -m tests.bench.bench_ingest send <spec>`) reads: whom to log in as, whom to write."""
+    path = folder / "senders.json"
+    spec = {
+        "host": sandbox.data_center.host,
+        "port": sandbox.data_center.port,
+        "pem": sandbox.public_key_pem,
+        "senders": senders,
+        "targets": targets,
+        "per_sender": per_sender,
+    }
+    path.write_text(json.dumps(spec))
+    return path
+
+
 def _connector(spec: dict[str, Any]) -> TelegramConnector:
     connector = TelegramConnector(
         1, "sandbox0000000000000000000000000", data_center=DataCenter(spec["host"], spec["port"])
@@ -84,22 +107,8 @@ async def baseline(connector: TelegramConnector, profiles: list[tuple[str, str]]
     clients = [connector.client(session, catch_up=False) for _, session in profiles]
     await asyncio.gather(*(c.connect() for c in clients))
     await asyncio.gather(*(c.get_me() for c in clients))
-    times: list[float] = []
-    done = asyncio.Event()
-
-    async def on_message(event: Any) -> None:
-        times.append(time.monotonic())
-        if len(times) >= TOTAL:
-            done.set()
-
-    for client in clients:
-        client.add_event_handler(on_message, events.NewMessage(incoming=True))
-    cpu = time.process_time()
-    await run_traffic("tests.bench.bench_ingest", "send", spec_path)
-    await asyncio.wait_for(done.wait(), 120)
-    cpu = time.process_time() - cpu
-    await asyncio.gather(*(c.disconnect() for c in clients))
-    return {"rate": len(times) / (times[-1] - times[0]), "count": len(times), "cpu_ms": cpu * 1000 / len(times)}
+    traffic = run_traffic("tests.bench.bench_ingest", "send", spec_path)
+    return await bare_receipts(clients, events.NewMessage(incoming=True), TOTAL, traffic, 120)
 
 
 # -- the service ---------------------------------------------------------------------------------------------
@@ -195,19 +204,7 @@ async def main() -> None:
             await client.connect()
             targets.append((await client.get_me()).id)
             await client.disconnect()
-        spec_path = Path(tempfile.mkdtemp()) / "senders.json"
-        spec_path.write_text(
-            json.dumps(
-                {
-                    "host": sandbox.data_center.host,
-                    "port": sandbox.data_center.port,
-                    "pem": sandbox.public_key_pem,
-                    "senders": senders,
-                    "targets": targets,
-                    "per_sender": PER_SENDER,
-                }
-            )
-        )
+        spec_path = write_sender_spec(Path(tempfile.mkdtemp()), sandbox, senders, targets, PER_SENDER)
         print(f"{SENDERS} sandbox contacts write {TOTAL} messages to {PROFILES} profiles as fast as they can")
         print("sandbox: separate process; senders: separate process; measured: this process")
         print(f"{ROUNDS} rounds per backend, each a bare phase right before a service phase (load drifts)")

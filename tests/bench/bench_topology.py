@@ -12,17 +12,13 @@ This machine has 2 cores shared by everything above, so more workers mostly show
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 from sqlalchemy import text
 
@@ -32,7 +28,9 @@ from app.db.migrations import upgrade
 from app.db.models import TelegramProfile, User
 from app.lib.crypto import SecretBox
 from tests.backends import postgres_server, redis_server
+from tests.bench.bench_ingest import write_sender_spec
 from tests.bench.sandbox_process import login_sandbox_accounts, sandbox_process
+from tests.live import process_env
 
 PROFILES = 12
 SENDERS = 12
@@ -135,35 +133,19 @@ async def main() -> None:
             await client.connect()
             profiles.append((phone, session, (await client.get_me()).id))
             await client.disconnect()
-        env: dict[str, Any] = {
-            **os.environ,
-            "APP_ENV": "test",
-            "DATABASE_URL": postgres_url,
-            "REDIS_URL": redis_url,
-            "JWT_SECRET": "s" * 48,
-            "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "LOG_SHIPPING": "off",
-            "LOG_LEVEL": "error",
-            "TELEGRAM_MODE": "sandbox",
-            "TELEGRAM_DC": f"{sandbox.data_center.host}:{sandbox.data_center.port}:2",
-            "TELEGRAM_EXTRA_RSA_KEY": sandbox.public_key_pem,
-            "PROFILE_LEASE_TTL_MS": "3000",
-            "WORKER_HEARTBEAT_TTL_MS": "2000",
-        }
-        await seed_profiles(env, profiles)
-        spec_path = workdir / "senders.json"
-        spec_path.write_text(
-            json.dumps(
-                {
-                    "host": sandbox.data_center.host,
-                    "port": sandbox.data_center.port,
-                    "pem": sandbox.public_key_pem,
-                    "senders": senders,
-                    "targets": [user_id for _, _, user_id in profiles],
-                    "per_sender": PER_SENDER,
-                }
-            )
+        env = process_env(
+            postgres_url,
+            redis_url,
+            LOG_LEVEL="error",
+            TELEGRAM_MODE="sandbox",
+            TELEGRAM_DC=f"{sandbox.data_center.host}:{sandbox.data_center.port}:2",
+            TELEGRAM_EXTRA_RSA_KEY=sandbox.public_key_pem,
+            PROFILE_LEASE_TTL_MS="3000",
+            WORKER_HEARTBEAT_TTL_MS="2000",
         )
+        await seed_profiles(env, profiles)
+        targets = [user_id for _, _, user_id in profiles]
+        spec_path = write_sender_spec(workdir, sandbox, senders, targets, PER_SENDER)
         redis = Redis.from_url(redis_url)
         print(f"{SENDERS} sandbox contacts write {TOTAL} messages to {PROFILES} profiles; PostgreSQL + Redis")
         rates: dict[int, float] = {}

@@ -7,10 +7,14 @@ import contextlib
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from telethon import TelegramClient
+from telethon.events.common import EventBuilder
 from telethon.sessions import StringSession
 
 from app.telegram.connector import DataCenter, TelegramConnector
@@ -74,3 +78,29 @@ async def run_traffic(module: str, command: str, spec_path: Path) -> None:
     await process.stdout.readline()  # the generator says when its clients are connected
     if await process.wait() != 0:
         raise RuntimeError(f"{module} {command} failed")
+
+
+async def bare_receipts(
+    clients: list[TelegramClient], builder: EventBuilder, total: int, traffic: Awaitable[None], timeout_s: float
+) -> dict[str, float]:
+    """The baseline of a benchmark: connected bare clients count `builder` events while `traffic` runs.
+
+    Returns the receive rate (first to last receipt), the count and the CPU per message of this process; the
+    clients are disconnected afterwards.
+    """
+    times: list[float] = []
+    done = asyncio.Event()
+
+    async def on_event(event: Any) -> None:
+        times.append(time.monotonic())
+        if len(times) >= total:
+            done.set()
+
+    for client in clients:
+        client.add_event_handler(on_event, builder)
+    cpu = time.process_time()
+    await traffic
+    await asyncio.wait_for(done.wait(), timeout_s)
+    cpu = time.process_time() - cpu
+    await asyncio.gather(*(c.disconnect() for c in clients))
+    return {"rate": len(times) / (times[-1] - times[0]), "count": len(times), "cpu_ms": cpu * 1000 / len(times)}
