@@ -23,7 +23,10 @@ from app.lib.clickhouse import (
     query_logs,
 )
 
-BASE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# An hour ago, on a whole minute: rows stay inside every retention the tests apply (7 days and up), on any day.
+BASE = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
+# The contract's `ts` spelling of BASE + 2 min, written out rather than derived from the code under test.
+BASE_PLUS_2_MIN = (BASE + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:00.000000Z")
 ALICE, BOB = str(uuid.uuid4()), str(uuid.uuid4())
 PROFILE, CHANNEL = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -257,7 +260,7 @@ def test_query_tenant_isolation_and_admin(seeded: Client) -> None:
 def test_query_row_shape_matches_the_contract(seeded: Client) -> None:
     (event, *_), _ = query_logs(seeded, kind="event", user_id=BOB)
     assert event == {
-        "kind": "event", "ts": "2026-11-20T12:02:00.000000Z", "level": "warning", "source": "channels",
+        "kind": "event", "ts": BASE_PLUS_2_MIN, "level": "warning", "source": "channels",
         "event": "channel.join_failed", "message": "sent #2", "context": {"reason": "private channel"},
         "user_id": BOB, "profile_id": None, "channel_id": CHANNEL, "request_id": None,
     }  # fmt: skip
@@ -266,7 +269,7 @@ def test_query_row_shape_matches_the_contract(seeded: Client) -> None:
         "kind", "ts", "request_id", "method", "path", "route", "status", "duration_ms", "user_id", "ip",
         "user_agent",
     }  # fmt: skip
-    assert request["ts"] == "2026-11-20T12:02:00.000000Z"
+    assert request["ts"] == BASE_PLUS_2_MIN
 
 
 @pytest.mark.parametrize(
