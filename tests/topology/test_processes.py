@@ -123,7 +123,6 @@ async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_
         # A WebSocket on API 0 sees messages ingested by any worker.
         ws_url = apis[0].base.replace("http://", "ws://") + "/events?types=message.received"
         async with connect(ws_url, subprotocols=["bearer", token]) as ws:
-            await asyncio.sleep(0.3)
             for profile in profiles:
                 await sandbox.control.as_user(bob).send_message(profile["phone"].lstrip("+"), "ping " + profile["id"])
             seen: set[str] = set()

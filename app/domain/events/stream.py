@@ -113,9 +113,10 @@ async def serve_event_stream(socket: WebSocket, ctx: AppContext, channels: Chann
     except _BadQuery as exc:
         await _reject(socket, subprotocol, CLOSE_BAD_REQUEST, str(exc))
         return
-    await socket.accept(subprotocols=subprotocol)
+    # Subscribe before accepting: once a client sees the socket open, every event committed after that reaches it.
     async with channels.start_subscription(user_channel(user.id)) as subscriber:
         assert isinstance(subscriber, BoundedSubscriber)
+        await socket.accept(subprotocols=subprotocol)
         session = _StreamSession(socket, ctx, user, stream_filter, subscriber)
         await session.run()
 

@@ -80,7 +80,6 @@ async def test_only_own_events_with_type_and_profile_filters(app, http):
         connect(ws_url(http, f"token={token_of(bob)}")) as bob_all,
         connect(ws_url(http, f"token={token_of(ada)}&types=message.sent,alert&profile=%2B15550002")) as ada_filtered,
     ):
-        await asyncio.sleep(0.1)  # let the subscriptions register before emitting
         async with app.state.ctx.sessionmaker.begin() as session:
             await emit(session, user_id=ada_id, type="message.received", data={"n": 1}, profile="+15550002")
             await emit(session, user_id=ada_id, type="message.sent", data={"n": 2}, profile="+15550001")
@@ -140,7 +139,6 @@ async def test_consumer_that_falls_behind_is_disconnected(app, http):
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (http.base_url.host, http.base_url.port))
     async with connect(ws_url(http, f"token={token_of(headers)}"), sock=sock, ping_interval=None) as ws:
-        await asyncio.sleep(0.1)
         # The client does not read while ~6 MB are published, so once the socket buffers are full the server's
         # sends block and the per-connection queue of 4 overflows.
         for _ in range(5):
@@ -155,7 +153,6 @@ async def test_consumer_that_falls_behind_is_disconnected(app, http):
 async def test_nothing_is_published_for_a_rolled_back_transaction(app, http):
     headers, user_id = await sign_up(http, "ada@example.com")
     async with connect(ws_url(http, f"token={token_of(headers)}")) as ws:
-        await asyncio.sleep(0.1)
         async with app.state.ctx.sessionmaker() as session:
             await emit(session, user_id=user_id, type="message.received", data={"n": "rolled back"})
             await session.rollback()
@@ -175,7 +172,6 @@ async def test_nothing_is_published_for_a_rolled_back_transaction(app, http):
 async def test_event_is_published_only_after_its_commit(app, http):
     headers, user_id = await sign_up(http, "ada@example.com")
     async with connect(ws_url(http, f"token={token_of(headers)}")) as ws:
-        await asyncio.sleep(0.1)
         async with app.state.ctx.sessionmaker() as pending:
             await emit(pending, user_id=user_id, type="message.received", data={"n": "first emitted"})
             await emit_events(app, user_id, 1)  # another transaction commits meanwhile
