@@ -12,7 +12,16 @@ from telethon.tl import TLObject, types
 
 from . import render
 from .rpc import RpcError
-from .state import MAX_CHANNELS_PER_USER, Channel, ChannelMember, PrivateDialog, StoredMessage, User, now
+from .state import (
+    MAX_CHANNELS_PER_USER,
+    Channel,
+    ChannelMember,
+    InviteLink,
+    PrivateDialog,
+    StoredMessage,
+    User,
+    now,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -284,17 +293,45 @@ class Actions:
             self._changed()
         return True
 
-    def join(self, user: User, channel: Channel, *, origin: LiveConnection | None = None) -> TLObject:
+    def join(
+        self,
+        user: User,
+        channel: Channel,
+        *,
+        invite: InviteLink | None = None,
+        origin: LiveConnection | None = None,
+    ) -> types.Updates:
+        """Join a public channel, or any channel through one of its invite links (private ones only that way)."""
         if user.id not in channel.members:
-            if channel.private:
+            if channel.private and invite is None:
                 raise RpcError(400, "CHANNEL_PRIVATE")
             if len(self.state.channels_of(user.id)) >= MAX_CHANNELS_PER_USER:
                 raise RpcError(400, "CHANNELS_TOO_MUCH")
             channel.members[user.id] = ChannelMember(read_inbox_max_id=max(channel.messages, default=0))
+            channel.join_requests.pop(user.id, None)
+            if invite is not None:
+                invite.usage += 1
             self._changed()
         batch = render.updates([types.UpdateChannel(channel.id)], [], [render.channel(channel, user.id)])
         self.hub.push(user.id, batch, exclude=origin)
         return batch
+
+    def request_join(self, user: User, channel: Channel) -> None:
+        """An invite that needs approval: the request waits for an admin (Telegram: INVITE_REQUEST_SENT)."""
+        channel.join_requests.setdefault(user.id, now())
+        self._changed()
+
+    def settle_join_request(self, user: User, channel: Channel, *, approved: bool) -> types.Updates:
+        """An admin approves or dismisses a pending request; approval makes the user a member and tells them."""
+        if channel.join_requests.pop(user.id, None) is None:
+            raise RpcError(400, "HIDE_REQUESTER_MISSING")
+        self._changed()
+        if approved and user.id not in channel.members:
+            channel.members[user.id] = ChannelMember(read_inbox_max_id=max(channel.messages, default=0))
+            self.hub.push(
+                user.id, render.updates([types.UpdateChannel(channel.id)], [], [render.channel(channel, user.id)])
+            )
+        return render.updates([], [], [])
 
     def leave(self, user: User, channel: Channel, *, origin: LiveConnection | None = None) -> TLObject:
         if user.id not in channel.members:

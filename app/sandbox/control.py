@@ -15,7 +15,7 @@ from telethon.tl.tlobject import TLObject
 from . import srp
 from .crypto import auth_key_id
 from .rpc import RpcError, request_name
-from .state import Authorization, Channel, ChannelMember, User, normalize_phone, random_long
+from .state import Authorization, Channel, ChannelMember, User, normalize_phone, now, random_long
 
 if TYPE_CHECKING:
     from .server import SandboxDC
@@ -188,6 +188,33 @@ class Control:
         target, member = self.channel(channel), self.user(user)
         target.members.setdefault(member.id, ChannelMember(admin=admin))
         self.dc.mark_dirty()
+
+    def export_invite(
+        self,
+        channel: PeerRef,
+        *,
+        request_needed: bool = False,
+        expire_in: int | None = None,
+        usage_limit: int | None = None,
+    ) -> str:
+        """A new invite link (https://t.me/+hash) made by the channel's creator, as messages.exportChatInvite."""
+        target = self.channel(channel)
+        invite = self.dc.state.add_invite(
+            target,
+            self.user(target.creator_id),
+            request_needed=request_needed,
+            expire_date=now() + expire_in if expire_in is not None else None,
+            usage_limit=usage_limit,
+        )
+        self.dc.mark_dirty()
+        return invite.link
+
+    def join_requests(self, channel: PeerRef) -> list[int]:
+        """User ids waiting for an admin's approval (made through request_needed invite links)."""
+        return sorted(self.channel(channel).join_requests)
+
+    def approve_join_request(self, channel: PeerRef, user: UserRef) -> None:
+        self.dc.actions.settle_join_request(self.user(user), self.channel(channel), approved=True)
 
     def _system_user(self) -> User:
         return self.dc.state.user_by_phone(SYSTEM_PHONE) or self.create_user(SYSTEM_PHONE, "Sandbox")

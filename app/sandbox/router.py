@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from telethon.tl import TLObject, functions
 from telethon.tl.tlobject import TLRequest
 
-from . import handlers  # noqa: F401  (importing registers every handler)
+from . import handlers, schema  # noqa: F401  (importing handlers registers every handler)
 from .rpc import ROUTES, Raw, RpcContext, RpcError, boolean, not_implemented, request_name
 
 if TYPE_CHECKING:
@@ -69,7 +69,14 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
     if route.needs_auth:
         _guard(ctx)
     result = await route.handler(ctx, request)
-    return _serialise(result)
+    data = _serialise(result)
+    # Every answer must be of the method's declared type (a lenient answer would let a client bug pass here and
+    # fail on Telegram); a wrong one is a sandbox bug, answered loudly instead of sent.
+    wrong = schema.mismatch(request, result if isinstance(result, TLObject) else data)
+    if wrong is not None:
+        log.error("FAKEDC WRONG RESULT TYPE for %s: %s", name, wrong)
+        raise RpcError(400, f"FAKEDC_WRONG_RESULT_TYPE_{type(request).__name__.removesuffix('Request')}")
+    return data
 
 
 def _attach_if_usable(ctx: RpcContext) -> None:

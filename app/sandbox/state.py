@@ -148,6 +148,8 @@ class Channel:
     log: UpdateLog = field(default_factory=UpdateLog)
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     members: dict[int, ChannelMember] = field(default_factory=dict)
+    # Pending join requests (user id -> date), made through invite links that need an admin's approval.
+    join_requests: dict[int, int] = field(default_factory=dict)
 
     @property
     def megagroup(self) -> bool:
@@ -156,6 +158,32 @@ class Channel:
     def allocate_message_id(self) -> int:
         self.next_message_id += 1
         return self.next_message_id - 1
+
+
+@dataclass
+class InviteLink:
+    """An invite link (t.me/+hash) to a channel; `usage` counts the users who joined through it."""
+
+    hash: str
+    channel_id: int
+    admin_id: int
+    date: int = field(default_factory=now)
+    request_needed: bool = False
+    expire_date: int | None = None
+    usage_limit: int | None = None
+    usage: int = 0
+    revoked: bool = False
+    permanent: bool = False
+    title: str | None = None
+
+    @property
+    def link(self) -> str:
+        return f"https://t.me/+{self.hash}"
+
+    def exhausted(self) -> bool:
+        """Expired or used up: Telegram answers INVITE_HASH_EXPIRED for both."""
+        expired = self.expire_date is not None and self.expire_date <= now()
+        return expired or (self.usage_limit is not None and self.usage >= self.usage_limit)
 
 
 @dataclass
@@ -195,6 +223,7 @@ class SandboxState:
     channels: dict[int, Channel] = field(default_factory=dict)
     auth_keys: dict[int, AuthKeyRecord] = field(default_factory=dict)
     login_codes: dict[str, LoginCode] = field(default_factory=dict)
+    invites: dict[str, InviteLink] = field(default_factory=dict)
     next_user_id: int = 1_000_001
     next_channel_id: int = 2_000_000_001
 
@@ -245,6 +274,8 @@ class SandboxState:
     ) -> Channel:
         if username and (self.user_by_username(username) or self.channel_by_username(username)):
             raise ValueError(f"username {username} is taken")
+        if private and username:
+            raise ValueError("a private channel has no username (it is reached through invite links only)")
         channel = Channel(
             id=self.next_channel_id,
             access_hash=random_long(),
@@ -263,6 +294,12 @@ class SandboxState:
         record = AuthKeyRecord(key_id=key_id, key=key)
         self.auth_keys[key_id] = record
         return record
+
+    def add_invite(self, channel: Channel, admin: User, **options: object) -> InviteLink:
+        # Telegram's hashes are 16 url-safe characters; `+` links carry them verbatim.
+        invite = InviteLink(hash=secrets.token_urlsafe(12), channel_id=channel.id, admin_id=admin.id, **options)  # type: ignore[arg-type]
+        self.invites[invite.hash] = invite
+        return invite
 
     def new_login_code(self, phone: str, code: str, ttl: int = 600) -> LoginCode:
         login = LoginCode(phone=phone, code=code, phone_code_hash=secrets.token_hex(9), expires=now() + ttl)

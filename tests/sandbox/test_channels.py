@@ -25,7 +25,8 @@ async def test_join_channel_then_read_history(dc: SandboxDC, login_as, alice, bo
     assert entity.left
     assert entity.broadcast
     result = await client(functions.channels.JoinChannelRequest(entity))
-    assert isinstance(result.updates[0], types.UpdateChannel)
+    assert isinstance(result, types.messages.ChatInviteJoinResultOk)  # the pinned layer's answer, not Updates
+    assert isinstance(result.updates.updates[0], types.UpdateChannel)
     assert alice.id in dc.control.channel(news).members
 
     dialogs = await client.get_dialogs()

@@ -79,9 +79,12 @@ async def read_history(ctx: RpcContext, request: functions.channels.ReadHistoryR
 
 
 @rpc(functions.channels.JoinChannelRequest)
-async def join_channel(ctx: RpcContext, request: functions.channels.JoinChannelRequest) -> TLObject:
+async def join_channel(
+    ctx: RpcContext, request: functions.channels.JoinChannelRequest
+) -> types.messages.ChatInviteJoinResultOk:
+    # At the pinned layer joinChannel answers messages.ChatInviteJoinResult (the Updates ride inside), not Updates.
     channel = peers.channel(ctx, request.channel)
-    return ctx.dc.actions.join(ctx.user, channel, origin=ctx.conn)
+    return types.messages.ChatInviteJoinResultOk(updates=ctx.dc.actions.join(ctx.user, channel, origin=ctx.conn))
 
 
 @rpc(functions.channels.LeaveChannelRequest)
