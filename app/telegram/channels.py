@@ -2,7 +2,8 @@
 
 Telegram's refusals become precise 4xx errors (the mapping is documented in README "Channels"):
 CHANNEL_PRIVATE / USER_BANNED_IN_CHANNEL -> 403, unknown channel or INVITE_HASH_INVALID -> 404,
-CHANNELS_TOO_MUCH / INVITE_REQUEST_SENT -> 409, INVITE_HASH_EXPIRED -> 410, FLOOD_WAIT -> 429.
+CHANNELS_TOO_MUCH / INVITE_REQUEST_SENT / INVITE_WEBVIEW_REQUIRED -> 409, INVITE_HASH_EXPIRED -> 410,
+FLOOD_WAIT -> 429.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import msgspec
 from telethon import TelegramClient, errors, functions, types, utils
 
 from app.lib.errors import AppError, Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from app.lib.logging import log_event
 from app.telegram.errors import to_app_error
 
 _INVITE = re.compile(
@@ -116,14 +118,37 @@ async def _resolve(client: TelegramClient, ref: ChannelRef) -> Any:
         return found.chats[0]
 
 
+async def _join_by_invite(client: TelegramClient, invite_hash: str) -> tuple[Any, bool]:
+    """The channel behind an invite link and whether the account was a member; imports the link when not."""
+    invite = await client(functions.messages.CheckChatInviteRequest(invite_hash))
+    if isinstance(invite, types.ChatInviteAlready):
+        return invite.chat, True
+    try:
+        result = await client(functions.messages.ImportChatInviteRequest(invite_hash))
+    except errors.UserAlreadyParticipantError:
+        # Joined between the check and the import (by another call or another app): a member, not our join.
+        again = await client(functions.messages.CheckChatInviteRequest(invite_hash))
+        if isinstance(again, types.ChatInviteAlready):
+            return again.chat, True
+        raise
+    return _joined_channel(result), False
+
+
+def _joined_channel(result: Any) -> Any:
+    """The channel from a join answer: messages.ChatInviteJoinResult at the pinned layer (Updates before it)."""
+    if isinstance(result, types.messages.ChatInviteJoinResultWebView):
+        raise Conflict("joining needs a confirmation in a bot's web view", code="INVITE_WEBVIEW_REQUIRED")
+    updates = result.updates if isinstance(result, types.messages.ChatInviteJoinResultOk) else result
+    channels = [chat for chat in getattr(updates, "chats", []) if isinstance(chat, types.Channel)]
+    if not channels:
+        raise NotFound("the invite link does not lead to a channel", code="not_a_channel")
+    return channels[0]
+
+
 async def _entity_and_membership(client: TelegramClient, ref: ChannelRef) -> tuple[Any, bool]:
     """The channel entity and whether the account is (now) a member; joins when it is not."""
     if ref.invite_hash is not None:
-        invite = await client(functions.messages.CheckChatInviteRequest(ref.invite_hash))
-        if isinstance(invite, types.ChatInviteAlready):
-            return invite.chat, True
-        updates = await client(functions.messages.ImportChatInviteRequest(ref.invite_hash))
-        return updates.chats[0], False
+        return await _join_by_invite(client, ref.invite_hash)
     entity = await _resolve(client, ref)
     if isinstance(entity, types.ChannelForbidden):
         raise Forbidden("the channel is private or the profile is banned from it", code="CHANNEL_PRIVATE")
@@ -131,27 +156,42 @@ async def _entity_and_membership(client: TelegramClient, ref: ChannelRef) -> tup
         raise NotFound("this is not a channel", code="not_a_channel")
     if not entity.left:
         return entity, True
-    await client(functions.channels.JoinChannelRequest(entity))
-    return entity, False
+    return _joined_channel(await client(functions.channels.JoinChannelRequest(entity))), False
 
 
 async def join(client: TelegramClient, ref: ChannelRef) -> ChannelInfo:
-    """Join (or confirm membership of) a channel and read its metadata."""
+    """Join (or confirm membership of) a channel and read its metadata.
+
+    Once the join itself succeeded the answer reports it even when reading the metadata fails: a refusal then
+    would make the caller retry, see a member, and record `was_member=true`, so removing the monitor would never
+    leave the channel the service joined.
+    """
     try:
         entity, was_member = await _entity_and_membership(client, ref)
-        full = await client(functions.channels.GetFullChannelRequest(entity))
     except AppError:
         raise
     except Exception as exc:
         raise join_error(exc) from None
-    chat = full.full_chat
+    chat: Any = None
+    try:
+        chat = (await client(functions.channels.GetFullChannelRequest(entity))).full_chat
+    except Exception as exc:
+        if was_member:
+            raise join_error(exc) from None
+        log_event(
+            "warning",
+            "channels",
+            "channel.details_unavailable",
+            f"joined the channel but could not read its details: {type(exc).__name__}",
+            context={"telegram_id": utils.get_peer_id(entity)},
+        )
     return ChannelInfo(
         peer_id=utils.get_peer_id(entity),
         access_hash=getattr(entity, "access_hash", None),
         title=getattr(entity, "title", None),
         username=getattr(entity, "username", None),
         description=getattr(chat, "about", None) or None,
-        member_count=getattr(chat, "participants_count", None),
+        member_count=getattr(chat, "participants_count", None) or getattr(entity, "participants_count", None),
         was_member=was_member,
     )
 
