@@ -5,7 +5,6 @@ One `Handshake` lives per connection; the client may restart it with a new req_p
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from telethon.tl import TLObject, functions, types
 
 from . import keys
 from .crypto import sha1
-
-log = logging.getLogger(__name__)
 
 # A fixed pq is fine for a test server: the client only has to factorise it (Pollard rho, ~sqrt(P) steps), and a
 # small P makes that ~1 ms instead of ~35 ms. Both factors are primes below 2^32, as the protocol requires.
@@ -161,7 +158,7 @@ class Handshake:
                 server_nonce=self.server_nonce,
                 g=DH_G,
                 dh_prime=DH_PRIME_BYTES,
-                g_a=_min_bytes(g_a),
+                g_a=g_a.to_bytes(256, "big"),  # as Telegram sends it: always the prime's 256 bytes
                 server_time=int(time.time()),
             )
         )
@@ -188,15 +185,11 @@ class Handshake:
         g_b = _int(inner.g_b)
         if not (1 < g_b < DH_PRIME - 1 and _SAFETY <= g_b <= DH_PRIME - _SAFETY):
             raise HandshakeFailed("g_b out of range")
-        gab = pow(g_b, self._a, DH_PRIME)
+        # auth_key is pow(g, ab) mod dh_prime as a 256-byte big-endian number, leading zero bytes included (1 key
+        # in 256 starts with one). A client that drops them (Telethon does) holds a different key, finds the
+        # new_nonce_hash1 below wrong and starts over, as it would against Telegram.
+        key = AuthKey(pow(g_b, self._a, DH_PRIME).to_bytes(256, "big"))
+        new_hash = key.calc_new_nonce_hash(self.new_nonce, 1)
         nonces = {"nonce": self.nonce, "server_nonce": self.server_nonce}
-        # Telethon builds its key with the minimal byte length; in 1 of 256 exchanges that is 255 bytes while a
-        # correct key has 256. Refuse those with dh_gen_fail (hashed with the client's own key so it retries).
-        client_key = AuthKey(_min_bytes(gab))
-        if len(client_key.key) != 256:
-            log.debug("refusing a leading-zero auth key; the client will retry")
-            fail_hash = client_key.calc_new_nonce_hash(self.new_nonce, 3)
-            return types.DhGenFail(new_nonce_hash3=fail_hash, **nonces), None
-        new_hash = client_key.calc_new_nonce_hash(self.new_nonce, 1)
         self.nonce = self.server_nonce = self.new_nonce = None
-        return types.DhGenOk(new_nonce_hash1=new_hash, **nonces), NewAuthKey(client_key.key, client_key.key_id)
+        return types.DhGenOk(new_nonce_hash1=new_hash, **nonces), NewAuthKey(key.key, key.key_id)

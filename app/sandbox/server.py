@@ -35,6 +35,8 @@ class SandboxDC:
         self.state_path = Path(state_path) if state_path is not None else None
         self.state: SandboxState = read_state_file(self.state_path) if self.state_path else SandboxState()
         self.public_key_pem: str = keys.PUBLIC_KEY_PEM
+        # 16-byte MTProxy secrets: obfuscated2 clients keyed with one of them are accepted as if through that proxy.
+        self.proxy_secrets: list[bytes] = []
         self.host = "127.0.0.1"
         self.port = 0
         self.hub = UpdateHub()

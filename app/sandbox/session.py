@@ -69,7 +69,7 @@ class Connection:
     # Reading -------------------------------------------------------------------------------------------------
     async def serve(self) -> None:
         try:
-            self._transport = await detect_transport(self._reader)
+            self._transport = await detect_transport(self._reader, self.dc.proxy_secrets)
             while not self.closed.is_set():
                 packet = await self._transport.read_packet(self._reader)
                 self._on_packet(packet)
