@@ -33,7 +33,8 @@ class Counters:
 
     connections: int = 0
     handshakes: int = 0
-    auth_key_duplicated: int = 0
+    auth_key_duplicated: int = 0  # keys killed for use from two places at once
+    concurrent_key_use: int = 0  # one key live on two connections at once (allowed from one place)
     requests: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def count_request(self, name: str) -> None:

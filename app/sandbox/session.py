@@ -65,6 +65,8 @@ class Connection:
         self._seq = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.peer = writer.get_extra_info("peername")
+        # Where the client connects from (its IP address): what Telegram's AUTH_KEY_DUPLICATED rule compares.
+        self.place = str(self.peer[0]) if isinstance(self.peer, tuple) and self.peer else "unknown"
 
     # Reading -------------------------------------------------------------------------------------------------
     async def serve(self) -> None:

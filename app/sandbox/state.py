@@ -205,6 +205,7 @@ class AuthKeyRecord:
     key: bytes
     created: int = field(default_factory=now)
     authorization: Authorization | None = None
+    duplicated: bool = False  # used from two places at once: dead (AUTH_KEY_DUPLICATED) for good
 
 
 @dataclass

@@ -48,6 +48,9 @@ class TelegramConnector:
     data_center: DataCenter | None = None
     flood_sleep_threshold: int = 0
     device_model: str = "Telegram Multi-Profile API"
+    # The local address to connect from (None: the OS picks). Telegram tells "places" apart by address, so
+    # this is how tests make two runtimes on one machine look like two hosts.
+    local_addr: str | None = None
     _trusted: set[str] = field(default_factory=set)
 
     def trust_key(self, pem: str) -> None:
@@ -84,6 +87,7 @@ class TelegramConnector:
             # ingest queue stalls dispatch (updates wait as compact TL objects, not as one task each).
             sequential_updates=True,
             entity_cache_limit=5000,
+            local_addr=self.local_addr,
         )
         if self.data_center is not None:
             dc_id = string_session.dc_id or self.data_center.dc_id

@@ -1,6 +1,6 @@
 """Leases that make one process the single owner of a Telegram session.
 
-Two live connections with one session make Telegram answer AUTH_KEY_DUPLICATED and kill the login, so a
+One session used from two hosts at once makes Telegram answer AUTH_KEY_DUPLICATED and kill the login, so a
 process connects a profile only while it holds that profile's lease. In-process in the embedded default,
 Redis `SET NX PX` with compare-and-renew in production.
 """

@@ -56,13 +56,43 @@ async def test_injection_by_name_and_times(dc: SandboxDC, login_as, alice) -> No
     assert (await client(functions.updates.GetStateRequest())).pts >= 1
 
 
-async def test_two_live_connections_on_one_session_are_duplicates(dc: SandboxDC, login_as, make_client, bob) -> None:
+async def test_one_key_may_carry_several_live_sessions_from_one_place(
+    dc: SandboxDC, login_as, make_client, bob
+) -> None:
     first = await login_as(bob)
     copy = make_client(first.session.save())
+    await copy.connect()  # a second session of the same key, from the same address
+    assert (await copy.get_me()).id == bob.id
+    assert (await first.get_me()).id == bob.id
+    assert dc.control.counters.concurrent_key_use == 1
+    assert dc.control.counters.auth_key_duplicated == 0
+
+
+async def test_one_key_used_from_two_places_at_once_is_killed(dc: SandboxDC, login_as, make_client, bob) -> None:
+    first = await login_as(bob)  # from 127.0.0.1
+    session = first.session.save()
+    elsewhere = make_client(session, local_addr="127.0.0.2")
     with pytest.raises(errors.AuthKeyDuplicatedError):
-        await copy.connect()
-    assert dc.control.counters.auth_key_duplicated >= 1
-    assert await first.get_me() is not None  # the original owner keeps working
+        await elsewhere.connect()
+    with pytest.raises(errors.AuthKeyDuplicatedError):
+        await first.get_me()  # the first place loses the key as well
+    assert dc.control.counters.auth_key_duplicated == 1
+    assert dc.control.authorizations(bob) == []
+    await first.disconnect()
+    await elsewhere.disconnect()
+    later = make_client(session)
+    with pytest.raises(errors.AuthKeyDuplicatedError):
+        await later.connect()  # the key stays dead
+
+
+async def test_one_key_may_move_from_place_to_place(dc: SandboxDC, login_as, make_client, bob) -> None:
+    first = await login_as(bob)
+    session = first.session.save()
+    await first.disconnect()
+    moved = make_client(session, local_addr="127.0.0.2")
+    await moved.connect()
+    assert (await moved.get_me()).id == bob.id
+    assert dc.control.counters.auth_key_duplicated == 0
 
 
 async def test_reconnecting_is_not_a_duplicate(dc: SandboxDC, login_as, make_client, bob) -> None:
@@ -76,6 +106,7 @@ async def test_reconnecting_is_not_a_duplicate(dc: SandboxDC, login_as, make_cli
     await again.connect()
     assert (await again.get_me()).id == bob.id
     assert dc.control.counters.auth_key_duplicated == 0
+    assert dc.control.counters.concurrent_key_use == 0
 
 
 async def test_unimplemented_method_is_a_named_400(dc: SandboxDC, login_as, alice) -> None:

@@ -2,7 +2,8 @@
 
 Every profile is connected by exactly one worker; sends through either API reach the peer; a WebSocket on one
 API sees messages ingested by any worker; a worker killed with SIGKILL has its profiles taken over without
-losing the messages that arrived meanwhile; the sandbox never sees AUTH_KEY_DUPLICATED.
+losing the messages that arrived meanwhile; the sandbox never sees one session live on two connections at once
+(AUTH_KEY_DUPLICATED between hosts).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_
     apis = [AppProcess(environment, tmp_path, f"api{i}", role="api") for i in range(2)]
     redis = Redis.from_url(redis_url)
     engine = create_async_engine(postgres_url)
-    duplicates_before = sandbox.control.counters.auth_key_duplicated
+    concurrent_before = sandbox.control.counters.concurrent_key_use
     bob = sandbox.control.create_user(phone=sandbox_phone(2).lstrip("+"), first_name="Bob", username="topobob")
     try:
         await asyncio.gather(*(w.ready("WORKER READY") for w in workers), *(a.ready() for a in apis))
@@ -161,7 +162,8 @@ async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_
             texts = await stored_texts(engine, pid)
             assert len(texts) == len(set(texts)), texts
 
-        assert sandbox.control.counters.auth_key_duplicated == duplicates_before
+        # Workers share 127.0.0.1, where Telegram allows concurrent use; between hosts it would kill the key.
+        assert sandbox.control.counters.concurrent_key_use == concurrent_before
         for http in clients:
             await http.aclose()
     finally:
