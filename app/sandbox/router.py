@@ -108,29 +108,48 @@ async def _reject_duplicate(conn: Connection) -> None:
     if record.duplicated:
         raise RpcError(406, "AUTH_KEY_DUPLICATED")
     others = dc.older_live_connections(conn)
-    if not others:
+    if not others or conn in dc.concurrency_examined:
+        if any(other.place != conn.place for other in others):
+            _kill(conn, others)
         return
-    if conn not in dc.confirmed_duplicates:
-        # A client that moves (reconnects, changes network) closes its old socket first: only what is still
-        # open after a grace period is concurrent use.
-        waits = [asyncio.create_task(other.closed.wait()) for other in others]
-        _, pending = await asyncio.wait(waits, timeout=DUPLICATE_GRACE_SECONDS)
-        for task in pending:
-            task.cancel()
-        others = dc.older_live_connections(conn)
-        if not others:
-            return
-        dc.confirmed_duplicates.add(conn)
-        # Allowed from one place, but what two hosts sharing a session would be killed for: tests of the
-        # service's one-owner guarantee watch this counter, since all their processes share 127.0.0.1.
-        dc.counters.concurrent_key_use += 1
     if all(other.place == conn.place for other in others):
+        # Allowed, so not delayed; only counted (below) if it lasts past the grace period.
+        dc.concurrency_examined.add(conn)
+        dc.run_in_background(_count_concurrent_use(conn))
         return
+    others = await _open_after_grace(conn)
+    if others:
+        dc.concurrency_examined.add(conn)
+        dc.counters.concurrent_key_use += 1
+        _kill(conn, others)
+
+
+async def _open_after_grace(conn: Connection) -> list[Connection]:
+    """The older connections on conn's key still open after the grace period: a client that moves (reconnects,
+    changes network) closes its old socket first, so only these are concurrent use."""
+    waits = [asyncio.create_task(other.closed.wait()) for other in conn.dc.older_live_connections(conn)]
+    _, pending = await asyncio.wait(waits, timeout=DUPLICATE_GRACE_SECONDS)
+    for task in pending:
+        task.cancel()
+    return conn.dc.older_live_connections(conn)
+
+
+async def _count_concurrent_use(conn: Connection) -> None:
+    # What two hosts sharing a session would be killed for; the service's one-owner tests watch this counter,
+    # since all their processes share 127.0.0.1.
+    if await _open_after_grace(conn):
+        conn.dc.counters.concurrent_key_use += 1
+
+
+def _kill(conn: Connection, others: list[Connection]) -> None:
+    record = conn.auth_key
+    assert record is not None
     record.duplicated = True
     record.authorization = None
-    dc.mark_dirty()
-    dc.counters.auth_key_duplicated += 1
-    log.warning("AUTH_KEY_DUPLICATED: key %x used from %s and %s at once", record.key_id, conn.place, others[0].place)
+    conn.dc.mark_dirty()
+    conn.dc.counters.auth_key_duplicated += 1
+    elsewhere = next(other.place for other in others if other.place != conn.place)
+    log.warning("AUTH_KEY_DUPLICATED: key %x used from %s and %s at once", record.key_id, conn.place, elsewhere)
     raise RpcError(406, "AUTH_KEY_DUPLICATED")
 
 

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import keys
 from .actions import Actions
@@ -45,11 +46,13 @@ class SandboxDC:
         self.actions = Actions(self)
         self.control = Control(self)
         self.srp_challenges: dict[int, SrpChallenge] = {}
-        self.confirmed_duplicates: weakref.WeakSet[Connection] = weakref.WeakSet()
+        # Connections already checked for concurrent use of their key (AUTH_KEY_DUPLICATED rule, router.py).
+        self.concurrency_examined: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._connections: set[Connection] = set()
         self._live_by_key: dict[int, list[Connection]] = {}
         self._server: asyncio.Server | None = None
         self._conn_tasks: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._save_handle: asyncio.TimerHandle | None = None
         self._dirty = False
         self._traffic: DemoTraffic | None = None
@@ -78,7 +81,7 @@ class SandboxDC:
             self._server.close()
         for conn in list(self._connections):
             conn.close()
-        for task in list(self._conn_tasks):
+        for task in [*self._conn_tasks, *self._background]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._conn_tasks, return_exceptions=True)
@@ -109,6 +112,12 @@ class SandboxDC:
         self._traffic = DemoTraffic(self, interval)
         self._traffic.start()
         return self._traffic
+
+    def run_in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task that lives until it ends or the sandbox stops."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(self, reader, writer)

@@ -22,6 +22,9 @@ async def test_restart_keeps_state_and_sessions(tmp_path: Path) -> None:
     bob = first.control.create_user(phone="15550002", first_name="Bob", username="bob")
     news = first.control.create_channel(title="News", username="news", creator=bob, members=[alice])
     await first.control.as_user(bob).post(news, "persisted post")
+    secret = first.control.create_channel(title="Secret", creator=bob, private=True)
+    link = first.control.export_invite(secret, request_needed=True)
+    first.actions.request_join(alice, secret)
 
     client = TelegramClient(StringSession(), API_ID, API_HASH)
     client.session.set_dc(2, "127.0.0.1", port)
@@ -47,6 +50,8 @@ async def test_restart_keeps_state_and_sessions(tmp_path: Path) -> None:
         assert [m.message for m in await again.get_messages("bob", limit=5)] == ["before restart"]
         assert [m.message for m in await again.get_messages("news", limit=5)] == ["persisted post"]
         assert second.control.counters.requests["auth.SendCodeRequest"] == 0
+        assert second.state.invites[link.rsplit("+", 1)[1]].request_needed  # invites and join requests persist
+        assert second.control.join_requests(secret.id) == [alice.id]
         await again.disconnect()
     finally:
         await second.stop()
