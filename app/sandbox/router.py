@@ -121,13 +121,16 @@ async def _reject_duplicate(conn: Connection) -> None:
     if others:
         dc.concurrency_examined.add(conn)
         dc.counters.concurrent_key_use += 1
-        _kill(conn, others)
+        if any(other.place != conn.place for other in others):
+            _kill(conn, others)
 
 
 async def _open_after_grace(conn: Connection) -> list[Connection]:
     """The older connections on conn's key still open after the grace period: a client that moves (reconnects,
     changes network) closes its old socket first, so only these are concurrent use."""
     waits = [asyncio.create_task(other.closed.wait()) for other in conn.dc.older_live_connections(conn)]
+    if not waits:
+        return []
     _, pending = await asyncio.wait(waits, timeout=DUPLICATE_GRACE_SECONDS)
     for task in pending:
         task.cancel()
