@@ -96,7 +96,7 @@ async def running_receiver(receiver: Receiver, path: str = "/hook") -> AsyncIter
         yield receiver
 
 
-async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 15.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 30.0) -> None:
     """Poll `check` until it is true or `timeout` passes (then fail)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -27,7 +27,7 @@ class Setup:
     contact: User
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 5.0, what: str = "condition") -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0, what: str = "condition") -> T:
     """Poll `probe` until it returns a truthy value."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -14,7 +14,7 @@ from tests.conftest import bearer, register_and_login, sandbox_code, sandbox_pho
 pytestmark = pytest.mark.asyncio
 
 
-async def wait_for_status(client, headers, phone, status, timeout=10.0):
+async def wait_for_status(client, headers, phone, status, timeout=20.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         profiles = (await client.get("/profiles", headers=headers)).json()
