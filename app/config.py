@@ -8,6 +8,7 @@ refuses to start without them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ from cryptography.fernet import Fernet
 AppEnv = Literal["development", "test", "production"]
 TelegramMode = Literal["sandbox", "telegram"]
 LogShipping = Literal["embedded", "stdout", "off"]
+RegistrationPolicy = Literal["open", "invite", "closed"]
 
 
 class SettingsError(ValueError):
@@ -53,6 +55,13 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 30
     login_throttle_window_s: int = 900
+    login_throttle_max_s: int = 86400
+    password_hash_concurrency: int = 4
+    registration: RegistrationPolicy = "open"
+    forwarded_allow_ips: tuple[str, ...] = ()
+    profile_code_sends_per_phone: int = 5
+    profile_code_sends_per_user: int = 20
+    profile_code_window_s: int = 3600
     max_request_body_bytes: int = 2_000_000
 
     telegram_mode: TelegramMode = "sandbox"
@@ -254,6 +263,21 @@ def _validate_fernet_keys(keys: tuple[str, ...]) -> None:
             ) from None
 
 
+def _forwarded_allow_ips(raw: str | None) -> tuple[str, ...]:
+    """Addresses or networks of trusted proxies (`*` trusts every peer); empty trusts none."""
+    entries = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            raise SettingsError(
+                f"FORWARDED_ALLOW_IPS entries must be IP addresses, networks or *, got {entry!r}"
+            ) from None
+    return entries
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
     """Build the settings from the environment; the process environment wins over `.env`."""
     merged: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
@@ -318,6 +342,16 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         login_max_failures_per_account=read.integer("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1),
         login_max_failures_per_ip=read.integer("LOGIN_MAX_FAILURES_PER_IP", 30, minimum=1),
         login_throttle_window_s=read.integer("LOGIN_THROTTLE_WINDOW_S", 900, minimum=1),
+        login_throttle_max_s=read.integer("LOGIN_THROTTLE_MAX_S", 86400, minimum=1),
+        password_hash_concurrency=read.integer("PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
+        registration=cast(
+            RegistrationPolicy,
+            read.choice("REGISTRATION", "invite" if app_env == "production" else "open", ("open", "invite", "closed")),
+        ),
+        forwarded_allow_ips=_forwarded_allow_ips(read.text("FORWARDED_ALLOW_IPS")),
+        profile_code_sends_per_phone=read.integer("PROFILE_CODE_SENDS_PER_PHONE", 5, minimum=1),
+        profile_code_sends_per_user=read.integer("PROFILE_CODE_SENDS_PER_USER", 20, minimum=1),
+        profile_code_window_s=read.integer("PROFILE_CODE_WINDOW_S", 3600, minimum=1),
         max_request_body_bytes=read.integer("MAX_REQUEST_BODY_BYTES", 2_000_000, minimum=1024),
         telegram_mode=cast(TelegramMode, telegram_mode),
         telegram_api_id=api_id,

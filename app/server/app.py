@@ -20,7 +20,8 @@ from sqlalchemy import text
 
 from app.config import Settings, get_settings
 from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
-from app.domain.accounts.controllers import AccountsController
+from app.domain.accounts.controllers import AccountsController, InvitationsController
+from app.domain.accounts.registration import announce_setup_token
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ctx.logs.start()  # returns at once: the shipper's thread opens ClickHouse
         try:
+            if settings.registration != "open":
+                await announce_setup_token(ctx.sessionmaker)
             async with telegram_lifespan(ctx, run_runtime=run_background):
                 yield
         finally:
@@ -181,6 +184,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         http_metrics=ctx.http_metrics,
         route_handlers=[
             AccountsController,
+            InvitationsController,
             ArchivesController,
             ChannelsController,
             ConversationsController,

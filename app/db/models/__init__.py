@@ -5,7 +5,7 @@ from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment,
 from app.db.models.events import Event
 from app.db.models.messaging import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
-from app.db.models.user import RefreshToken, User, UserRole
+from app.db.models.user import InstanceSetup, Invitation, RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "ChatKind",
     "DeliveryStatus",
     "Event",
+    "InstanceSetup",
+    "Invitation",
     "LoginFlow",
     "Message",
     "MessageEdit",

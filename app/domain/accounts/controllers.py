@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.domain.accounts import services
-from app.domain.accounts.schemas import Credentials, LogoutRequest, RefreshRequest, TokenPair, UserOut
+from app.db.models import Invitation
+from app.domain.accounts import invitations, services
+from app.domain.accounts.schemas import (
+    Credentials,
+    InvitationCreate,
+    InvitationOut,
+    LogoutRequest,
+    RefreshRequest,
+    Registration,
+    TokenPair,
+    UserOut,
+)
 from app.lib.errors import NotFound, Unauthorized
 from app.lib.logging import log_event
 from app.lib.security import InvalidToken
-from app.server.auth import AuthUser, revoke_access_family, revoke_access_token
+from app.server.auth import AuthUser, admin_only, revoke_access_family, revoke_access_token
 from app.server.deps import Ctx, DbSession
 
 
@@ -33,9 +46,11 @@ class AccountsController(Controller):
     tags = ["auth"]
 
     @post("/auth/register", status_code=HTTP_201_CREATED, security=[])
-    async def register(self, data: JSONBody[Credentials], ctx: Ctx, db_session: DbSession) -> UserOut:
-        """Create an application user; the first one becomes an admin."""
-        user = await services.register(db_session, ctx.hasher, ctx.token_policy, data.email, data.password)
+    async def register(self, data: JSONBody[Registration], ctx: Ctx, db_session: DbSession) -> UserOut:
+        """Create an application user as `REGISTRATION` allows (`invite_token`, or the one-time `setup_token`)."""
+        user = await services.register(
+            db_session, ctx.hasher, ctx.token_policy, data, registration_policy=ctx.settings.registration
+        )
         log_event(
             "info",
             "accounts",
@@ -105,3 +120,51 @@ class AccountsController(Controller):
         if user is None:
             raise NotFound("user not found")
         return user_out(user)
+
+
+def invitation_out(invitation: Invitation, token: str | None = None) -> InvitationOut:
+    return InvitationOut(
+        id=invitation.id,
+        email=invitation.email,
+        status=invitations.status_of(invitation),
+        expires_at=invitation.expires_at,
+        created_at=invitation.created_at,
+        created_by=invitation.created_by,
+        used_at=invitation.used_at,
+        used_by=invitation.used_by,
+        revoked_at=invitation.revoked_at,
+        token=token,
+    )
+
+
+class InvitationsController(Controller):
+    """Admin-issued registration invitations (what `REGISTRATION=invite` asks for)."""
+
+    path = "/invitations"
+    tags = ["auth"]
+    guards = [admin_only]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create(
+        self, request: Request, db_session: DbSession, data: JSONBody[InvitationCreate | None] = None
+    ) -> InvitationOut:
+        """Issue an invitation; its `token` is shown in this response only."""
+        data = data or InvitationCreate()
+        email = services.normalize_email(data.email) if data.email is not None else None
+        issued = await invitations.create(
+            db_session, created_by=request.user.id, email=email, expires_in_s=data.expires_in_s
+        )
+        log_event("info", "accounts", "invitation.created", "invitation issued", user_id=str(request.user.id))
+        return invitation_out(issued.invitation, issued.token)
+
+    @get("/")
+    async def list_invitations(
+        self, db_session: DbSession, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100
+    ) -> list[InvitationOut]:
+        """Invitations, newest first, with their status (`pending`, `used`, `expired`, `revoked`); no tokens."""
+        return [invitation_out(invitation) for invitation in await invitations.list_recent(db_session, limit)]
+
+    @delete("/{invitation_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def revoke(self, invitation_id: UUID, db_session: DbSession) -> None:
+        """Revoke an unused invitation."""
+        await invitations.revoke(db_session, invitation_id)

@@ -17,6 +17,34 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class Registration(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    invite_token: Token | None = None
+    setup_token: Token | None = None
+
+
+class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email | None = None
+    expires_in_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 24 * 3600)] = 7 * 24 * 3600
+
+
+class InvitationOut(msgspec.Struct, omit_defaults=True):
+    id: UUID
+    email: str | None
+    status: str
+    expires_at: datetime
+    created_at: datetime
+    created_by: UUID | None
+    used_at: datetime | None
+    used_by: UUID | None
+    revoked_at: datetime | None
+    token: str | None = None  # only in the response that created it
+
+
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 

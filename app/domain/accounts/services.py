@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import RefreshToken, User, UserRole
-from app.domain.accounts.schemas import TokenPair
+from app.domain.accounts import invitations, registration
+from app.domain.accounts.registration import RegistrationPolicy
+from app.domain.accounts.schemas import Registration, TokenPair
 from app.lib.errors import Conflict, Unauthorized, ValidationFailed
 from app.lib.security import InvalidToken, PasswordHasher, TokenCodec, hash_token
 
@@ -55,20 +58,32 @@ def check_password_policy(password: str, policy: TokenPolicy) -> None:
 
 
 async def register(
-    session: AsyncSession, hasher: PasswordHasher, policy: TokenPolicy, email: str, password: str
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    policy: TokenPolicy,
+    request: Registration,
+    *,
+    registration_policy: RegistrationPolicy,
 ) -> User:
-    """Create a user; the very first user becomes an admin."""
-    email = normalize_email(email)
-    check_password_policy(password, policy)
+    """Create a user as the registration policy allows; the first admin is claimed atomically (see registration)."""
+    email = normalize_email(request.email)
+    check_password_policy(request.password, policy)
+    registration.check_allowed(registration_policy, invite_token=request.invite_token, setup_token=request.setup_token)
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this email already exists", code="email_taken")
-    is_first = not await session.scalar(select(func.count()).select_from(User))
-    user = User(
-        email=email,
-        password_hash=await hasher.hash(password),
-        role=UserRole.ADMIN.value if is_first else UserRole.USER.value,
-    )
+    user = User(email=email, password_hash=await hasher.hash(request.password), role=UserRole.USER.value)
     session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:  # the same email registered concurrently
+        raise Conflict("an account with this email already exists", code="email_taken") from None
+    if request.setup_token is not None:
+        await registration.claim_with_setup_token(session, user.id, request.setup_token)
+        user.role = UserRole.ADMIN.value
+    elif request.invite_token is not None:
+        await invitations.consume(session, request.invite_token, user_id=user.id, email=email)
+    elif registration_policy == "open" and await registration.claim_first_admin(session, user.id):
+        user.role = UserRole.ADMIN.value
     await session.flush()
     return user
 
@@ -86,6 +101,7 @@ async def create_admin(
     else:
         user.role = UserRole.ADMIN.value
     await session.flush()
+    await registration.claim_first_admin(session, user.id)
     return user
 
 
