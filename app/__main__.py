@@ -49,7 +49,7 @@ def _serve(host: str | None, port: int | None, *, api_only: bool = False) -> int
         port=settings.port if port is None else port,
         access_log=False,
         log_config=None,
-        proxy_headers=True,
+        proxy_headers=False,  # the app applies forwarded headers itself, from FORWARDED_ALLOW_IPS only
     )
     return 0
 

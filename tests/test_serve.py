@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -64,6 +65,8 @@ def test_served_process_runs_the_auth_flow_and_prints_request_lines(served):
         assert http.post("/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
         assert http.post("/refresh", json={"refresh_token": rotated["refresh_token"]}).status_code == 401
         assert http.get("/schema/openapi.json").status_code == 200
+        # No trusted proxy is configured: a peer's X-Forwarded-For does not choose the client address.
+        assert http.get("/health", headers={"X-Forwarded-For": "198.51.100.5"}).status_code == 200
         # The embedded sandbox data-center: a 99966XYYYY number logs in with the code XXXXX.
         headers = {"Authorization": f"Bearer {http.post('/auth/login', json=credentials).json()['access_token']}"}
         started = http.post("/profiles/start", json={"phone": "+9996624680"}, headers=headers)
@@ -74,3 +77,6 @@ def test_served_process_runs_the_auth_flow_and_prints_request_lines(served):
     lines = log_path.read_text().splitlines()
     assert any('"kind":"request"' in line and '"path":"/auth/me"' in line for line in lines)
     assert not any(tokens["refresh_token"] in line or "correct horse" in line for line in lines)
+    health_lines = [json.loads(line) for line in lines if '"path":"/health"' in line and '"kind":"request"' in line]
+    assert health_lines
+    assert {line["ip"] for line in health_lines} == {"127.0.0.1"}

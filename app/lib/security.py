@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
 import jwt
 from passlib.context import CryptContext
 
+from app.lib.errors import ServiceUnavailable
+
 TokenType = Literal["access", "refresh"]
+_T = TypeVar("_T")
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"]
 
@@ -114,9 +119,16 @@ def new_secret(nbytes: int = 32) -> str:
 
 
 class PasswordHasher:
-    """argon2id through passlib's CryptContext; hashing runs in a worker thread, off the event loop."""
+    """argon2id through passlib's CryptContext, in worker threads, at most `concurrency` at a time.
 
-    def __init__(self, *, time_cost: int, memory_cost_kib: int, parallelism: int) -> None:
+    Each hash holds `memory_cost_kib` of memory, so parallel sign-ins are bounded: up to `concurrency` run,
+    up to `_WAITING_PER_SLOT` times as many wait their turn, and any further request is refused at once with
+    503 `auth_busy` + Retry-After instead of queueing without limit.
+    """
+
+    _WAITING_PER_SLOT = 8
+
+    def __init__(self, *, time_cost: int, memory_cost_kib: int, parallelism: int, concurrency: int = 4) -> None:
         self._context = CryptContext(
             schemes=["argon2"],
             argon2__type="ID",
@@ -124,16 +136,39 @@ class PasswordHasher:
             argon2__memory_cost=memory_cost_kib,
             argon2__parallelism=parallelism,
         )
+        self._slots = asyncio.Semaphore(concurrency)
+        self._max_waiting = concurrency * self._WAITING_PER_SLOT
+        self._waiting = 0
+        self.running = 0
+        self.peak_running = 0  # observed by tests and metrics: never above `concurrency`
         # A fixed hash to verify against when the account does not exist, so timing does not reveal it.
         self._dummy_hash = self._context.hash(secrets.token_hex(16))
 
+    async def _in_slot(self, work: Callable[..., _T], *args: str) -> _T:
+        if self._slots.locked() and self._waiting >= self._max_waiting:
+            raise ServiceUnavailable(
+                "too many sign-ins at once; retry in a moment", code="auth_busy", headers={"Retry-After": "1"}
+            )
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        self.running += 1
+        self.peak_running = max(self.peak_running, self.running)
+        try:
+            return await anyio.to_thread.run_sync(work, *args)
+        finally:
+            self.running -= 1
+            self._slots.release()
+
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._context.hash, password)
+        return await self._in_slot(self._context.hash, password)
 
     async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
         """Return (valid, replacement hash when the stored parameters are outdated)."""
         target = password_hash or self._dummy_hash
-        valid, new_hash = await anyio.to_thread.run_sync(self._context.verify_and_update, password, target)
+        valid, new_hash = await self._in_slot(self._context.verify_and_update, password, target)
         if password_hash is None:
             return False, None
         return bool(valid), new_hash

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
@@ -17,6 +17,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings, get_settings
 from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
@@ -38,6 +39,7 @@ from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck
 from app.domain.webhooks.controllers import WebhooksController
+from app.lib.counters import create_attempt_counter
 from app.lib.crypto import SecretBox
 from app.lib.logging import configure_logging
 from app.lib.metrics import HttpMetrics
@@ -56,20 +58,30 @@ from app.telegram.service import build_telegram
 
 
 class Service(Litestar):
-    """Litestar with the request-log layer outermost, so even unrouted requests (404, 405) are logged."""
+    """Litestar with the request-log layer outermost, so even unrouted requests (404, 405) are logged.
 
-    def __init__(self, *args: Any, http_metrics: HttpMetrics, **kwargs: Any) -> None:
-        self.http_metrics = http_metrics  # read by _create_asgi_handler, which Litestar's __init__ calls
+    Outside even that, forwarded headers are applied, and only from `FORWARDED_ALLOW_IPS`: the client address
+    that throttling and the request log see is the proxy's word only when the proxy is trusted.
+    """
+
+    def __init__(
+        self, *args: Any, http_metrics: HttpMetrics, forwarded_allow_ips: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
+        # both are read by _create_asgi_handler, which Litestar's __init__ calls
+        self.http_metrics = http_metrics
+        self.forwarded_allow_ips = forwarded_allow_ips
         super().__init__(*args, **kwargs)
 
     def _create_asgi_handler(self) -> ASGIApp:
-        return RequestLogMiddleware(super()._create_asgi_handler(), self.http_metrics)
+        handler: ASGIApp = RequestLogMiddleware(super()._create_asgi_handler(), self.http_metrics)
+        if self.forwarded_allow_ips:
+            handler = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, handler), list(self.forwarded_allow_ips)))
+        return handler
 
 
 def build_context(settings: Settings) -> AppContext:
     engine = create_engine(settings)
     redis = create_redis(settings)
-    throttle_store = create_store(redis, "throttle")
     context = AppContext(
         settings=settings,
         engine=engine,
@@ -86,14 +98,16 @@ def build_context(settings: Settings) -> AppContext:
             time_cost=settings.argon2_time_cost,
             memory_cost_kib=settings.argon2_memory_cost_kib,
             parallelism=settings.argon2_parallelism,
+            concurrency=settings.password_hash_concurrency,
         ),
         secret_box=SecretBox(settings.encryption_keys),
         denylist=create_store(redis, "denylist"),
         throttle=LoginThrottle(
-            throttle_store,
+            create_attempt_counter(redis, "throttle"),
             per_account=settings.login_max_failures_per_account,
             per_ip=settings.login_max_failures_per_ip,
             window_s=settings.login_throttle_window_s,
+            max_s=settings.login_throttle_max_s,
         ),
         logs=LogStore(settings),
     )
@@ -182,6 +196,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
 
     app = Service(
         http_metrics=ctx.http_metrics,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         route_handlers=[
             AccountsController,
             InvitationsController,

@@ -21,7 +21,7 @@ from app.domain.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from app.lib.errors import NotFound, Unauthorized
+from app.lib.errors import NotFound, ServiceUnavailable, Unauthorized
 from app.lib.logging import log_event
 from app.lib.security import InvalidToken
 from app.server.auth import AuthUser, admin_only, revoke_access_family, revoke_access_token
@@ -65,13 +65,16 @@ class AccountsController(Controller):
     async def login(self, data: JSONBody[Credentials], request: Request, ctx: Ctx, db_session: DbSession) -> TokenPair:
         """Exchange email and password for an access and a refresh token."""
         email, ip = data.email.strip().lower(), client_ip(request)
-        await ctx.throttle.check(email, ip)
-        user = await services.authenticate(db_session, ctx.hasher, email, data.password)
+        await ctx.throttle.begin(email, ip)
+        try:
+            user = await services.authenticate(db_session, ctx.hasher, email, data.password)
+        except ServiceUnavailable:
+            await ctx.throttle.abandoned(email, ip)
+            raise
         if user is None:
-            await ctx.throttle.record_failure(email, ip)
             log_event("warning", "accounts", "user.login_failed", "sign-in failed", context={"ip": ip})
             raise Unauthorized("email or password is wrong", code="invalid_credentials")
-        await ctx.throttle.reset_account(email)
+        await ctx.throttle.succeeded(email, ip)
         log_event("info", "accounts", "user.logged_in", "user signed in", user_id=str(user.id))
         return await services.issue_tokens(db_session, ctx.token_policy, user)
 

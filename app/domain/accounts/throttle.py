@@ -1,50 +1,55 @@
-"""Login throttling per account and per client IP: a fixed window of failures, then 429 until it ends.
+"""Login throttling: failures counted per (account, client IP) and per client IP, with progressive backoff.
 
-There is no permanent lockout: the counters expire with the window. Counters live in the configured store
-(in-process or Redis), so every API replica sees the same counts.
+Counting per account *and* client means a stranger hammering an account from their address throttles only
+that address: the owner signing in from elsewhere is not locked out. Every attempt is counted before its
+password is checked (atomically, see app.lib.counters), so a burst of parallel guesses gets no more checks
+than the limit; a success forgets the pair's failures and takes its own attempt back. Each attempt beyond a
+limit doubles the wait (up to `LOGIN_THROTTLE_MAX_S`); every counter expires, so no lockout is permanent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 
-from litestar.stores.base import Store
-
+from app.lib.counters import AttemptCounter, Window
 from app.lib.errors import TooManyRequests
 
 
 class LoginThrottle:
-    def __init__(self, store: Store, *, per_account: int, per_ip: int, window_s: int) -> None:
-        self._store = store
-        self._limits = {"acct": per_account, "ip": per_ip}
-        self._window_s = window_s
+    def __init__(self, counter: AttemptCounter, *, per_account: int, per_ip: int, window_s: int, max_s: int) -> None:
+        self._counter = counter
+        self._account_window = Window(limit=per_account, window_s=window_s, max_s=max_s)
+        self._ip_window = Window(limit=per_ip, window_s=window_s, max_s=max_s)
 
     @staticmethod
-    def _key(kind: str, value: str) -> str:
-        return f"login:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+    def _key(kind: str, *values: str) -> str:
+        digest = hashlib.sha256("\x00".join(values).encode()).hexdigest()[:32]
+        return f"login:{kind}:{digest}"
 
-    async def _count(self, key: str) -> int:
-        raw = await self._store.get(key)
-        return int(raw) if raw else 0
+    def _keys(self, email: str, ip: str) -> tuple[tuple[str, Window], tuple[str, Window]]:
+        return (self._key("acct-ip", email, ip), self._account_window), (self._key("ip", ip), self._ip_window)
 
-    async def check(self, email: str, ip: str) -> None:
-        """Raise 429 with Retry-After when the account or the IP has used up its window."""
-        for kind, value in (("acct", email), ("ip", ip)):
-            key = self._key(kind, value)
-            if await self._count(key) >= self._limits[kind]:
-                retry_after = await self._store.expires_in(key) or self._window_s
-                raise TooManyRequests(
-                    "too many failed sign-in attempts; try again later",
-                    retry_after=retry_after,
-                    code="login_throttled",
-                )
+    async def begin(self, email: str, ip: str) -> None:
+        """Count this attempt; raise 429 with Retry-After when the pair or the IP is over its limit."""
+        waits = []
+        for key, window in self._keys(email, ip):
+            hit = await self._counter.hit(key, window)
+            if hit.count > window.limit:
+                waits.append(hit.retry_after_s)
+        if waits:
+            raise TooManyRequests(
+                "too many failed sign-in attempts; try again later",
+                retry_after=math.ceil(max(waits)),
+                code="login_throttled",
+            )
 
-    async def record_failure(self, email: str, ip: str) -> None:
-        for kind, value in (("acct", email), ("ip", ip)):
-            key = self._key(kind, value)
-            count = await self._count(key) + 1
-            remaining = await self._store.expires_in(key)
-            await self._store.set(key, str(count), expires_in=remaining or self._window_s)
+    async def succeeded(self, email: str, ip: str) -> None:
+        pair, address = self._keys(email, ip)
+        await self._counter.reset(pair[0])
+        await self._counter.release(address[0])
 
-    async def reset_account(self, email: str) -> None:
-        await self._store.delete(self._key("acct", email))
+    async def abandoned(self, email: str, ip: str) -> None:
+        """The password was never checked (the server was busy): the attempt does not count."""
+        for key, _ in self._keys(email, ip):
+            await self._counter.release(key)
