@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
 from app.domain.accounts.controllers import AccountsController, InvitationsController
 from app.domain.accounts.registration import announce_setup_token
+from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
 
     channels = create_channels_plugin(ctx.redis, queue_size=settings.ws_queue_size)
     events_runtime = EventsRuntime(ctx, channels, run_dispatcher=run_background)
+    ctx.revocations = LoginRevocations(channels)
 
     app = Service(
         http_metrics=ctx.http_metrics,
@@ -217,6 +219,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         plugins=[
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine)),
             channels,
+            ctx.revocations,
             events_runtime,
             ArchivesRuntime(ctx, run_scheduler=run_background),
             ChannelsRuntime(ctx, run_failover=run_background),

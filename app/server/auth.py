@@ -56,12 +56,16 @@ def bearer_token(connection: ASGIConnection) -> str | None:
     return None
 
 
+async def is_revoked(claims: TokenClaims, denylist: Store) -> bool:
+    return await denylist.exists(denylist_key(claims.jti)) or await denylist.exists(family_denylist_key(claims.family))
+
+
 async def authenticate_token(token: str, codec: TokenCodec, denylist: Store) -> AuthUser:
     try:
         claims = codec.decode(token, expected_type="access")
     except InvalidToken as exc:
         raise Unauthorized(str(exc), code="invalid_token") from None
-    if await denylist.exists(denylist_key(claims.jti)) or await denylist.exists(family_denylist_key(claims.family)):
+    if await is_revoked(claims, denylist):
         raise Unauthorized("token has been revoked", code="token_revoked")
     try:
         user_id = UUID(claims.subject)

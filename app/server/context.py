@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.logs.store import LogStore
@@ -35,6 +36,7 @@ class AppContext:
     health_checks: list[HealthCheck] = field(default_factory=list)
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     telegram: TelegramService = field(init=False)
+    revocations: LoginRevocations = field(init=False)  # needs the channels plugin, built with the app
     ingest: MessageIngest | None = None  # set while this process runs the inbox writer
 
     @property

@@ -88,6 +88,7 @@ class AccountsController(Controller):
             async with ctx.sessionmaker.begin() as session:
                 await services.revoke_family(session, reuse.family_id)
             await revoke_access_family(ctx.denylist, reuse.family_id, ctx.settings.access_token_ttl_s)
+            ctx.revocations.announce(reuse.family_id)
             log_event(
                 "warning",
                 "accounts",
@@ -110,10 +111,13 @@ class AccountsController(Controller):
                 claims = ctx.codec.decode(data.refresh_token, expected_type="refresh")
             except InvalidToken:
                 claims = None
-            if claims is not None and claims.subject == str(user.id):
+            if claims is not None and claims.subject == str(user.id) and claims.family != user.claims.family:
                 await services.revoke_family(db_session, claims.family)
+                await revoke_access_family(ctx.denylist, claims.family, ctx.settings.access_token_ttl_s)
+                ctx.revocations.announce(claims.family)
         await revoke_access_token(ctx.denylist, user.claims)
         await revoke_access_family(ctx.denylist, user.claims.family, ctx.settings.access_token_ttl_s)
+        ctx.revocations.announce(user.claims.family)
         log_event("info", "accounts", "user.logged_out", "user signed out", user_id=str(user.id))
 
     @get("/auth/me")

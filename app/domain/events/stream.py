@@ -5,9 +5,10 @@ Authentication happens inside the handler (the HTTP auth middleware skips this p
 or from `?token=`. A missing, bad, expired or revoked token is answered by accepting and immediately closing
 with code 4401 and the reason, because an ASGI close before accept reaches the client only as a bare HTTP 403.
 
-Close codes: 4400 bad query parameters, 4401 authentication failed or the token expired during the stream,
-4408 the client fell more than `WS_QUEUE_SIZE` events behind, 4409 a replay reached `WS_REPLAY_LIMIT` and more
-events remain; in both cases reconnect with `?since=<id of the last event received>`.
+Close codes: 4400 bad query parameters, 4401 authentication failed, or during the stream the token expired or
+its login was revoked (logout or refresh-token reuse, announced to every API process), 4408 the client fell
+more than `WS_QUEUE_SIZE` events behind, 4409 a replay reached `WS_REPLAY_LIMIT` and more events remain; in
+both cases reconnect with `?since=<id of the last event received>`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from app.domain.events.schemas import EventEnvelope, encode_envelope
 from app.domain.events.services import events_since
 from app.domain.events.types import unknown_types
 from app.lib.errors import Unauthorized
-from app.server.auth import AuthUser, authenticate_token
+from app.server.auth import AuthUser, authenticate_token, is_revoked
 from app.server.context import AppContext
 
 CLOSE_BAD_REQUEST = 4400
@@ -38,6 +39,9 @@ CLOSE_TOO_SLOW = 4408
 CLOSE_REPLAY_LIMIT = 4409
 HEARTBEAT_FRAME = '{"type":"heartbeat"}'
 _REPLAY_PAGE = 500
+_TOO_SLOW = (CLOSE_TOO_SLOW, "client is too slow; reconnect with since")
+_EXPIRED = (CLOSE_UNAUTHORIZED, "token expired")
+_REVOKED = (CLOSE_UNAUTHORIZED, "token has been revoked (logout or refresh-token reuse)")
 
 
 class _BadQuery(ValueError):
@@ -113,25 +117,38 @@ async def serve_event_stream(socket: WebSocket, ctx: AppContext, channels: Chann
     except _BadQuery as exc:
         await _reject(socket, subprotocol, CLOSE_BAD_REQUEST, str(exc))
         return
-    # Subscribe before accepting: once a client sees the socket open, every event committed after that reaches it.
-    async with channels.start_subscription(user_channel(user.id)) as subscriber:
-        assert isinstance(subscriber, BoundedSubscriber)
-        await socket.accept(subprotocols=subprotocol)
-        session = _StreamSession(socket, ctx, user, stream_filter, subscriber)
-        await session.run()
+    with ctx.revocations.watch(user.claims.family) as revoked:
+        # A logout between the token check and the watch would otherwise go unseen.
+        if await is_revoked(user.claims, ctx.denylist):
+            await _reject(socket, subprotocol, CLOSE_UNAUTHORIZED, "token has been revoked")
+            return
+        # Subscribe before accepting: once a client sees the socket open, every event committed after that
+        # reaches it.
+        async with channels.start_subscription(user_channel(user.id)) as subscriber:
+            assert isinstance(subscriber, BoundedSubscriber)
+            await socket.accept(subprotocols=subprotocol)
+            session = _StreamSession(socket, ctx, user, stream_filter, subscriber, revoked)
+            await session.run()
 
 
 class _StreamSession:
     """One connection: replay, then live events, heartbeats, and the reasons to hang up."""
 
     def __init__(
-        self, socket: WebSocket, ctx: AppContext, user: AuthUser, stream_filter: StreamFilter, sub: BoundedSubscriber
+        self,
+        socket: WebSocket,
+        ctx: AppContext,
+        user: AuthUser,
+        stream_filter: StreamFilter,
+        sub: BoundedSubscriber,
+        revoked: asyncio.Event,
     ) -> None:
         self.socket = socket
         self.ctx = ctx
         self.user = user
         self.filter = stream_filter
         self.subscriber = sub
+        self.revoked = revoked
         self.replayed: set[UUID] = set()
         self.send_lock = asyncio.Lock()
 
@@ -148,8 +165,9 @@ class _StreamSession:
             asyncio.ensure_future(self._hang_up_after(self.forward_live(), None)),
             asyncio.ensure_future(self._hang_up_after(self.heartbeats(), None)),
             asyncio.ensure_future(self._hang_up_after(self.wait_disconnect(), None)),
-            asyncio.ensure_future(self._hang_up_after(self.subscriber.overflowed.wait(), CLOSE_TOO_SLOW)),
-            asyncio.ensure_future(self._hang_up_after(self.token_expiry(), CLOSE_UNAUTHORIZED)),
+            asyncio.ensure_future(self._hang_up_after(self.subscriber.overflowed.wait(), _TOO_SLOW)),
+            asyncio.ensure_future(self._hang_up_after(self.token_expiry(), _EXPIRED)),
+            asyncio.ensure_future(self._hang_up_after(self.revoked.wait(), _REVOKED)),
         }
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -158,16 +176,15 @@ class _StreamSession:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         for task in done:
-            if not task.cancelled() and task.exception() is None and (code := task.result()) is not None:
-                reason = "client is too slow; reconnect with since" if code == CLOSE_TOO_SLOW else "token expired"
+            if not task.cancelled() and task.exception() is None and (close := task.result()) is not None:
                 with contextlib.suppress(Exception):
-                    await self.socket.close(code=code, reason=reason)
+                    await self.socket.close(code=close[0], reason=close[1])
 
     @staticmethod
-    async def _hang_up_after(awaitable: Awaitable[object], code: int | None) -> int | None:
+    async def _hang_up_after(awaitable: Awaitable[object], close: tuple[int, str] | None) -> tuple[int, str] | None:
         with contextlib.suppress(WebSocketDisconnect, OSError):
             await awaitable
-        return code
+        return close
 
     async def replay(self, since: UUID) -> bool:
         """Send what the client missed; False when the replay limit left events unsent."""
