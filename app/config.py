@@ -222,7 +222,7 @@ def _embedded_secrets(data_dir: Path) -> dict[str, Any]:
     path = data_dir / "secrets.json"
     if path.exists():
         return dict(json.loads(path.read_text(encoding="utf-8")))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     generated = {"jwt_secret": secrets.token_urlsafe(48), "encryption_key": Fernet.generate_key().decode()}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -34,6 +34,9 @@ def test_embedded_defaults_generate_secrets_once_with_private_mode(tmp_path):
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"TELEGRAM_MODE": "telegram"}, "TELEGRAM_API_ID"),
         ({"LOG_SHIPPING": "kafka"}, "LOG_SHIPPING"),
+        ({"REGISTRATION": "sometimes"}, "REGISTRATION"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.1/8"}, "FORWARDED_ALLOW_IPS"),
+        ({"FORWARDED_ALLOW_IPS": "proxy.internal"}, "FORWARDED_ALLOW_IPS"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, env, variable):
@@ -70,3 +73,19 @@ def test_readme_configuration_table_lists_every_setting():
     readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text()
     missing = [f.name.upper() for f in fields(Settings) if f"`{f.name.upper()}`" not in readme]
     assert not missing, f"README configuration table lacks {missing}"
+
+
+def test_registration_is_not_open_in_production_and_no_proxy_is_trusted_by_default(tmp_path):
+    production = {
+        "APP_ENV": "production",
+        "JWT_SECRET": "x" * 40,
+        "ENCRYPTION_KEYS": generate_key(),
+        "DATA_DIR": str(tmp_path),
+    }
+    assert load_settings(production, dotenv=None).registration == "invite"
+    assert load_settings({**production, "REGISTRATION": "closed"}, dotenv=None).registration == "closed"
+    development = load_settings({"DATA_DIR": str(tmp_path)}, dotenv=None)
+    assert development.registration == "open"
+    assert development.forwarded_allow_ips == ()
+    trusted = load_settings({"DATA_DIR": str(tmp_path), "FORWARDED_ALLOW_IPS": "10.0.0.0/8, 127.0.0.1"}, dotenv=None)
+    assert trusted.forwarded_allow_ips == ("10.0.0.0/8", "127.0.0.1")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -10,10 +14,11 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
+from app.lib.logging import log_event
 
 _json_encoder = msgspec.json.Encoder()
 
@@ -45,9 +50,39 @@ def prepare_engine(engine: AsyncEngine) -> AsyncEngine:
     return engine
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def make_private(path: Path, mode: int) -> None:
+    """Tighten `path` to `mode` (it may sit on a volume this process does not own: then say so, do not fail)."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != mode:
+            os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        log_event("warning", "db", "files.not_private", f"cannot make {path} mode {oct(mode)}; fix it by hand")
+
+
+def prepare_data_files(settings: Settings) -> None:
+    """DATA_DIR 0700; the SQLite database and its -wal/-shm files 0600 (messages, ciphertexts of secrets).
+
+    The database file is created 0600 before SQLite opens it, because SQLite gives the WAL and shared-memory
+    files it creates later the mode of the database file.
+    """
     if settings.sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if settings.data_dir.is_dir():
+        make_private(settings.data_dir, 0o700)
+    database = make_url(settings.database_url).database if settings.sqlite else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        make_private(path.with_name(path.name + suffix), 0o600)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    prepare_data_files(settings)
     return prepare_engine(create_async_engine(settings.database_url, **engine_kwargs(settings)))
 
 

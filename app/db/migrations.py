@@ -8,6 +8,7 @@ from alembic.config import Config
 
 from alembic import command
 from app.config import Settings
+from app.db.engine import prepare_data_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +23,7 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    if settings.sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_files(settings)
     command.upgrade(alembic_config(settings), revision)
 
 

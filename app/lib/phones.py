@@ -7,7 +7,8 @@ import re
 from app.lib.errors import ValidationFailed
 
 _SEPARATORS = re.compile(r"[\s().-]")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# ASCII digits only: `\d` also matches other scripts' digits (Arabic-Indic ones must not pass as a number).
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 def normalize_phone(raw: str, *, source: str = "body", code: str = "PHONE_NUMBER_INVALID") -> str:

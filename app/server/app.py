@@ -35,6 +35,7 @@ from app.domain.logs.store import LogStore
 from app.domain.messages.controllers import ConversationsController, MessagesController
 from app.domain.messages.ingest import build_ingest, running_ingest
 from app.domain.messages.reconcile import build_reconciler, reconciling
+from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
@@ -111,6 +112,12 @@ def build_context(settings: Settings) -> AppContext:
             max_s=settings.login_throttle_max_s,
         ),
         logs=LogStore(settings),
+        code_sends=CodeSendLimit(
+            create_attempt_counter(redis, "code-sends"),
+            per_phone=settings.profile_code_sends_per_phone,
+            per_user=settings.profile_code_sends_per_user,
+            window_s=settings.profile_code_window_s,
+        ),
     )
     context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))

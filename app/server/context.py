@@ -14,6 +14,7 @@ from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
+from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.system.health import HealthCheck
 from app.lib.crypto import SecretBox
 from app.lib.metrics import HttpMetrics
@@ -33,6 +34,7 @@ class AppContext:
     denylist: Store
     throttle: LoginThrottle
     logs: LogStore
+    code_sends: CodeSendLimit
     health_checks: list[HealthCheck] = field(default_factory=list)
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     telegram: TelegramService = field(init=False)

@@ -25,7 +25,7 @@ from app.telegram.updates import chat_kind, kind_of_peer_id, message_record
 
 _LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?@?([A-Za-z0-9_]+)/?$", re.IGNORECASE)
 _USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{0,31}$")
-_PHONE = re.compile(r"^\+\d{7,15}$")
+_PHONE = re.compile(r"^\+[0-9]{7,15}$")  # ASCII digits only: `\d` matches every script's digits
 _NUMERIC = re.compile(r"^-?\d+$")
 
 FORBIDDEN_ERRORS: tuple[type[Exception], ...] = (

@@ -15,6 +15,7 @@ from app.domain.accounts import services as accounts
 from app.domain.channels import services as channels
 from app.domain.profiles import login, services
 from app.domain.profiles.schemas import (
+    LABEL_MAX_LENGTH,
     ImportSession,
     LoginResult,
     LoginStarted,
@@ -47,6 +48,7 @@ def login_deps(ctx: AppContext) -> login.LoginDeps:
         box=ctx.secret_box,
         default_api_id=telegram.default_api_id,
         default_api_hash=telegram.default_api_hash,
+        code_sends=ctx.code_sends,
     )
 
 
@@ -143,6 +145,11 @@ class ProfilesController(Controller):
                         "multipart field 'file' with a .session file is required", code="invalid_session"
                     )
                 label = form.get("label")
+                if isinstance(label, str) and len(label) > LABEL_MAX_LENGTH:
+                    raise ValidationFailed(
+                        f"label must be at most {LABEL_MAX_LENGTH} characters",
+                        details=[{"field": "label", "source": "body"}],
+                    )
                 data = ImportSession(
                     session_string=string_session_from_file(await upload.read()),
                     label=label if isinstance(label, str) and label else None,

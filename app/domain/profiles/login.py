@@ -20,6 +20,7 @@ from telethon import TelegramClient, errors, functions, types
 
 from app.db.models import LoginFlow, TelegramProfile
 from app.domain.profiles import services
+from app.domain.profiles.code_limits import CodeSendLimit
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, Gone
 from app.lib.logging import log_event
@@ -38,6 +39,7 @@ class LoginDeps:
     box: SecretBox
     default_api_id: int
     default_api_hash: str
+    code_sends: CodeSendLimit
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ async def start(
     """Ask Telegram to send a login code; calling it again restarts the flow."""
     phone = services.normalize_phone(phone)
     await services.ensure_bindable(session, owner_id, phone)
+    await deps.code_sends.spend(owner_id, phone)
     api_id, api_hash = api_id or deps.default_api_id, api_hash or deps.default_api_hash
     await session.execute(delete(LoginFlow).where(LoginFlow.owner_id == owner_id, LoginFlow.phone == phone))
     async with _step_client(deps, f"login:{owner_id}:{phone}", None, api_id, api_hash) as client:

@@ -9,7 +9,8 @@ from uuid import UUID
 import msgspec
 
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["+9996612345"])]
-Label = Annotated[str, msgspec.Meta(max_length=100)]
+LABEL_MAX_LENGTH = 100
+Label = Annotated[str, msgspec.Meta(max_length=LABEL_MAX_LENGTH)]
 ApiHash = Annotated[str, msgspec.Meta(min_length=8, max_length=64)]
 ApiId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
