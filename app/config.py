@@ -60,7 +60,7 @@ class Settings:
     registration: RegistrationPolicy = "open"
     forwarded_allow_ips: tuple[str, ...] = ()
     profile_code_sends_per_phone: int = 5
-    profile_code_sends_per_user: int = 20
+    profile_code_sends_per_user: int = 100
     profile_code_window_s: int = 3600
     max_request_body_bytes: int = 2_000_000
 
@@ -350,7 +350,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         ),
         forwarded_allow_ips=_forwarded_allow_ips(read.text("FORWARDED_ALLOW_IPS")),
         profile_code_sends_per_phone=read.integer("PROFILE_CODE_SENDS_PER_PHONE", 5, minimum=1),
-        profile_code_sends_per_user=read.integer("PROFILE_CODE_SENDS_PER_USER", 20, minimum=1),
+        profile_code_sends_per_user=read.integer("PROFILE_CODE_SENDS_PER_USER", 100, minimum=1),
         profile_code_window_s=read.integer("PROFILE_CODE_WINDOW_S", 3600, minimum=1),
         max_request_body_bytes=read.integer("MAX_REQUEST_BODY_BYTES", 2_000_000, minimum=1024),
         telegram_mode=cast(TelegramMode, telegram_mode),
