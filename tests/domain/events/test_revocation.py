@@ -1,19 +1,21 @@
 """`WS /events` sockets close with 4401 as soon as their login is revoked (logout, refresh-token reuse), also
-when the socket is served by another API process (Redis pub/sub); other logins' sockets keep streaming."""
+when the socket is served by another API process (real `python -m app api` processes, Redis pub/sub); other
+logins' sockets keep streaming."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from app.server.app import create_app
-from tests.conftest import make_settings, sandbox_env
+from app.db.migrations import upgrade
+from tests.backends import empty_shared_backends
+from tests.conftest import make_settings
 from tests.domain.events.test_stream import close_code, next_event, ws_url
 from tests.domain.webhooks.conftest import emit_events, sign_up
-from tests.live import serve_asgi
+from tests.live import AppProcess, process_env
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,19 +58,30 @@ async def test_refresh_token_reuse_closes_the_familys_sockets(app, http):
     assert code == 4401
 
 
+@pytest.fixture
+def shared_env(postgres_url, redis_url, tmp_path):
+    upgrade(make_settings(tmp_path / "migrate", DATABASE_URL=postgres_url))
+    yield process_env(postgres_url, redis_url)
+    asyncio.run(empty_shared_backends(postgres_url, redis_url))
+
+
 @pytest.mark.postgres
-async def test_logout_on_one_api_process_closes_the_socket_on_another(app, http, backend, sandbox):
-    if backend.name != "postgres":
-        pytest.skip("two API processes share Redis pub/sub; the SQLite shape is one process")
-    env = {**backend.env, **sandbox_env(sandbox)}
-    other_app = create_app(make_settings(Path(backend.env["DATA_DIR"]), **env), run_background=False)
-    headers, _ = await sign_up(http, CREDENTIALS["email"])
-    async with serve_asgi(other_app) as other_base, httpx.AsyncClient(base_url=other_base) as other_http:
-        await other_app.state.ctx.revocations.relaying()
-        token = headers["Authorization"].split(" ", 1)[1]
-        async with connect(ws_url(other_http), subprotocols=["bearer", token]) as ws:
-            # The socket is open (and watched) on the other process; log out through the first.
-            assert (await http.post("/logout", headers=headers)).status_code == 204
-            code, reason = await close_code(ws)
-    assert code == 4401
-    assert "revoked" in reason
+async def test_logout_on_one_api_process_closes_the_socket_on_another(shared_env, tmp_path):
+    env = shared_env
+    first, second = AppProcess(env, tmp_path, "a", role="api"), AppProcess(env, tmp_path, "b", role="api")
+    try:
+        await asyncio.gather(first.ready(), second.ready())
+        async with httpx.AsyncClient(base_url=first.base, timeout=20) as api:
+            assert (await api.post("/auth/register", json=CREDENTIALS)).status_code == 201
+            token = (await api.post("/auth/login", json=CREDENTIALS)).json()["access_token"]
+            ws_url_b = second.base.replace("http://", "ws://") + "/events"
+            async with connect(ws_url_b, subprotocols=["bearer", token]) as ws:
+                # Open (and watched) on process B; the logout goes to process A.
+                response = await api.post("/logout", headers={"Authorization": f"Bearer {token}"})
+                assert response.status_code == 204
+                code, reason = await close_code(ws)
+        assert code == 4401
+        assert "revoked" in reason
+    finally:
+        for process in (first, second):
+            process.stop()
