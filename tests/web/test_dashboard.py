@@ -73,10 +73,11 @@ async def test_register_sign_in_refresh_and_sign_out(browser, service):
         assert after["refresh"] != before["refresh"]
         assert after["access"] != "not-a-token"
 
-        # Someone replays the rotated refresh token: the login is revoked and the page signs out, saying why.
+        # Someone replays the rotated refresh token: the login is revoked, the server closes the page's live
+        # socket (4401), and the page signs out at once, without waiting for its next request, saying why.
+        await expect(page.locator("#live-state")).to_have_text("live")
         async with service.client() as http:
             assert (await http.post("/refresh", json={"refresh_token": before["refresh"]})).status_code == 401
-        await page.get_by_role("link", name="Webhooks").click()
         await expect(page.locator("#auth-view")).to_be_visible()
         await expect(page.locator("#auth-error")).to_contain_text("Sign in again")
 
@@ -288,3 +289,19 @@ async def test_channels_page_strikes_deleted_posts_through(browser, service, san
         await expect(page.locator(".feed del.text")).to_have_text("soon deleted", timeout=10000)
         del me
         await screenshot(page, "channels")
+
+
+async def test_register_form_sends_an_invitation_token_and_explains_a_bad_one(browser, service):
+    async with open_page(browser, service) as page:
+        await page.goto("/dashboard/")
+        await expect(page.get_by_label("Invitation or setup token")).to_be_hidden()  # sign-in needs none
+        await page.get_by_role("button", name="Create an account instead").click()
+        await page.get_by_label("Email").fill("invited@example.com")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_label("Invitation or setup token").fill("inv_not-a-real-invitation")
+        await page.get_by_role("button", name="Create account").click()
+        await expect(page.locator("#auth-error")).to_contain_text("That invitation is not valid")
+        await page.get_by_label("Invitation or setup token").fill("setup_not-the-printed-one")
+        await page.get_by_role("button", name="Create account").click()
+        await expect(page.locator("#auth-error")).to_contain_text("That setup token is not valid")
+        await screenshot(page, "register-invitation")

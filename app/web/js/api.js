@@ -141,8 +141,12 @@ export async function api(method, path, options = {}) {
   return parse(response);
 }
 
-export async function register(email, password) {
-  const response = await rawFetch("POST", "/auth/register", { json: { email, password } });
+/** Create an account; `token` is an admin's invitation (inv_…) or the one-time setup token (setup_…). */
+export async function register(email, password, token = "") {
+  const json = { email, password };
+  if (token.startsWith("setup_")) json.setup_token = token;
+  else if (token) json.invite_token = token;
+  const response = await rawFetch("POST", "/auth/register", { json });
   if (!response.ok) throw await errorFrom(response);
   return response.json();
 }

@@ -28,6 +28,11 @@ const WORDS = {
   token_revoked: "Your session has ended. Sign in again.",
   invalid_token: "Your session has expired. Sign in again.",
   missing_token: "Sign in to continue.",
+  registration_closed: "New accounts cannot be created here. Ask an administrator for an account.",
+  invite_required: "Creating an account needs an invitation. Paste the token an administrator gave you.",
+  invite_invalid: "That invitation is not valid: it may have expired, been revoked, been used, or be for another email.",
+  setup_token_invalid: "That setup token is not valid or was already used. Use the newest one the service printed.",
+  auth_busy: "The service is busy signing other people in. Try again in a moment.",
   // Webhooks, messages, channels
   invalid_webhook_url: "That URL cannot receive webhooks.",
   webhook_disabled: "This webhook is disabled. Enable it first.",
@@ -45,7 +50,10 @@ export function describe(error) {
     return `Telegram is rate-limiting this account: wait ${formatDuration(wait)} before trying again.`;
   }
   if (code === "login_throttled" || (error.status === 429 && error.retryAfter)) {
-    const what = code === "login_throttled" ? "Too many failed sign-in attempts" : "Too many requests";
+    const what = {
+      login_throttled: "Too many failed sign-in attempts",
+      code_requests_limited: "Too many login codes were requested",
+    }[code] || "Too many requests";
     return `${what}: try again in ${formatDuration(error.retryAfter || 60)}.`;
   }
   if (WORDS[code]) {

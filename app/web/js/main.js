@@ -77,6 +77,8 @@ function setAuthMode(register) {
   $("auth-submit").textContent = register ? "Create account" : "Sign in";
   $("auth-switch").textContent = register ? "I already have an account" : "Create an account instead";
   $("auth-password").setAttribute("autocomplete", register ? "new-password" : "current-password");
+  $("auth-token").hidden = !register;
+  $("auth-token-label").hidden = !register;
   $("auth-error").textContent = "";
 }
 
@@ -96,11 +98,12 @@ async function submitAuth(event) {
   button.disabled = true;
   try {
     if (registering) {
-      await api.register(email, password);
+      await api.register(email, password, $("auth-token").value.trim());
       info.textContent = "Account created. Signing you in…";
     }
     await api.signIn(email, password);
     $("auth-password").value = "";
+    $("auth-token").value = "";
     info.textContent = "";
     showSignedIn();
     announce(`Signed in as ${email}`);
