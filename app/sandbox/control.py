@@ -281,6 +281,10 @@ class Control:
         self.dc.mark_dirty()
         self.dc.hub.push_too_long(target.id)
 
+    def push_updates_too_long(self, user: UserRef) -> None:
+        """Send the user's live clients `updatesTooLong`, as Telegram does when it drops pending updates."""
+        self.dc.hub.push_too_long(self.user(user).id)
+
     def unban(self, user: UserRef) -> None:
         self.user(user).banned = False
         self.dc.mark_dirty()

@@ -23,7 +23,7 @@ def user(target: User, viewer_id: int) -> types.User:
         contact=viewer_id in target.contacts,
         mutual_contact=False,
         deleted=target.deleted,
-        access_hash=target.access_hash,
+        access_hash=target.access_hash_for(viewer_id),
         first_name=target.first_name,
         last_name=target.last_name or None,
         username=target.username,
@@ -43,7 +43,7 @@ def channel(target: Channel, viewer_id: int) -> types.Channel:
         left=member is None,
         broadcast=target.broadcast,
         megagroup=target.megagroup,
-        access_hash=target.access_hash,
+        access_hash=target.access_hash_for(viewer_id),
         username=target.username,
         participants_count=len(target.members),
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import keys
 from .actions import Actions
 from .control import Control, Counters, ErrorInjector
+from .limits import SandboxLimits, UsernameLookups
 from .persistence import read_state_file, write_state_file
 from .session import Connection
 from .state import SandboxState
@@ -43,6 +44,8 @@ class SandboxDC:
         self.hub = UpdateHub()
         self.counters = Counters()
         self.injector = ErrorInjector()
+        self.limits = SandboxLimits()
+        self.username_lookups = UsernameLookups(self.limits)
         self.actions = Actions(self)
         self.control = Control(self)
         self.srp_challenges: dict[int, SrpChallenge] = {}

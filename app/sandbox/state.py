@@ -6,6 +6,7 @@ in `actions.py`; this module only stores and looks things up.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 import time
@@ -22,6 +23,12 @@ def now() -> int:
 
 def random_long() -> int:
     return random.getrandbits(63) or 1
+
+
+def hash_for_viewer(seed: int, viewer_id: int) -> int:
+    """The access hash one account sees for a peer: Telegram's hashes are per (account, peer), never 0."""
+    digest = hashlib.blake2b(f"{seed}:{viewer_id}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") & (2**63 - 1)) or 1
 
 
 def normalize_phone(phone: str | int) -> str:
@@ -106,7 +113,7 @@ class UpdateLog:
 @dataclass
 class User:
     id: int
-    access_hash: int
+    access_hash: int  # a seed: each account sees its own hash of this user (`access_hash_for`)
     phone: str
     first_name: str
     last_name: str = ""
@@ -125,6 +132,9 @@ class User:
         self.next_message_id += 1
         return self.next_message_id - 1
 
+    def access_hash_for(self, viewer_id: int) -> int:
+        return hash_for_viewer(self.access_hash, viewer_id)
+
 
 @dataclass
 class ChannelMember:
@@ -136,7 +146,7 @@ class ChannelMember:
 @dataclass
 class Channel:
     id: int
-    access_hash: int
+    access_hash: int  # a seed, as for users
     title: str
     creator_id: int
     broadcast: bool = True
@@ -154,6 +164,9 @@ class Channel:
     @property
     def megagroup(self) -> bool:
         return not self.broadcast
+
+    def access_hash_for(self, viewer_id: int) -> int:
+        return hash_for_viewer(self.access_hash, viewer_id)
 
     def allocate_message_id(self) -> int:
         self.next_message_id += 1

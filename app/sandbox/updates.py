@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from telethon.tl import TLObject, types
 
 from . import render
+from .limits import ACCOUNT_DIFFERENCE_BOUND
 from .state import Channel, LogEntry, SandboxState, User, now
 
 if TYPE_CHECKING:
@@ -83,8 +84,10 @@ def account_state(owner: User) -> types.updates.State:
     return types.updates.State(pts=owner.log.pts, qts=0, date=render.ts(now()), seq=0, unread_count=0)
 
 
-def account_difference(state: SandboxState, owner: User, pts: int, date: int) -> TLObject:
-    """updates.getDifference for `owner`, starting after `pts`."""
+def account_difference(
+    state: SandboxState, owner: User, pts: int, date: int, *, bound: int = ACCOUNT_DIFFERENCE_BOUND
+) -> TLObject:
+    """updates.getDifference for `owner`, starting after `pts`; a gap above `bound` is `differenceTooLong`."""
     channel_hints = [
         types.UpdateChannelTooLong(channel.id, pts=channel.log.pts)
         for channel in state.channels_of(owner.id)
@@ -93,7 +96,7 @@ def account_difference(state: SandboxState, owner: User, pts: int, date: int) ->
     if pts == owner.log.pts and not channel_hints:
         return types.updates.DifferenceEmpty(date=render.ts(now()), seq=0)
     entries = owner.log.since(pts)
-    if entries is None or pts > owner.log.pts:
+    if entries is None or pts > owner.log.pts or owner.log.pts - pts > bound:
         return types.updates.DifferenceTooLong(pts=owner.log.pts)
     sliced = len(entries) > DIFFERENCE_LIMIT
     entries = entries[:DIFFERENCE_LIMIT]
@@ -144,14 +147,21 @@ def channel_dialog(state: SandboxState, channel: Channel, viewer_id: int) -> typ
 
 
 def channel_difference(state: SandboxState, channel: Channel, viewer_id: int, pts: int, limit: int) -> TLObject:
-    """updates.getChannelDifference for a member of `channel`, starting after `pts`."""
+    """updates.getChannelDifference for a member of `channel`, starting after `pts`.
+
+    As Telegram: more than `limit` missing updates answer `channelDifferenceTooLong` with the dialog and the
+    latest messages, and nothing of the gap is replayed (the client must read history itself).
+    """
     if pts >= channel.log.pts:
         return types.updates.ChannelDifferenceEmpty(pts=channel.log.pts, final=True)
+    limit = max(1, min(limit or 100, DIFFERENCE_LIMIT))
     entries = channel.log.since(pts)
-    if entries is None:
-        recent = sorted(channel.messages)[-max(1, limit) :]
+    if entries is None or channel.log.pts - pts > limit:
+        recent = sorted(channel.messages)[-limit:]
         stored = [channel.messages[mid] for mid in recent]
         users, chats = render.entities_of_messages(state, viewer_id, stored)
+        if not chats:
+            chats = [render.channel(channel, viewer_id)]
         return types.updates.ChannelDifferenceTooLong(
             dialog=channel_dialog(state, channel, viewer_id),
             messages=[render.message(m, viewer_id, state) for m in stored],
@@ -159,9 +169,6 @@ def channel_difference(state: SandboxState, channel: Channel, viewer_id: int, pt
             users=users,
             final=True,
         )
-    limit = max(1, min(limit or 100, DIFFERENCE_LIMIT))
-    final = len(entries) <= limit
-    entries = entries[:limit]
     new_messages = []
     other: list[types.TypeUpdate] = []
     for entry in entries:
@@ -182,7 +189,7 @@ def channel_difference(state: SandboxState, channel: Channel, viewer_id: int, pt
         other_updates=other,
         chats=chats,
         users=users,
-        final=final,
+        final=True,  # the gap is within `limit`: all of it is in this answer
     )
 
 

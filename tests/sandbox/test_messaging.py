@@ -80,7 +80,7 @@ async def test_resolve_username_and_full_user(dc: SandboxDC, login_as, alice, bo
     entity = await client.get_entity("@bob")
     assert isinstance(entity, types.User)
     assert entity.id == bob.id
-    assert entity.access_hash == bob.access_hash
+    assert entity.access_hash == bob.access_hash_for(alice.id) != bob.access_hash_for(bob.id)
     full = await client(functions.users.GetFullUserRequest(entity))
     assert full.full_user.id == bob.id
     assert await client(functions.messages.SetTypingRequest("bob", types.SendMessageTypingAction()))

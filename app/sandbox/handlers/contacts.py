@@ -19,6 +19,9 @@ async def resolve_username(
     name = request.username.lstrip("@")
     if not USERNAME.match(name):
         raise RpcError(400, "USERNAME_INVALID")
+    wait = ctx.dc.username_lookups.wait_for(ctx.user.id)
+    if wait is not None:
+        raise RpcError(420, f"FLOOD_WAIT_{wait}")
     state = ctx.dc.state
     user = state.user_by_username(name)
     if user is not None:

@@ -8,9 +8,9 @@ from ..rpc import RpcContext, RpcError
 from ..state import Channel, User
 
 
-def _hash_ok(given: int | None, expected: int) -> bool:
-    # Access hash 0 is accepted for known peers (design doc §4: get_entity(id) without a cached hash).
-    return not given or given == expected
+def hash_ok(ctx: RpcContext, given: int | None, target: User | Channel) -> bool:
+    """Telegram refuses access hash 0 and a hash issued to another account: hashes are per (account, peer)."""
+    return bool(given) and given == target.access_hash_for(ctx.user.id)
 
 
 def user(ctx: RpcContext, peer: TLObject) -> User:
@@ -19,7 +19,7 @@ def user(ctx: RpcContext, peer: TLObject) -> User:
         return ctx.user
     if isinstance(peer, types.InputUser | types.InputPeerUser):
         found = ctx.dc.state.users.get(peer.user_id)
-        if found is not None and _hash_ok(peer.access_hash, found.access_hash):
+        if found is not None and (found.id == ctx.user.id or hash_ok(ctx, peer.access_hash, found)):
             return found
         raise RpcError(400, "USER_ID_INVALID")
     if isinstance(peer, types.InputUserFromMessage | types.InputPeerUserFromMessage):
@@ -33,7 +33,8 @@ def channel(ctx: RpcContext, peer: TLObject, *, member: bool = False) -> Channel
     """InputChannel / InputPeerChannel -> Channel; `member=True` also requires the caller to be in it."""
     if isinstance(peer, types.InputChannel | types.InputPeerChannel | types.InputChannelFromMessage):
         found = ctx.dc.state.channels.get(peer.channel_id)
-        if found is not None and _hash_ok(getattr(peer, "access_hash", 0), found.access_hash):
+        from_message = isinstance(peer, types.InputChannelFromMessage)
+        if found is not None and (from_message or hash_ok(ctx, getattr(peer, "access_hash", 0), found)):
             if member and ctx.user.id not in found.members:
                 raise RpcError(400, "CHANNEL_PRIVATE")
             if found.private and ctx.user.id not in found.members:

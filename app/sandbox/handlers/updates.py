@@ -17,7 +17,10 @@ async def get_state(ctx: RpcContext, request: functions.updates.GetStateRequest)
 @rpc(functions.updates.GetDifferenceRequest)
 async def get_difference(ctx: RpcContext, request: functions.updates.GetDifferenceRequest) -> TLObject:
     date = int(request.date.timestamp()) if request.date else 0
-    return diff.account_difference(ctx.dc.state, ctx.user, request.pts, date)
+    bound = ctx.dc.limits.account_difference_bound
+    if request.pts_total_limit is not None:
+        bound = min(bound, max(1, request.pts_total_limit))
+    return diff.account_difference(ctx.dc.state, ctx.user, request.pts, date, bound=bound)
 
 
 @rpc(functions.updates.GetChannelDifferenceRequest)
