@@ -56,6 +56,7 @@ from app.server.events import EventsRuntime
 from app.server.housekeeping import housekeeping
 from app.server.request_log import RequestLogMiddleware
 from app.server.stores import create_redis, create_store
+from app.telegram.peerbook import PeerBook, running_peer_book
 from app.telegram.service import build_telegram
 
 
@@ -161,7 +162,9 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
     ingest = build_ingest(ctx.sessionmaker, telegram.runtime, ctx.settings) if run_runtime else None
     reconciler = build_reconciler(ctx.sessionmaker, telegram.runtime, ingest, ctx.settings) if ingest else None
     ctx.ingest = ingest
-    async with running_ingest(ingest):
+    # Peers are seeded into each client before it connects and saved after the runtime stopped.
+    peers = PeerBook(ctx.sessionmaker, telegram.runtime) if run_runtime else None
+    async with running_ingest(ingest), running_peer_book(peers):
         await telegram.start(run_runtime=run_runtime)
         try:
             if run_runtime:

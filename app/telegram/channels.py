@@ -9,6 +9,7 @@ FLOOD_WAIT -> 429.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -17,6 +18,10 @@ from telethon import TelegramClient, errors, functions, types, utils
 from app.lib.errors import AppError, Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from app.lib.logging import log_event
 from app.telegram.errors import to_app_error
+from app.telegram.peers import PeerRecord
+
+# Resolves a username for the profile whose client is used (cached and paced: app.telegram.lookups).
+UsernameResolver = Callable[[str], Awaitable[PeerRecord]]
 
 _INVITE = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:\+|joinchat/)([A-Za-z0-9_-]+)/?$",
@@ -36,7 +41,6 @@ class ChannelRef(msgspec.Struct, frozen=True):
     username: str | None = None
     invite_hash: str | None = None
     peer_id: int | None = None
-    access_hash: int | None = None
 
 
 class ChannelInfo(msgspec.Struct, frozen=True):
@@ -105,17 +109,18 @@ def join_error(exc: Exception) -> AppError:
     return to_app_error(exc)
 
 
-async def _resolve(client: TelegramClient, ref: ChannelRef) -> Any:
+async def _resolve(client: TelegramClient, ref: ChannelRef, resolve_username: UsernameResolver) -> Any:
+    """The channel entity, addressed with this profile's own access hash (never 0, never another account's)."""
     if ref.username is not None:
-        return await client.get_entity(ref.username)
-    assert ref.peer_id is not None
-    try:
-        return await client.get_entity(ref.peer_id)
-    except ValueError:
-        # Not cached: ask Telegram by id (it answers for channels the account may see).
-        real_id, _ = utils.resolve_id(ref.peer_id)
-        found = await client(functions.channels.GetChannelsRequest([types.InputChannel(real_id, ref.access_hash or 0)]))
-        return found.chats[0]
+        record = await resolve_username(ref.username)
+        if record.kind == "user":
+            raise NotFound("this is not a channel", code="not_a_channel")
+        peer = record.input_peer()
+    else:
+        assert ref.peer_id is not None
+        peer = await input_channel(client, ref.peer_id)
+    found = await client(functions.channels.GetChannelsRequest([utils.get_input_channel(peer)]))
+    return found.chats[0]
 
 
 async def _join_by_invite(client: TelegramClient, invite_hash: str) -> tuple[Any, bool]:
@@ -145,11 +150,13 @@ def _joined_channel(result: Any) -> Any:
     return channels[0]
 
 
-async def _entity_and_membership(client: TelegramClient, ref: ChannelRef) -> tuple[Any, bool]:
+async def _entity_and_membership(
+    client: TelegramClient, ref: ChannelRef, resolve_username: UsernameResolver
+) -> tuple[Any, bool]:
     """The channel entity and whether the account is (now) a member; joins when it is not."""
     if ref.invite_hash is not None:
         return await _join_by_invite(client, ref.invite_hash)
-    entity = await _resolve(client, ref)
+    entity = await _resolve(client, ref, resolve_username)
     if isinstance(entity, types.ChannelForbidden):
         raise Forbidden("the channel is private or the profile is banned from it", code="CHANNEL_PRIVATE")
     if not isinstance(entity, types.Channel):
@@ -159,7 +166,7 @@ async def _entity_and_membership(client: TelegramClient, ref: ChannelRef) -> tup
     return _joined_channel(await client(functions.channels.JoinChannelRequest(entity))), False
 
 
-async def join(client: TelegramClient, ref: ChannelRef) -> ChannelInfo:
+async def join(client: TelegramClient, ref: ChannelRef, resolve_username: UsernameResolver) -> ChannelInfo:
     """Join (or confirm membership of) a channel and read its metadata.
 
     Once the join itself succeeded the answer reports it even when reading the metadata fails: a refusal then
@@ -167,7 +174,7 @@ async def join(client: TelegramClient, ref: ChannelRef) -> ChannelInfo:
     leave the channel the service joined.
     """
     try:
-        entity, was_member = await _entity_and_membership(client, ref)
+        entity, was_member = await _entity_and_membership(client, ref, resolve_username)
     except AppError:
         raise
     except Exception as exc:
@@ -196,18 +203,22 @@ async def join(client: TelegramClient, ref: ChannelRef) -> ChannelInfo:
     )
 
 
-async def input_channel(client: TelegramClient, peer_id: int, access_hash: int | None) -> Any:
+async def input_channel(client: TelegramClient, peer_id: int) -> Any:
+    """The channel as this profile may address it: from its peers, else from its own dialogs (a common dialog)."""
     try:
         return await client.get_input_entity(peer_id)
     except ValueError:
-        real_id, _ = utils.resolve_id(peer_id)
-        return types.InputPeerChannel(real_id, access_hash or 0)
+        pass
+    async for dialog in client.iter_dialogs():
+        if dialog.id == peer_id:
+            return dialog.input_entity
+    raise NotFound("channel not found: this profile has never seen it", code="channel_not_found")
 
 
-async def leave(client: TelegramClient, peer_id: int, access_hash: int | None) -> bool:
+async def leave(client: TelegramClient, peer_id: int) -> bool:
     """Leave the channel; False when the account was not a member (nothing to do)."""
     try:
-        await client(functions.channels.LeaveChannelRequest(await input_channel(client, peer_id, access_hash)))
+        await client(functions.channels.LeaveChannelRequest(await input_channel(client, peer_id)))
     except errors.UserNotParticipantError:
         return False
     except Exception as exc:
@@ -215,12 +226,10 @@ async def leave(client: TelegramClient, peer_id: int, access_hash: int | None) -
     return True
 
 
-async def messages_after(
-    client: TelegramClient, peer_id: int, access_hash: int | None, *, min_id: int, limit: int
-) -> list[Any]:
+async def messages_after(client: TelegramClient, peer_id: int, *, min_id: int, limit: int) -> list[Any]:
     """The newest `limit` messages with ids above `min_id`, oldest first."""
     try:
-        entity = await input_channel(client, peer_id, access_hash)
+        entity = await input_channel(client, peer_id)
         found = [
             m
             async for m in client.iter_messages(entity, limit=limit, min_id=min_id)

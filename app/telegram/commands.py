@@ -13,13 +13,15 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from telethon import TelegramClient, errors, functions, types, utils
+from telethon import TelegramClient, errors, types, utils
 
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from app.telegram import channels
 from app.telegram.errors import to_app_error
 from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
+from app.telegram.lookups import UsernameLookups
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
+from app.telegram.peers import PeerRecord, ProfileSession
 from app.telegram.runtime import ProfileRuntime
 from app.telegram.updates import chat_kind, kind_of_peer_id, message_record
 
@@ -109,6 +111,10 @@ def peer_info(entity: Any) -> PeerInfo:
     )
 
 
+def record_info(record: PeerRecord) -> PeerInfo:
+    return PeerInfo(record.peer_id, record.kind, record.title, record.username, record.access_hash)
+
+
 def message_info(message: Any) -> MessageInfo:
     record = message_record(message)
     return MessageInfo(
@@ -164,10 +170,18 @@ def send_error(exc: Exception) -> AppError:
 class ProfileCommands:
     """Telegram actions on the profiles this process keeps connected."""
 
-    def __init__(self, runtime: ProfileRuntime, governor: SendGovernor, *, connect_wait_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        runtime: ProfileRuntime,
+        governor: SendGovernor,
+        *,
+        connect_wait_s: float = 5.0,
+        lookups: UsernameLookups | None = None,
+    ) -> None:
         self.runtime = runtime
         self.governor = governor
         self.connect_wait_s = connect_wait_s
+        self.lookups = lookups or UsernameLookups()
 
     async def _client(self, profile_id: UUID) -> TelegramClient:
         connected = self.runtime.connected(profile_id)
@@ -177,30 +191,36 @@ class ProfileCommands:
             raise Conflict("the profile has no live Telegram connection in this process", code="profile_not_connected")
         return connected.client
 
-    async def _entity(self, client: TelegramClient, receiver: str | int) -> Any:
+    async def _peer(self, profile_id: UUID, client: TelegramClient, receiver: str | int) -> tuple[Any, PeerInfo]:
+        """The receiver as an InputPeer with this profile's own access hash, and who it is; 404 when unknown.
+
+        Usernames come from the profile's records while fresh, else from one paced lookup; numeric ids only from
+        the peers this profile has seen (Telegram refuses a hash of 0 or one issued to another account).
+        """
         target = parse_receiver(receiver)
+        session = client.session
         try:
-            if isinstance(target, int) and target > 0:
-                try:
-                    return await client.get_entity(target)
-                except ValueError:
-                    # Not in the entity cache: ask Telegram (a known user resolves without an access hash here).
-                    users = await client(functions.users.GetUsersRequest([types.InputUser(target, 0)]))
-                    if not users or isinstance(users[0], types.UserEmpty):
-                        raise NotFound("receiver not found", code="peer_not_found") from None
-                    return users[0]
-            return await client.get_entity(target)
+            if isinstance(target, str) and not target.startswith("+"):
+                record = await self.lookups.resolve(profile_id, client, target)
+                return record.input_peer(), record_info(record)
+            if isinstance(target, int):
+                known = session.peers.get(target) if isinstance(session, ProfileSession) else None
+                if known is None:
+                    raise NotFound("receiver not found: this profile has never seen this id", code="peer_not_found")
+                return known.input_peer(), record_info(known)
+            entity = await client.get_entity(target)  # a +phone among the profile's contacts
+            return utils.get_input_peer(entity), peer_info(entity)
         except AppError:
             raise
         except Exception as exc:
             raise send_error(exc) from None
 
-    async def _input_peer(self, client: TelegramClient, peer: PeerInfo) -> Any:
+    async def _input_peer(self, profile_id: UUID, client: TelegramClient, peer: PeerInfo) -> Any:
         try:
             return await client.get_input_entity(peer.peer_id)
         except ValueError:
-            if peer.access_hash is None:
-                return await self._entity(client, peer.peer_id)
+            if peer.access_hash is None:  # the hash came from this profile's own chat row when it is set
+                return (await self._peer(profile_id, client, peer.peer_id))[0]
             real_id, peer_type = utils.resolve_id(peer.peer_id)
             if peer_type is types.PeerChannel:
                 return types.InputPeerChannel(real_id, peer.access_hash)
@@ -211,7 +231,7 @@ class ProfileCommands:
     async def resolve_peer(self, profile_id: UUID, receiver: str | int) -> PeerInfo:
         """Who `receiver` (numeric id, @username, +phone, t.me link) is; 404 when nobody."""
         client = await self._client(profile_id)
-        return peer_info(await self._entity(client, receiver))
+        return (await self._peer(profile_id, client, receiver))[1]
 
     async def dialogs(self, profile_id: UUID, *, limit: int, offset: int) -> DialogPage:
         client = await self._client(profile_id)
@@ -251,18 +271,18 @@ class ProfileCommands:
         self, profile_id: UUID, peer: str | int, *, limit: int, before_id: int | None = None
     ) -> tuple[PeerInfo, list[MessageInfo]]:
         client = await self._client(profile_id)
-        entity = await self._entity(client, peer)
+        entity, info = await self._peer(profile_id, client, peer)
         try:
             messages = await client.get_messages(entity, limit=limit, max_id=before_id or 0)
         except Exception as exc:
             raise send_error(exc) from None
-        return peer_info(entity), [message_info(m) for m in messages if not isinstance(m, types.MessageEmpty)]
+        return info, [message_info(m) for m in messages if not isinstance(m, types.MessageEmpty)]
 
     async def recent_messages(self, profile_id: UUID, peer: PeerInfo, *, limit: int) -> list[MessageInfo]:
         """The newest `limit` messages with a known peer, newest first (checks whether a send went through)."""
         client = await self._client(profile_id)
         try:
-            entity = await self._input_peer(client, peer)
+            entity = await self._input_peer(profile_id, client, peer)
             messages = await client.get_messages(entity, limit=limit)
         except Exception as exc:
             raise send_error(exc) from None
@@ -288,7 +308,7 @@ class ProfileCommands:
                 code="send_rate_limited",
             ) from None
         try:
-            entity = await self._input_peer(client, peer)
+            entity = await self._input_peer(profile_id, client, peer)
             message = await client.send_message(entity, text, reply_to=reply_to, silent=silent, link_preview=False)
         except Exception as exc:
             raise send_error(exc) from None
@@ -297,7 +317,7 @@ class ProfileCommands:
     async def read(self, profile_id: UUID, peer: str | int, *, max_id: int | None = None) -> ReadResult:
         """Mark the peer's messages up to `max_id` (default: the newest) as read."""
         client = await self._client(profile_id)
-        entity = await self._entity(client, peer)
+        entity, info = await self._peer(profile_id, client, peer)
         try:
             if max_id is None:
                 newest = await client.get_messages(entity, limit=1)
@@ -305,14 +325,19 @@ class ProfileCommands:
             await client.send_read_acknowledge(entity, max_id=max_id)
         except Exception as exc:
             raise send_error(exc) from None
-        return ReadResult(peer=peer_info(entity), max_id=max_id)
+        return ReadResult(peer=info, max_id=max_id)
 
     async def join_channel(self, profile_id: UUID, ref: channels.ChannelRef) -> channels.ChannelInfo:
         """Join a channel (or confirm membership) and read its metadata; Telegram's refusals as precise 4xx."""
-        return await channels.join(await self._client(profile_id), ref)
+        client = await self._client(profile_id)
 
-    async def leave_channel(self, profile_id: UUID, peer_id: int, access_hash: int | None = None) -> bool:
-        return await channels.leave(await self._client(profile_id), peer_id, access_hash)
+        async def resolve_username(name: str) -> PeerRecord:
+            return await self.lookups.resolve(profile_id, client, name)
+
+        return await channels.join(client, ref, resolve_username)
+
+    async def leave_channel(self, profile_id: UUID, peer_id: int) -> bool:
+        return await channels.leave(await self._client(profile_id), peer_id)
 
     async def readable_channels(self, profile_id: UUID) -> list[ReadableChannel]:
         """Channels and groups among the profile's dialogs (what archives can export)."""
@@ -323,11 +348,11 @@ class ProfileCommands:
         return await resolve_channel(await self._client(profile_id), ref)
 
     async def channel_messages(
-        self, profile_id: UUID, peer_id: int, access_hash: int | None = None, *, min_id: int = 0, limit: int = 100
+        self, profile_id: UUID, peer_id: int, *, min_id: int = 0, limit: int = 100
     ) -> list[MessageInfo]:
         """The newest `limit` channel messages above `min_id`, oldest first (backfill and failover catch-up)."""
         client = await self._client(profile_id)
-        found = await channels.messages_after(client, peer_id, access_hash, min_id=min_id, limit=limit)
+        found = await channels.messages_after(client, peer_id, min_id=min_id, limit=limit)
         return [message_info(m) for m in found]
 
 

@@ -12,6 +12,8 @@ from telethon import TelegramClient
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
+from app.telegram.peers import ProfileSession
+
 SANDBOX_API_ID = 1
 SANDBOX_API_HASH = "sandbox0000000000000000000000000"
 
@@ -51,6 +53,7 @@ class TelegramConnector:
     # The local address to connect from (None: the OS picks). Telegram tells "places" apart by address, so
     # this is how tests make two runtimes on one machine look like two hosts.
     local_addr: str | None = None
+    username_ttl_s: float = 86_400.0  # how long a resolved @username is trusted (see app.telegram.peers)
     _trusted: set[str] = field(default_factory=set)
 
     def trust_key(self, pem: str) -> None:
@@ -68,7 +71,7 @@ class TelegramConnector:
         catch_up: bool = False,
     ) -> TelegramClient:
         """A disconnected client for a StringSession (new when None), pointed at the configured DC."""
-        string_session = StringSession(session)
+        string_session = ProfileSession(session, username_ttl_s=self.username_ttl_s)
         client = TelegramClient(
             string_session,
             api_id or self.default_api_id,

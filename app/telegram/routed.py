@@ -125,15 +125,15 @@ class RoutedProfileCommands(ProfileCommands):
         result: ChannelInfo = await self._route("join_channel", profile_id, ref)
         return result
 
-    async def leave_channel(self, profile_id: UUID, peer_id: int, access_hash: int | None = None) -> bool:
-        result: bool = await self._route("leave_channel", profile_id, peer_id, access_hash)
+    async def leave_channel(self, profile_id: UUID, peer_id: int) -> bool:
+        result: bool = await self._route("leave_channel", profile_id, peer_id)
         return result
 
     async def channel_messages(
-        self, profile_id: UUID, peer_id: int, access_hash: int | None = None, *, min_id: int = 0, limit: int = 100
+        self, profile_id: UUID, peer_id: int, *, min_id: int = 0, limit: int = 100
     ) -> list[MessageInfo]:
         result: list[MessageInfo] = await self._route(
-            "channel_messages", profile_id, peer_id, access_hash, min_id=min_id, limit=limit
+            "channel_messages", profile_id, peer_id, min_id=min_id, limit=limit
         )
         return result
 

@@ -15,6 +15,7 @@ from app.telegram.bus import CommandBus
 from app.telegram.commands import ProfileCommands
 from app.telegram.connector import SANDBOX_API_HASH, SANDBOX_API_ID, DataCenter, TelegramConnector, load_pem
 from app.telegram.leases import LeaseStore, MemoryLeaseStore, RedisLeaseStore
+from app.telegram.lookups import UsernameLookups
 from app.telegram.membership import Membership, RedisMembership, SingleProcessMembership
 from app.telegram.pacing import PacingLimits, SendGovernor
 from app.telegram.routed import RoutedProfileCommands
@@ -104,6 +105,7 @@ def build_connector(settings: Settings) -> TelegramConnector:
         connector = TelegramConnector(settings.telegram_api_id, settings.telegram_api_hash)
     else:
         connector = TelegramConnector(SANDBOX_API_ID, SANDBOX_API_HASH)
+    connector.username_ttl_s = settings.username_cache_ttl_s
     if settings.telegram_dc:
         connector.data_center = DataCenter.parse(settings.telegram_dc)
     if settings.telegram_extra_rsa_key:
@@ -121,11 +123,12 @@ def build_commands(
         per_account_per_minute=settings.send_account_per_minute,
         max_wait_s=settings.send_max_wait_s,
     )
+    lookups = UsernameLookups(settings.username_resolve_interval_s)
     if bus is not None and leases is not None:
         return RoutedProfileCommands(
-            runtime, SendGovernor(limits), bus=bus, leases=leases, timeout_s=settings.command_timeout_s
+            runtime, SendGovernor(limits), bus=bus, leases=leases, timeout_s=settings.command_timeout_s, lookups=lookups
         )
-    return ProfileCommands(runtime, SendGovernor(limits))
+    return ProfileCommands(runtime, SendGovernor(limits), lookups=lookups)
 
 
 def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSource) -> TelegramService:

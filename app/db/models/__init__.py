@@ -4,6 +4,7 @@ from app.db.models.archives import Archive, ArchiveStatus
 from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelStatus
 from app.db.models.events import Event
 from app.db.models.messaging import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
+from app.db.models.peers import KnownPeer
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
 from app.db.models.user import InstanceSetup, Invitation, RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
@@ -21,6 +22,7 @@ __all__ = [
     "Event",
     "InstanceSetup",
     "Invitation",
+    "KnownPeer",
     "LoginFlow",
     "Message",
     "MessageEdit",

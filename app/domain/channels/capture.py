@@ -120,10 +120,10 @@ async def fetch_and_store(
         if profile is None:
             return 0
         ref = ProfileRef(profile.id, profile.owner_id, profile.phone)
-        chat = ChatRef(channel.peer_id, ChatKind.CHANNEL.value, channel.title, channel.username, channel.access_hash)
-    messages = await commands.channel_messages(
-        ref.profile_id, chat.peer_id, chat.access_hash, min_id=min_id, limit=limit
-    )
+        # No access hash: the channel row's may belong to the profile it was assigned to before (hashes are per
+        # account); the assigned profile addresses the channel with its own (app.telegram.peers).
+        chat = ChatRef(channel.peer_id, ChatKind.CHANNEL.value, channel.title, channel.username)
+    messages = await commands.channel_messages(ref.profile_id, chat.peer_id, min_id=min_id, limit=limit)
     if not messages:
         return 0
     updates = [NewMessage(ref, chat, _record(m), 0.0) for m in messages]

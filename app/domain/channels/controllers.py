@@ -69,11 +69,11 @@ class ChannelsController(Controller):
         """Stop monitoring; the profile leaves the channel unless it was a member before or another monitor needs it."""
         channel = await services.get_owned(db_session, request.user.id, channel_id)
         leave = await services.needs_leaving(db_session, channel)
-        profile_id, peer_id, access_hash = channel.assigned_profile_id, channel.peer_id, channel.access_hash
+        profile_id, peer_id = channel.assigned_profile_id, channel.peer_id
         await services.remove(db_session, channel)
         background = None
         if leave and profile_id is not None:
-            background = BackgroundTask(_monitor(ctx).leave, profile_id, peer_id, access_hash)
+            background = BackgroundTask(_monitor(ctx).leave, profile_id, peer_id)
         return Response(None, status_code=HTTP_204_NO_CONTENT, background=background)
 
     @get("/{channel_id:uuid}/messages")

@@ -125,10 +125,10 @@ class ChannelMonitor:
             )
             return 0
 
-    async def leave(self, profile_id: UUID, peer_id: int, access_hash: int | None) -> None:
+    async def leave(self, profile_id: UUID, peer_id: int) -> None:
         """Leave after a monitor was removed; a failure only leaves the profile a member (logged)."""
         try:
-            await self.commands.leave_channel(profile_id, peer_id, access_hash)
+            await self.commands.leave_channel(profile_id, peer_id)
         except AppError as exc:
             log_event(
                 "warning",

@@ -1,0 +1,94 @@
+"""The peers a profile has seen, with the access hashes Telegram issued to that account.
+
+Telegram's access hashes are per (account, peer): a hash is valid only for the account it was given to, and 0 is
+refused. Telethon learns hashes from every answer (`Session.process_entities`) but a `StringSession` keeps them
+in memory only, so after a restart, or on another worker, a numeric id could not be used any more.
+`ProfileSession` records every entity it is told about as a `PeerRecord`; `PeerBook` (app.telegram.peerbook)
+saves those records per profile and loads them into the next session of that profile, so Telethon's own
+`get_input_entity()` finds the profile's own hash wherever the profile connects.
+
+Usernames are answered from the records for `username_ttl_s` only (Telethon's cache never forgets): a username
+can move to another peer, so an older entry is resolved again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from telethon import types, utils
+from telethon.sessions import StringSession
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRecord:
+    peer_id: int  # marked: users > 0, basic groups < 0, channels -100...
+    kind: str  # user | group | channel (megagroups are groups)
+    access_hash: int | None  # None for basic groups, which need none
+    username: str | None  # lower case
+    title: str | None
+    seen_at: float  # unix time of the Telegram answer that carried the entity
+
+    def input_peer(self) -> types.TypeInputPeer:
+        real_id, peer_type = utils.resolve_id(self.peer_id)
+        if peer_type is types.PeerChat:
+            return types.InputPeerChat(real_id)
+        if peer_type is types.PeerChannel:
+            return types.InputPeerChannel(real_id, self.access_hash or 0)
+        return types.InputPeerUser(real_id, self.access_hash or 0)
+
+
+def peer_kind(entity: Any) -> str:
+    if isinstance(entity, types.Channel | types.ChannelForbidden):
+        return "group" if getattr(entity, "megagroup", False) or getattr(entity, "gigagroup", False) else "channel"
+    if isinstance(entity, types.Chat | types.ChatForbidden):
+        return "group"
+    return "user"
+
+
+class ProfileSession(StringSession):
+    """A StringSession that turns every entity Telethon processes into a `PeerRecord` (and can be seeded)."""
+
+    def __init__(self, string: str | None = None, *, username_ttl_s: float = 86_400.0) -> None:
+        super().__init__(string)
+        self.username_ttl_s = username_ttl_s
+        self.peers: dict[int, PeerRecord] = {}
+        self._unsaved: dict[int, PeerRecord] = {}
+
+    def _entity_to_row(self, e: Any) -> Any:
+        row = super()._entity_to_row(e)
+        if row is not None:
+            peer_id, access_hash, username, _phone, title = row
+            record = PeerRecord(peer_id, peer_kind(e), access_hash or None, username, title, time.time())
+            self.peers[peer_id] = record
+            self._unsaved[peer_id] = record
+        return row
+
+    def load_peers(self, records: Iterable[PeerRecord]) -> None:
+        """Seed with stored records (not marked unsaved); newer records already seen win."""
+        rows = []
+        for record in records:
+            known = self.peers.get(record.peer_id)
+            if known is not None and known.seen_at >= record.seen_at:
+                continue
+            self.peers[record.peer_id] = record
+            rows.append((record.peer_id, record.access_hash or 0, record.username, None, record.title))
+        self._entities |= set(rows)
+
+    def take_unsaved(self) -> list[PeerRecord]:
+        unsaved, self._unsaved = list(self._unsaved.values()), {}
+        return unsaved
+
+    def fresh_username(self, username: str, now: float | None = None) -> PeerRecord | None:
+        """The peer that had `username` in an answer younger than the TTL, if any."""
+        name = username.lower().lstrip("@")
+        horizon = (time.time() if now is None else now) - self.username_ttl_s
+        found = [r for r in self.peers.values() if r.username == name and r.seen_at > horizon]
+        return max(found, key=lambda r: r.seen_at, default=None)
+
+    def get_entity_rows_by_username(self, username: str) -> tuple[int, int] | None:
+        # Telethon's own lookups by username (get_input_entity('name')) obey the TTL too.
+        record = self.fresh_username(username)
+        return (record.peer_id, record.access_hash or 0) if record is not None else None
