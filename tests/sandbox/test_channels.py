@@ -106,10 +106,14 @@ async def test_private_channel_and_channel_limit(dc: SandboxDC, login_as, alice,
     secret = dc.control.create_channel(title="Secret", creator=bob, private=True)
     client = await login_as(alice)
     with pytest.raises(errors.ChannelPrivateError):
-        await client(functions.channels.JoinChannelRequest(types.InputChannel(secret.id, secret.access_hash_for(alice.id))))
+        await client(
+            functions.channels.JoinChannelRequest(types.InputChannel(secret.id, secret.access_hash_for(alice.id)))
+        )
 
     for i in range(500):
         dc.control.add_member(dc.control.create_channel(title=f"c{i}", creator=bob), alice)
     extra = dc.control.create_channel(title="one too many", username="toomany", creator=bob)
     with pytest.raises(errors.ChannelsTooMuchError):
-        await client(functions.channels.JoinChannelRequest(types.InputChannel(extra.id, extra.access_hash_for(alice.id))))
+        await client(
+            functions.channels.JoinChannelRequest(types.InputChannel(extra.id, extra.access_hash_for(alice.id)))
+        )

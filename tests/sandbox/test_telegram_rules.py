@@ -28,7 +28,9 @@ async def test_access_hashes_are_per_account_and_zero_is_refused(dc: SandboxDC, 
     for wrong in (0, news.access_hash_for(carol.id)):
         with pytest.raises(errors.ChannelInvalidError):
             await client(functions.channels.GetChannelsRequest([types.InputChannel(news.id, wrong)]))
-    found = await client(functions.channels.GetChannelsRequest([types.InputChannel(news.id, news.access_hash_for(alice.id))]))
+    found = await client(
+        functions.channels.GetChannelsRequest([types.InputChannel(news.id, news.access_hash_for(alice.id))])
+    )
     assert found.chats[0].access_hash == news.access_hash_for(alice.id)
 
 

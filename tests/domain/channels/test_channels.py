@@ -82,6 +82,12 @@ async def test_add_by_username_link_and_id_then_duplicates_conflict(client, app,
     assert body["assignments"][0]["joined"] is True
     by_link = await client.post("/channels", json={"channel": f"https://t.me/{name2}"}, headers=headers)
     assert by_link.status_code == 201, by_link.text
+    # A bare id carries no access hash: Telegram answers only for channels the profile has seen (its dialogs).
+    unseen, _, _ = new_channel(sandbox)
+    by_unseen_id = await client.post("/channels", json={"channel": str(unseen.id)}, headers=headers)
+    assert by_unseen_id.status_code == 404, by_unseen_id.text
+    assert by_unseen_id.json()["error"]["code"] == "channel_not_found"
+    sandbox.control.add_member(third, sandbox.control.user(profile["phone"]))
     by_id = await client.post("/channels", json={"channel": str(third.id)}, headers=headers)
     assert by_id.status_code == 201, by_id.text
     assert by_id.json()["telegram_id"] == int(f"-100{third.id}")
@@ -136,8 +142,14 @@ async def test_least_loaded_profile_is_chosen_across_three(client, app, sandbox)
 async def test_join_failures_answer_precise_4xx_with_an_alert(client, app, sandbox):
     headers, [profile] = await profiles_of(client, app, "fail@example.com", 1)
     private, _, _ = new_channel(sandbox, private=True)
+    me = sandbox.control.user(profile["phone"])
+    sandbox.control.add_member(private, me)  # seen once (so the profile holds its hash), then left
+    assert (
+        await client.get("/messages/dialogs", params={"phone": profile["phone"]}, headers=headers)
+    ).status_code == 200
+    await sandbox.control.as_user(me).leave(private)
     refused = await client.post("/channels", json={"channel": str(private.id)}, headers=headers)
-    assert refused.status_code == 403
+    assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "CHANNEL_PRIVATE"
 
     _, _, name = new_channel(sandbox)
