@@ -33,6 +33,7 @@ from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
 from app.domain.messages.controllers import ConversationsController, MessagesController
+from app.domain.messages.gaps import GapRecovery, recovering_gaps
 from app.domain.messages.ingest import build_ingest, running_ingest
 from app.domain.messages.reconcile import build_reconciler, reconciling
 from app.domain.profiles.code_limits import CodeSendLimit
@@ -164,7 +165,8 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
     ctx.ingest = ingest
     # Peers are seeded into each client before it connects and saved after the runtime stopped.
     peers = PeerBook(ctx.sessionmaker, telegram.runtime) if run_runtime else None
-    async with running_ingest(ingest), running_peer_book(peers):
+    gaps = GapRecovery(ctx.sessionmaker, telegram.runtime, ingest, ctx.settings) if ingest else None
+    async with running_ingest(ingest), running_peer_book(peers), recovering_gaps(gaps):
         await telegram.start(run_runtime=run_runtime)
         try:
             if run_runtime:

@@ -12,6 +12,7 @@ from telethon import TelegramClient
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
+from app.telegram.gaps import GapAwareClient
 from app.telegram.peers import ProfileSession
 
 SANDBOX_API_ID = 1
@@ -72,7 +73,7 @@ class TelegramConnector:
     ) -> TelegramClient:
         """A disconnected client for a StringSession (new when None), pointed at the configured DC."""
         string_session = ProfileSession(session, username_ttl_s=self.username_ttl_s)
-        client = TelegramClient(
+        client = GapAwareClient(
             string_session,
             api_id or self.default_api_id,
             api_hash or self.default_api_hash,

@@ -19,6 +19,7 @@ class EventType(enum.StrEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_TEST = "webhook.test"
     ALERT = "alert"
+    GAP = "gap"  # messages Telegram would not replay and history could not fill (bounds in the payload)
 
 
 ALL_TYPES = "*"

@@ -1,0 +1,286 @@
+"""Gap recovery: what Telegram will not replay is read from history, and what history cannot fill is announced.
+
+Triggers: a `TooLong` answer (app.telegram.gaps) for one channel or supergroup, or for the account; and every
+reconnect of a profile that has stored update state (the service was down, or the connection dropped). Per chat,
+the newest `GAP_RECOVERY_LIMIT` messages are read: those above the newest stored id are stored, and the stored
+messages inside that window are refreshed (an edited text is stored as an edit, an id history no longer has is
+marked deleted). Everything goes through the ingest queue, whose idempotent upserts make a message that the live
+feed delivers too land once. When more messages are missing than the limit lets us read, the rest is lost
+to the service: a `gap` event names the chat and the bounds (`after_id` < missing ids < `before_id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telethon import TelegramClient, types, utils
+
+from app.config import Settings
+from app.db.models import Chat, Message, TelegramProfile, UpdateState
+from app.domain.events import services as events
+from app.domain.events.types import EventType
+from app.domain.messages.ingest import MessageIngest
+from app.domain.messages.reconcile import IN_FLIGHT_S, newest_stored_ids
+from app.lib.logging import log_event
+from app.telegram.gaps import GapAwareClient, GapNotice
+from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+from app.telegram.updates import (
+    ChatRef,
+    DeletedMessages,
+    EditedMessage,
+    NewMessage,
+    ProfileRef,
+    UpdateRecord,
+    chat_ref,
+    message_record,
+)
+
+log = logging.getLogger(__name__)
+ACCOUNT = 0  # the scope of account-level recovery (channels are scoped by their bare id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    telegram_id: int
+    text: str
+    edit_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    after_id: int
+    before_id: int
+
+
+class GapRecovery:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtime: ProfileRuntime,
+        ingest: MessageIngest,
+        settings: Settings,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._runtime = runtime
+        self._ingest = ingest
+        self._limit = settings.gap_recovery_limit
+        self._dialogs = settings.reconcile_dialogs
+        self._tasks: dict[tuple[UUID, int], asyncio.Task[None]] = {}
+        self._again: set[tuple[UUID, int]] = set()
+        self.recovered = 0
+        self.gaps = 0
+
+    def attach(self) -> None:
+        self._runtime.hooks.append(self._connected)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self._runtime.hooks.remove(self._connected)
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _connected(self, connected: ConnectedProfile) -> None:
+        client = connected.client
+        if isinstance(client, GapAwareClient):
+            client.gap_listeners.append(functools.partial(self._noticed, connected))
+        async with self._sessionmaker() as session:
+            resumed = await session.scalar(
+                select(func.count())
+                .select_from(UpdateState)
+                .where(UpdateState.profile_id == connected.credentials.profile_id)
+            )
+        if resumed:  # a first connection has nothing to recover
+            self.schedule(connected, ACCOUNT)
+
+    def _noticed(self, connected: ConnectedProfile, notice: GapNotice) -> None:
+        self.schedule(connected, notice.channel_id or ACCOUNT)
+
+    def schedule(self, connected: ConnectedProfile, scope: int) -> None:
+        """Recover `scope` (a bare channel id, or ACCOUNT) soon; once more afterwards if it is running now."""
+        key = (connected.credentials.profile_id, scope)
+        running = self._tasks.get(key)
+        if running is not None and not running.done():
+            self._again.add(key)
+            return
+        task = asyncio.create_task(self._run(connected, scope), name=f"gap-recovery-{key[0]}-{scope}")
+        self._tasks[key] = task
+
+    async def _run(self, connected: ConnectedProfile, scope: int) -> None:
+        key = (connected.credentials.profile_id, scope)
+        while True:
+            self._again.discard(key)
+            try:
+                await self.recover(connected, scope)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a disconnect or flood wait: the next reconnect recovers again
+                log_event(
+                    "warning",
+                    "messages.gaps",
+                    "gap.recovery_failed",
+                    f"gap recovery failed: {exc!r}",
+                    user_id=connected.credentials.owner_id,
+                    profile_id=connected.credentials.profile_id,
+                )
+            if key not in self._again or not connected.client.is_connected():
+                return
+
+    async def recover(self, connected: ConnectedProfile, scope: int) -> None:
+        credentials, client = connected.credentials, connected.client
+        profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
+        if scope == ACCOUNT:
+            dialogs = [d for d in await client.get_dialogs(limit=self._dialogs) if d.message is not None]
+            targets = [(d.input_entity, chat_ref(d.entity, d.id), d.message.id) for d in dialogs]
+        else:
+            peer_id = utils.get_peer_id(types.PeerChannel(scope))
+            entity = await client.get_entity(peer_id)
+            targets = [(utils.get_input_peer(entity), chat_ref(entity, peer_id), None)]
+        async with self._sessionmaker() as session:
+            bound_at = await session.scalar(
+                select(TelegramProfile.created_at).where(TelegramProfile.id == profile.profile_id)
+            )
+            stored = await newest_stored_ids(session, profile.profile_id, [ref.peer_id for _, ref, _ in targets])
+        if bound_at is None:
+            return  # deleted meanwhile
+        for peer, ref, top in targets:
+            newest = stored.get(ref.peer_id, 0)
+            if top is not None and top == newest:
+                continue  # the account-wide pass reads only chats whose newest message changed
+            await self._recover_chat(client, profile, peer, ref, newest, bound_at - timedelta(seconds=1))
+
+    async def _recover_chat(
+        self, client: TelegramClient, profile: ProfileRef, peer: Any, ref: ChatRef, newest: int, bound_at: datetime
+    ) -> None:
+        window = [
+            m for m in await client.get_messages(peer, limit=self._limit) if not isinstance(m, types.MessageEmpty)
+        ]
+        complete = len(window) < self._limit  # the whole history fits in the window
+        oldest = min((m.id for m in window), default=0)
+        young = datetime.now(UTC) - timedelta(seconds=IN_FLIGHT_S)
+        records: list[UpdateRecord] = []
+        now = asyncio.get_running_loop().time()
+        fresh = sorted(
+            (
+                m
+                for m in window
+                if isinstance(m, types.Message)
+                and m.id > newest
+                and m.date >= bound_at
+                and not (m.out and m.date > young)
+            ),
+            key=lambda m: m.id,
+        )
+        records.extend(NewMessage(profile, ref, message_record(m), now) for m in fresh)
+        stored = await self._stored_window(profile.profile_id, ref.peer_id, 0 if complete else oldest, newest)
+        present = {m.id: m for m in window}
+        gone = sorted(row.telegram_id for row in stored if row.telegram_id not in present)
+        for row in stored:
+            message = present.get(row.telegram_id)
+            if isinstance(message, types.Message) and _edited(row, message):
+                records.append(EditedMessage(profile, ref, message_record(message), now))
+        if gone:
+            channel = ref.peer_id if str(ref.peer_id).startswith("-100") else None
+            records.append(DeletedMessages(profile, channel, tuple(gone), now))
+        for record in records:
+            await self._ingest.queue.put(record)
+        self.recovered += len(fresh)
+        gap = await self._unread_gap(client, peer, newest, oldest, complete)
+        if fresh or gap:
+            log_event(
+                "warning" if gap else "info",
+                "messages.gaps",
+                "gap.recovered",
+                f"{len(fresh)} messages Telegram did not replay were read from history"
+                + (f"; ids {gap.after_id}..{gap.before_id} (exclusive) are beyond the limit" if gap else ""),
+                user_id=profile.owner_id,
+                profile_id=profile.profile_id,
+                context={
+                    "peer_id": ref.peer_id,
+                    "recovered": len(fresh),
+                    "edited_or_deleted": len(records) - len(fresh),
+                },
+            )
+        if gap is not None:
+            await self._announce(profile, ref, gap, len(fresh))
+
+    async def _unread_gap(
+        self, client: TelegramClient, peer: Any, newest: int, oldest: int, complete: bool
+    ) -> Gap | None:
+        """The ids between the stored newest and the window that the limit left unread, if any message is there."""
+        if complete or newest == 0 or oldest <= newest + 1:
+            return None
+        beyond = await client.get_messages(peer, limit=1, max_id=oldest, min_id=newest)
+        return Gap(newest, oldest) if beyond else None
+
+    async def _stored_window(self, profile_id: UUID, peer_id: int, low: int, high: int) -> list[StoredRow]:
+        if high <= 0:
+            return []
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(Message.telegram_message_id, Message.text, Message.edit_date)
+                .join(Chat, Chat.id == Message.chat_id)
+                .where(
+                    Chat.profile_id == profile_id,
+                    Chat.peer_id == peer_id,
+                    Message.telegram_message_id.is_not(None),
+                    Message.telegram_message_id >= low,
+                    Message.telegram_message_id <= high,
+                    Message.is_deleted.is_(False),
+                )
+            )
+            return [StoredRow(int(tid or 0), text or "", edit) for tid, text, edit in rows]
+
+    async def _announce(self, profile: ProfileRef, ref: ChatRef, gap: Gap, recovered: int) -> None:
+        self.gaps += 1
+        async with self._sessionmaker.begin() as session:
+            chat_id = await session.scalar(
+                select(Chat.id).where(Chat.profile_id == profile.profile_id, Chat.peer_id == ref.peer_id)
+            )
+            await events.emit(
+                session,
+                user_id=profile.owner_id,
+                type=EventType.GAP,
+                profile=profile.phone,
+                data={
+                    "conversation_id": str(chat_id) if chat_id else None,
+                    "peer": {"id": ref.peer_id, "kind": ref.kind, "title": ref.title},
+                    "after_id": gap.after_id,
+                    "before_id": gap.before_id,
+                    "recovered": recovered,
+                    "reason": "more messages were missed than GAP_RECOVERY_LIMIT allows reading",
+                },
+            )
+
+
+def _edited(row: StoredRow, message: types.Message) -> bool:
+    if (message.message or "") != row.text:
+        return True
+    if message.edit_date is None:
+        return False
+    stored = row.edit_date if row.edit_date is None or row.edit_date.tzinfo else row.edit_date.replace(tzinfo=UTC)
+    return stored is None or abs((message.edit_date - stored).total_seconds()) >= 1
+
+
+@contextlib.asynccontextmanager
+async def recovering_gaps(recovery: GapRecovery | None) -> AsyncIterator[None]:
+    """Recover gaps of every profile the runtime connects while the block runs."""
+    if recovery is None:
+        yield
+        return
+    recovery.attach()
+    try:
+        yield
+    finally:
+        await recovery.stop()
