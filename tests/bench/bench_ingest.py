@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
-from telethon import events, types
+from telethon import events, functions, types, utils
 
 from app.config import load_settings
 from app.db.engine import create_engine, create_sessionmaker
@@ -63,12 +63,16 @@ async def send_all(spec: dict[str, Any]) -> None:
     connector = _connector(spec)
     clients = [connector.client(session, receive_updates=False) for _, session in spec["senders"]]
     await asyncio.gather(*(c.connect() for c in clients))
-    targets = spec["targets"]
+    phones = spec["targets"]
 
     async def write(index: int, client: Any) -> None:
+        # Access hashes are per account: each sender learns its own by importing the targets as contacts.
+        contacts = [types.InputPhoneContact(n, phone, "Target", "") for n, phone in enumerate(phones)]
+        imported = await client(functions.contacts.ImportContactsRequest(contacts))
+        targets = [utils.get_input_peer(user) for user in imported.users]
         for n in range(spec["per_sender"]):
             target = targets[(index + n) % len(targets)]
-            await client.send_message(types.InputPeerUser(target, 0), f"bench {index}:{n}")
+            await client.send_message(target, f"bench {index}:{n}")
 
     print("SENDING", flush=True)
     await asyncio.gather(*(write(i, c) for i, c in enumerate(clients)))
@@ -76,7 +80,7 @@ async def send_all(spec: dict[str, Any]) -> None:
 
 
 def write_sender_spec(
-    folder: Path, sandbox: SandboxProcess, senders: list[tuple[str, str]], targets: list[int], per_sender: int
+    folder: Path, sandbox: SandboxProcess, senders: list[tuple[str, str]], targets: list[str], per_sender: int
 ) -> Path:
     """What `send_all` (`python -m tests.bench.bench_ingest send <spec>`) reads: whom to log in as, whom to write."""
     path = folder / "senders.json"
@@ -198,12 +202,7 @@ async def main() -> None:
         connector = sandbox.connector()
         profiles = await login_sandbox_accounts(connector, PROFILES, digit=1)
         senders = await login_sandbox_accounts(connector, SENDERS, digit=2)
-        targets = []
-        for _, session in profiles:
-            client = connector.client(session, receive_updates=False)
-            await client.connect()
-            targets.append((await client.get_me()).id)
-            await client.disconnect()
+        targets = [phone for phone, _ in profiles]
         spec_path = write_sender_spec(Path(tempfile.mkdtemp()), sandbox, senders, targets, PER_SENDER)
         print(f"{SENDERS} sandbox contacts write {TOTAL} messages to {PROFILES} profiles as fast as they can")
         print("sandbox: separate process; senders: separate process; measured: this process")

@@ -144,7 +144,7 @@ async def main() -> None:
             WORKER_HEARTBEAT_TTL_MS="2000",
         )
         await seed_profiles(env, profiles)
-        targets = [user_id for _, _, user_id in profiles]
+        targets = [phone for phone, _, _ in profiles]
         spec_path = write_sender_spec(workdir, sandbox, senders, targets, PER_SENDER)
         redis = Redis.from_url(redis_url)
         print(f"{SENDERS} sandbox contacts write {TOTAL} messages to {PROFILES} profiles; PostgreSQL + Redis")

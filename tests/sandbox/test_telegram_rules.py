@@ -88,3 +88,15 @@ async def test_username_lookups_are_rate_limited_per_account(dc: SandboxDC, logi
     assert 0 < first.value.seconds < second.value.seconds  # a burst that goes on waits longer
     other = await login_as(bob)
     assert await other(functions.contacts.ResolveUsernameRequest("alice"))
+
+
+async def test_importing_a_contact_by_phone_hands_out_the_callers_hash(dc: SandboxDC, login_as, alice, bob) -> None:
+    client = await login_as(alice)
+    imported = await client(
+        functions.contacts.ImportContactsRequest([types.InputPhoneContact(7, "+15550002", "Bob", "")])
+    )
+    assert [(c.user_id, c.client_id) for c in imported.imported] == [(bob.id, 7)]
+    [user] = imported.users
+    assert user.access_hash == bob.access_hash_for(alice.id)
+    await client.send_message(types.InputPeerUser(bob.id, user.access_hash), "found you")
+    assert [m.text for m in bob.messages.values()] == ["found you"]

@@ -45,3 +45,22 @@ async def get_contacts(ctx: RpcContext, request: functions.contacts.GetContactsR
         saved_count=0,
         users=[render.user(u, me.id) for u in users],
     )
+
+
+@rpc(functions.contacts.ImportContactsRequest)
+async def import_contacts(
+    ctx: RpcContext, request: functions.contacts.ImportContactsRequest
+) -> types.contacts.ImportedContacts:
+    """Add accounts by phone to the caller's contacts; the answer carries their users (with the caller's hashes)."""
+    me = ctx.user
+    imported, users = [], []
+    for contact in request.contacts:
+        found = ctx.dc.state.user_by_phone(contact.phone)
+        if found is None or found.id == me.id:
+            continue
+        if found.id not in me.contacts:
+            me.contacts.append(found.id)
+            ctx.dc.mark_dirty()
+        imported.append(types.ImportedContact(user_id=found.id, client_id=contact.client_id))
+        users.append(render.user(found, me.id))
+    return types.contacts.ImportedContacts(imported=imported, popular_invites=[], retry_contacts=[], users=users)
