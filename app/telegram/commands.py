@@ -345,7 +345,12 @@ class ProfileCommands:
 
     async def resolve_channel(self, profile_id: UUID, ref: str) -> ReadableChannel:
         """A channel or group by @username, t.me link or id; 404/403 when it cannot be read."""
-        return await resolve_channel(await self._client(profile_id), ref)
+        client = await self._client(profile_id)
+
+        async def resolve_username(name: str) -> PeerRecord:
+            return await self.lookups.resolve(profile_id, client, name)
+
+        return await resolve_channel(client, ref, resolve_username)
 
     async def channel_messages(
         self, profile_id: UUID, peer_id: int, *, min_id: int = 0, limit: int = 100

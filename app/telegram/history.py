@@ -7,6 +7,7 @@ surfaces at once as `FloodWait` instead of being slept through inside an iterato
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from telethon import TelegramClient, errors, functions, types, utils
 
 from app.lib.errors import Forbidden, NotFound
+from app.telegram.peers import PeerRecord
 
 MAX_PAGE = 100
 _LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
@@ -102,8 +104,13 @@ def _reference(ref: str) -> str | int:
     return ref.removeprefix("@")
 
 
-async def resolve_channel(client: TelegramClient, ref: str) -> ReadableChannel:
-    """A channel by @username, t.me link or numeric id (ids are looked up among the dialogs first)."""
+async def resolve_channel(
+    client: TelegramClient, ref: str, resolve_username: Callable[[str], Awaitable[PeerRecord]] | None = None
+) -> ReadableChannel:
+    """A channel by @username, t.me link or numeric id (ids are looked up among the dialogs first).
+
+    `resolve_username` (cached and paced, app.telegram.lookups) spares a `contacts.resolveUsername` per call.
+    """
     key = _reference(ref)
     entity: Any = None
     try:
@@ -112,6 +119,8 @@ async def resolve_channel(client: TelegramClient, ref: str) -> ReadableChannel:
                 if known.id == key:
                     return known
             entity = await client.get_entity(types.PeerChannel(key))
+        elif resolve_username is not None:
+            entity = await client.get_entity((await resolve_username(key)).input_peer())
         else:
             entity = await client.get_entity(key)
     except (ValueError, errors.UsernameInvalidError, errors.UsernameNotOccupiedError, errors.ChannelInvalidError):

@@ -48,6 +48,10 @@ def peer_kind(entity: Any) -> str:
     return "user"
 
 
+def _details(record: PeerRecord) -> tuple[str, int | None, str | None, str | None]:
+    return record.kind, record.access_hash, record.username, record.title
+
+
 class ProfileSession(StringSession):
     """A StringSession that turns every entity Telethon processes into a `PeerRecord` (and can be seeded)."""
 
@@ -62,8 +66,11 @@ class ProfileSession(StringSession):
         if row is not None:
             peer_id, access_hash, username, _phone, title = row
             record = PeerRecord(peer_id, peer_kind(e), access_hash or None, username, title, time.time())
-            self.peers[peer_id] = record
-            self._unsaved[peer_id] = record
+            known = self.peers.get(peer_id)
+            # Every update re-sends its sender: keep a sighting only when something changed or it is a minute old.
+            if known is None or _details(known) != _details(record) or record.seen_at - known.seen_at > 60:
+                self.peers[peer_id] = record
+                self._unsaved[peer_id] = record
         return row
 
     def load_peers(self, records: Iterable[PeerRecord]) -> None:

@@ -116,6 +116,7 @@ class GapRecovery:
             return
         task = asyncio.create_task(self._run(connected, scope), name=f"gap-recovery-{key[0]}-{scope}")
         self._tasks[key] = task
+        task.add_done_callback(lambda done: self._tasks.pop(key, None) if self._tasks.get(key) is done else None)
 
     async def _run(self, connected: ConnectedProfile, scope: int) -> None:
         key = (connected.credentials.profile_id, scope)
