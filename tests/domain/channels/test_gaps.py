@@ -189,3 +189,31 @@ async def test_private_messages_beyond_the_account_difference_bound_are_read_fro
     finally:
         sandbox.limits.account_difference_bound = 1_000_000
         await restarted.state.ctx.engine.dispose()
+
+
+async def test_updates_too_long_with_a_gap_beyond_the_bound_is_read_from_history(client, app, sandbox):
+    from tests.domain.messages.support import connected_profile
+
+    s = await connected_profile(client, app, sandbox, email="toolong@example.com")
+    actor = sandbox.control.as_user(s.contact)
+    await actor.send_message(s.me, "live")
+    conversation = await eventually(lambda: conversation_with(client, s.headers, s.contact.id))
+    connection = app.state.ctx.telegram.runtime.connected(s.profile_id)
+    sandbox.limits.account_difference_bound = 10  # from now on Telegram will not replay a gap of 30
+    try:
+        sandbox.control.drop_connections(s.me)  # Telethon reconnects on its own (the runtime does not notice)
+        for n in range(30):
+            await actor.send_message(s.me, f"unseen {n}")
+        # Telegram dropped the updates: updatesTooLong makes the client call getDifference, which is TooLong
+        sandbox.control.push_updates_too_long(s.me)
+
+        async def all_stored() -> list[dict[str, Any]] | None:
+            items = await stored_messages(client, s.headers, conversation["id"])
+            return items if len(items) >= 31 else None
+
+        items = await eventually(all_stored, timeout=15, what="the dropped messages read from history")
+        assert app.state.ctx.telegram.runtime.connected(s.profile_id) is connection  # no runtime reconnect
+    finally:
+        sandbox.limits.account_difference_bound = 1_000_000
+    assert sorted(i["text"] for i in items) == sorted(["live", *(f"unseen {n}" for n in range(30))])
+    assert len({i["telegram_message_id"] for i in items}) == 31
