@@ -86,23 +86,25 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.updates.GetChannelDifferenceRequest(news_peer, types.ChannelMessagesFilterEmpty(), 1, 100))
     await client(functions.channels.LeaveChannelRequest(news_peer))
 
-    group_peer = types.InputChannel(group.id, group.access_hash)
+    group_peer = types.InputChannel(group.id, group.access_hash_for(alice.id))  # hashes are per account
     await client(functions.channels.GetParticipantsRequest(group_peer, types.ChannelParticipantsRecent(), 0, 10, 0))
     sent = await client.send_message(group_peer, "to delete")  # messages.sendMessage
     await client(functions.channels.DeleteMessagesRequest(group_peer, [sent.id]))
 
     approval = await client(functions.messages.ExportChatInviteRequest(group_peer, request_needed=True))
     invite_hash = approval.link.rsplit("+", 1)[1]
-    await bob_client(functions.channels.LeaveChannelRequest(types.InputChannel(group.id, group.access_hash)))
+    await bob_client(
+        functions.channels.LeaveChannelRequest(types.InputChannel(group.id, group.access_hash_for(bob.id)))
+    )
     await bob_client(functions.messages.CheckChatInviteRequest(invite_hash))
     with pytest.raises(errors.InviteRequestSentError):
         await bob_client(functions.messages.ImportChatInviteRequest(invite_hash))
-    bob_input = types.InputUser(bob.id, bob.access_hash)
+    bob_input = types.InputUser(bob.id, bob.access_hash_for(alice.id))
     await client(functions.messages.HideChatJoinRequestRequest(group_peer, bob_input, approved=False))
     direct = await client(functions.messages.ExportChatInviteRequest(group_peer))
     await bob_client(functions.messages.ImportChatInviteRequest(direct.link.rsplit("+", 1)[1]))
 
-    bob_peer = types.InputPeerUser(bob.id, bob.access_hash)
+    bob_peer = types.InputPeerUser(bob.id, bob.access_hash_for(alice.id))
     mine = await client.send_message(bob_peer, "hi")
     await client.edit_message(bob_peer, mine.id, "hi!")  # messages.editMessage
     await client(functions.messages.GetDialogsRequest(None, 0, types.InputPeerEmpty(), 10, 0))
@@ -121,6 +123,7 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.messages.DeleteMessagesRequest([mine.id], revoke=True))
     await client(functions.users.GetUsersRequest([bob_input]))
     await client(functions.users.GetFullUserRequest(bob_input))
+    await client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(1, bob.phone, "Bob", "")]))
 
     # A wrong answer would have raised FAKEDC_WRONG_RESULT_TYPE_* above; this makes sure nothing was skipped.
     called = set(c.counters.requests)

@@ -23,19 +23,22 @@ async def test_private_channel_is_joined_through_an_invite_only(dc: SandboxDC, l
         dc.control.create_channel(title="Named", username="named_secret", creator=bob, private=True)
     owner = await login_as(bob)
     exported = await owner(
-        functions.messages.ExportChatInviteRequest(types.InputPeerChannel(secret.id, secret.access_hash))
+        functions.messages.ExportChatInviteRequest(types.InputPeerChannel(secret.id, secret.access_hash_for(bob.id)))
     )
     assert isinstance(exported, types.ChatInviteExported)
     assert exported.link.startswith("https://t.me/+")
 
     client = await login_as(alice)
     with pytest.raises(errors.ChannelPrivateError):
-        await client(functions.channels.JoinChannelRequest(types.InputChannel(secret.id, secret.access_hash)))
+        await client(
+            functions.channels.JoinChannelRequest(types.InputChannel(secret.id, secret.access_hash_for(alice.id)))
+        )
     carol = dc.control.create_user(phone="15550003", first_name="Carol")
     dc.control.add_member(secret, carol)
     member = await login_as(carol)
+    carols_peer = types.InputPeerChannel(secret.id, secret.access_hash_for(carol.id))  # hashes are per account
     with pytest.raises(errors.ChatAdminRequiredError):
-        await member(functions.messages.ExportChatInviteRequest(types.InputPeerChannel(secret.id, secret.access_hash)))
+        await member(functions.messages.ExportChatInviteRequest(carols_peer))
 
     preview = await client(functions.messages.CheckChatInviteRequest(_hash(exported.link)))
     assert isinstance(preview, types.ChatInvite)
@@ -73,7 +76,7 @@ async def test_invalid_expired_and_used_up_links(dc: SandboxDC, login_as, alice,
         await other(functions.messages.ImportChatInviteRequest(_hash(single)))
 
     owner = await login_as(bob)
-    peer = types.InputPeerChannel(channel.id, channel.access_hash)
+    peer = types.InputPeerChannel(channel.id, channel.access_hash_for(bob.id))
     revoking = await owner(functions.messages.ExportChatInviteRequest(peer, legacy_revoke_permanent=True))
     assert revoking.permanent
     await owner(functions.messages.ExportChatInviteRequest(peer, legacy_revoke_permanent=True))
@@ -98,8 +101,8 @@ async def test_approval_link_makes_a_join_request_an_admin_settles(dc: SandboxDC
     owner = await login_as(bob)
     await owner(
         functions.messages.HideChatJoinRequestRequest(
-            types.InputPeerChannel(channel.id, channel.access_hash),
-            types.InputUser(alice.id, alice.access_hash),
+            types.InputPeerChannel(channel.id, channel.access_hash_for(bob.id)),
+            types.InputUser(alice.id, alice.access_hash_for(bob.id)),
             approved=True,
         )
     )
@@ -109,8 +112,8 @@ async def test_approval_link_makes_a_join_request_an_admin_settles(dc: SandboxDC
     with pytest.raises(errors.HideRequesterMissingError):
         await owner(
             functions.messages.HideChatJoinRequestRequest(
-                types.InputPeerChannel(channel.id, channel.access_hash),
-                types.InputUser(alice.id, alice.access_hash),
+                types.InputPeerChannel(channel.id, channel.access_hash_for(bob.id)),
+                types.InputUser(alice.id, alice.access_hash_for(bob.id)),
                 approved=True,
             )
         )
