@@ -217,3 +217,28 @@ async def test_updates_too_long_with_a_gap_beyond_the_bound_is_read_from_history
         sandbox.limits.account_difference_bound = 1_000_000
     assert sorted(i["text"] for i in items) == sorted(["live", *(f"unseen {n}" for n in range(30))])
     assert len({i["telegram_message_id"] for i in items}) == 31
+
+
+async def test_a_supergroup_gap_too_long_to_replay_is_read_from_history(client, app, sandbox):
+    from tests.domain.messages.support import connected_profile
+
+    s = await connected_profile(client, app, sandbox, email="groupgap@example.com")
+    group = sandbox.control.create_channel(
+        title=f"Group {uuid.uuid4().hex[:6]}", username=None, creator=s.contact, broadcast=False, private=True
+    )
+    sandbox.control.add_member(group, s.me)
+    member = sandbox.control.as_user(s.contact)
+    first = await member.send_message(group, "hello group")
+    peer_id = int(f"-100{group.id}")
+    conversation = await eventually(lambda: conversation_with(client, s.headers, peer_id), what="the group chat")
+    sandbox.control.drop_connections(s.me)
+    missed = [await member.send_message(group, f"unseen {n}") for n in range(120)]
+    await eventually(lambda: asyncio.sleep(0, sandbox.hub.connections_of(s.me.id)), what="reconnected")
+    trigger = await member.send_message(group, "after the reconnect")
+
+    async def all_stored() -> list[int] | None:
+        found = [m["telegram_message_id"] for m in await stored_messages(client, s.headers, conversation["id"])]
+        return found if len(found) >= 122 else None
+
+    found = await eventually(all_stored, timeout=20, what="the supergroup gap read from history")
+    assert sorted(found) == [first, *missed, trigger]
