@@ -1,7 +1,7 @@
 """telegram_peers: each profile's peers with the access hash Telegram issued to that profile
 
 Revision ID: 7c1e5a9d2f40
-Revises: 3bf7d680249f
+Revises: 0f4368682c52
 Create Date: 2026-12-01 20:15:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c1e5a9d2f40"
-down_revision: str | None = "3bf7d680249f"
+down_revision: str | None = "0f4368682c52"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
