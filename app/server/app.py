@@ -47,6 +47,7 @@ from app.lib.crypto import SecretBox
 from app.lib.logging import configure_logging
 from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
+from app.lib.targets import Resolver
 from app.server.archives import ArchivesRuntime
 from app.server.auth import JWTAuthMiddleware
 from app.server.channels import ChannelsRuntime
@@ -83,7 +84,7 @@ class Service(Litestar):
         return handler
 
 
-def build_context(settings: Settings) -> AppContext:
+def build_context(settings: Settings, *, resolver: Resolver | None = None) -> AppContext:
     engine = create_engine(settings)
     redis = create_redis(settings)
     context = AppContext(
@@ -121,6 +122,8 @@ def build_context(settings: Settings) -> AppContext:
             window_s=settings.profile_code_window_s,
         ),
     )
+    if resolver is not None:
+        context.resolver = resolver
     context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))
     return context
@@ -181,11 +184,16 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
             await telegram.stop()
 
 
-def create_app(settings: Settings | None = None, *, run_background: bool = True) -> Litestar:
-    """The application; `run_background=False` makes an API-only process (no dispatcher or other workers)."""
+def create_app(
+    settings: Settings | None = None, *, run_background: bool = True, resolver: Resolver | None = None
+) -> Litestar:
+    """The application; `run_background=False` makes an API-only process (no dispatcher or other workers).
+
+    `resolver` replaces the system resolver for outbound targets (tests control what names answer).
+    """
     settings = settings or get_settings()
     configure_logging(settings.log_level)  # idempotent: one stdlib bridge however many apps are built
-    ctx = build_context(settings)
+    ctx = build_context(settings, resolver=resolver)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

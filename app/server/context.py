@@ -19,6 +19,7 @@ from app.domain.system.health import HealthCheck
 from app.lib.crypto import SecretBox
 from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
+from app.lib.targets import Resolver, TargetPolicy, system_resolver
 from app.telegram.service import TelegramService
 
 
@@ -40,7 +41,13 @@ class AppContext:
     telegram: TelegramService = field(init=False)
     revocations: LoginRevocations = field(init=False)  # needs the channels plugin, built with the app
     ingest: MessageIngest | None = None  # set while this process runs the inbox writer
+    resolver: Resolver = system_resolver  # how outbound target names resolve (tests inject their own)
 
     @property
     def codec(self) -> TokenCodec:
         return self.token_policy.codec
+
+    @property
+    def target_policy(self) -> TargetPolicy:
+        """The private-target policy of every URL a user names (webhooks, S3 endpoints)."""
+        return TargetPolicy(allow_private=self.settings.webhook_allow_private_targets, resolver=self.resolver)

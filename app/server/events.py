@@ -28,7 +28,11 @@ class EventsRuntime(InitPlugin):
         self.channels = channels
         self.cross_process = ctx.redis is not None
         self.publisher = EventPublisher(channels, cross_process=self.cross_process)
-        self.dispatcher = WebhookDispatcher(ctx.sessionmaker, ctx.secret_box, ctx.settings) if run_dispatcher else None
+        self.dispatcher = (
+            WebhookDispatcher(ctx.sessionmaker, ctx.secret_box, ctx.settings, targets=ctx.target_policy)
+            if run_dispatcher
+            else None
+        )
         if self.dispatcher is not None:
             self.publisher.on_dispatch(self.dispatcher.wake)
 

@@ -29,7 +29,7 @@ from app.server.deps import Ctx, DbSession
 
 def policy(ctx: AppContext) -> services.WebhookPolicy:
     return services.WebhookPolicy(
-        allow_private_targets=ctx.settings.webhook_allow_private_targets,
+        targets=ctx.target_policy,
         default_max_per_second=ctx.settings.webhook_default_max_per_second,
     )
 

@@ -26,9 +26,9 @@ from app.config import Settings
 from app.domain.webhooks import delivery
 from app.domain.webhooks.delivery import Job, Outcome, Target
 from app.domain.webhooks.signing import signed_headers
-from app.domain.webhooks.targets import TargetRefused, check_target
 from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
+from app.lib.targets import TargetPolicy, TargetRefused, peer_is_internal, pinned, pinned_transport, resolve_target
 
 EXCERPT_BYTES = 1024
 MAX_RECORD_BATCH = 500
@@ -56,12 +56,12 @@ class WebhookDispatcher:
         secret_box: SecretBox,
         settings: Settings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        targets: TargetPolicy,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._box = secret_box
         self._settings = settings
-        self._transport = transport
+        self._targets = targets
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._global = asyncio.Semaphore(settings.webhook_concurrency)
@@ -95,12 +95,14 @@ class WebhookDispatcher:
                 write=settings.webhook_read_timeout_s,
                 pool=None,
             ),
-            limits=httpx.Limits(
-                max_connections=settings.webhook_concurrency,
-                max_keepalive_connections=settings.webhook_concurrency,
-            ),
             follow_redirects=False,
-            transport=self._transport,
+            trust_env=False,  # an environment proxy would connect to the name itself, past the checked address
+            transport=pinned_transport(
+                httpx.Limits(
+                    max_connections=settings.webhook_concurrency,
+                    max_keepalive_connections=settings.webhook_concurrency,
+                )
+            ),
             headers={"user-agent": "tg-multiprofile-webhooks/1"},
         )
         self._recorder_task = asyncio.create_task(self._record_outcomes(), name="webhook-recorder")
@@ -234,12 +236,14 @@ class WebhookDispatcher:
         assert self._client is not None
         started = time.perf_counter()
         try:
-            if not self._settings.webhook_allow_private_targets:
-                await check_target(target.url, allow_private=False)
+            # Resolved once: the connection goes to the address checked here, never to a second DNS answer.
+            checked = await resolve_target(target.url, self._targets)
             headers = signed_headers(target.secret, job.message_id, int(time.time()), job.body)
-            async with self._client.stream("POST", target.url, content=job.body, headers=headers) as response:
-                excerpt = await _read_excerpt(response)
-                return Outcome(response.status_code, excerpt, None, _ms(started))
+            with pinned(checked):
+                async with self._client.stream("POST", target.url, content=job.body, headers=headers) as response:
+                    # An internal service's answer is never stored or shown (it may be anything behind the wall).
+                    excerpt = None if peer_is_internal(response) else await _read_excerpt(response)
+                    return Outcome(response.status_code, excerpt, None, _ms(started))
         except TargetRefused as exc:
             return Outcome(None, None, f"refused: {exc}", _ms(started))
         except httpx.TimeoutException as exc:

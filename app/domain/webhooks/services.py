@@ -23,11 +23,12 @@ from app.domain.webhooks.signing import generate_secret
 from app.domain.webhooks.targets import validate_target
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound, ValidationFailed
+from app.lib.targets import TargetPolicy
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookPolicy:
-    allow_private_targets: bool
+    targets: TargetPolicy
     default_max_per_second: float
 
 
@@ -51,7 +52,7 @@ async def create_webhook(
     session: AsyncSession, box: SecretBox, policy: WebhookPolicy, user_id: UUID, data: WebhookCreate
 ) -> tuple[Webhook, str]:
     """Create an endpoint; returns it with its plaintext secret, which is stored only encrypted."""
-    await validate_target(data.url, allow_private=policy.allow_private_targets)
+    await validate_target(data.url, policy.targets)
     secret = generate_secret()
     webhook = Webhook(
         user_id=user_id,
@@ -86,7 +87,7 @@ async def update_webhook(
     """Change an endpoint; re-enabling it makes its waiting backlog due now (drained at its rate)."""
     webhook = await get_webhook(session, user_id, webhook_id)
     if data.url is not msgspec.UNSET:
-        await validate_target(data.url, allow_private=policy.allow_private_targets)
+        await validate_target(data.url, policy.targets)
         webhook.url = data.url
     if data.event_types is not msgspec.UNSET:
         webhook.event_types = _check_event_types(data.event_types)
