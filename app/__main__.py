@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(host: str | None, port: int | None, *, api_only: bool = False) -> int:
     import uvicorn
 
+    from app.server.http_limits import bounded_protocol
+
     settings = load_settings()
     if api_only and not settings.redis_url:
         raise SettingsError("REDIS_URL is required for the api role (workers and API processes talk through Redis)")
@@ -50,6 +52,9 @@ def _serve(host: str | None, port: int | None, *, api_only: bool = False) -> int
         access_log=False,
         log_config=None,
         proxy_headers=False,  # the app applies forwarded headers itself, from FORWARDED_ALLOW_IPS only
+        http=bounded_protocol(
+            max_head_bytes=settings.max_request_head_bytes, max_header_count=settings.max_request_headers
+        ),
     )
     return 0
 

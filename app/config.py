@@ -63,6 +63,8 @@ class Settings:
     profile_code_sends_per_user: int = 100
     profile_code_window_s: int = 3600
     max_request_body_bytes: int = 2_000_000
+    max_request_head_bytes: int = 65_536
+    max_request_headers: int = 100
 
     telegram_mode: TelegramMode = "sandbox"
     telegram_api_id: int | None = None
@@ -356,6 +358,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         profile_code_sends_per_user=read.integer("PROFILE_CODE_SENDS_PER_USER", 100, minimum=1),
         profile_code_window_s=read.integer("PROFILE_CODE_WINDOW_S", 3600, minimum=1),
         max_request_body_bytes=read.integer("MAX_REQUEST_BODY_BYTES", 2_000_000, minimum=1024),
+        max_request_head_bytes=read.integer("MAX_REQUEST_HEAD_BYTES", 65_536, minimum=4096),
+        max_request_headers=read.integer("MAX_REQUEST_HEADERS", 100, minimum=16),
         telegram_mode=cast(TelegramMode, telegram_mode),
         telegram_api_id=api_id,
         telegram_api_hash=api_hash,

@@ -28,15 +28,18 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_asgi(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
-    """Run `app` under uvicorn on a free port of 127.0.0.1; yields the base URL (`http://127.0.0.1:port`)."""
+async def serve_asgi(app: Any, *, lifespan: str = "on", http: Any = "auto") -> AsyncIterator[str]:
+    """Run `app` under uvicorn on a free port of 127.0.0.1; yields the base URL (`http://127.0.0.1:port`).
+
+    `http` is uvicorn's HTTP protocol (a name or a class, e.g. the one `python -m app serve` uses).
+    """
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # log_config=None: uvicorn must not reconfigure logging in the test process (it would detach the JSON bridge).
     config = uvicorn.Config(
-        app, lifespan=lifespan, log_config=None, log_level="warning", access_log=False, ws_ping_interval=None
+        app, lifespan=lifespan, log_config=None, log_level="warning", access_log=False, ws_ping_interval=None, http=http
     )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
