@@ -5,6 +5,7 @@ This is the only seam between the service and the sandbox: an address override a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,17 @@ from app.telegram.peers import ProfileSession
 
 SANDBOX_API_ID = 1
 SANDBOX_API_HASH = "sandbox0000000000000000000000000"
+
+# Telegram's production data-centers (core.telegram.org/api/datacenter; Telethon's DEFAULT_IPV4_IP is DC 2).
+# A session names its DC by id; the address stored inside a session a user brings is never used, so an
+# imported session cannot make the service connect anywhere else. Later moves come from Telegram's own config.
+TELEGRAM_DCS: Mapping[int, tuple[str, int]] = {
+    1: ("149.154.175.53", 443),
+    2: ("149.154.167.51", 443),
+    3: ("149.154.175.100", 443),
+    4: ("149.154.167.91", 443),
+    5: ("91.108.56.130", 443),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,7 @@ class TelegramConnector:
     default_api_id: int
     default_api_hash: str = field(repr=False)
     data_center: DataCenter | None = None
+    dc_table: Mapping[int, tuple[str, int]] = field(default_factory=lambda: dict(TELEGRAM_DCS))
     flood_sleep_threshold: int = 0
     device_model: str = "Telegram Multi-Profile API"
     # The local address to connect from (None: the OS picks). Telegram tells "places" apart by address, so
@@ -70,8 +83,13 @@ class TelegramConnector:
         api_hash: str | None = None,
         receive_updates: bool = True,
         catch_up: bool = False,
+        connection_retries: int = 2,
+        auto_reconnect: bool = True,
     ) -> TelegramClient:
-        """A disconnected client for a StringSession (new when None), pointed at the configured DC."""
+        """A disconnected client for a StringSession (new when None), pointed at the configured DC.
+
+        Without a configured DC the session's DC id picks the address from `dc_table`, never from the session.
+        """
         string_session = ProfileSession(session, username_ttl_s=self.username_ttl_s)
         client = GapAwareClient(
             string_session,
@@ -83,10 +101,10 @@ class TelegramConnector:
             device_model=self.device_model,
             system_version="1.0",
             app_version="0.1.0",
-            connection_retries=2,
+            connection_retries=connection_retries,
             retry_delay=1,
             request_retries=2,
-            auto_reconnect=True,
+            auto_reconnect=auto_reconnect,
             # One update at a time, in order: an edit or deletion never overtakes its message, and a full
             # ingest queue stalls dispatch (updates wait as compact TL objects, not as one task each).
             sequential_updates=True,
@@ -96,6 +114,9 @@ class TelegramConnector:
         if self.data_center is not None:
             dc_id = string_session.dc_id or self.data_center.dc_id
             client.session.set_dc(dc_id, self.data_center.host, self.data_center.port)
+        elif string_session.dc_id:
+            host, port = self.dc_table.get(string_session.dc_id) or self.dc_table[2]
+            client.session.set_dc(string_session.dc_id, host, port)
         return client
 
 

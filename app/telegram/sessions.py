@@ -1,9 +1,18 @@
-"""Reading sessions users bring: Telethon StringSession strings and `.session` SQLite files."""
+"""Reading sessions users bring: Telethon StringSession strings and `.session` SQLite files.
+
+Both are untrusted input. The DC address inside them is dropped (the DC id picks one of Telegram's own
+addresses, see `TELEGRAM_DCS`); a `.session` file is opened read-only and immutable in a worker thread, with a
+size bound, a time bound (an SQLite progress handler interrupts a query that runs too long) and a schema
+check that admits only Telethon's own tables (no views or triggers: they run code of the file's author).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 from telethon import functions, types
@@ -11,70 +20,111 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
 from app.lib.errors import ValidationFailed
-from app.telegram.connector import TelegramConnector
-from app.telegram.errors import status_for, to_app_error
+from app.telegram.connector import TELEGRAM_DCS, TelegramConnector
 
 MAX_SESSION_FILE_BYTES = 1_000_000
+PARSE_TIME_LIMIT_S = 0.5
+VERIFY_TIMEOUT_S = 20.0
+AUTH_KEY_BYTES = 256
+TELETHON_TABLES = frozenset({"version", "sessions", "entities", "sent_files", "update_state"})
+SESSION_COLUMNS = frozenset({"dc_id", "server_address", "port", "auth_key"})
 
 
 class InvalidSession(ValueError):
     """The uploaded session cannot be read; the message says why."""
 
 
+def _canonical(dc_id: object, key: object) -> str:
+    """A StringSession for (dc_id, key) at Telegram's own address of that DC; malformed fields raise."""
+    if not isinstance(dc_id, int) or isinstance(dc_id, bool) or dc_id not in TELEGRAM_DCS:
+        raise InvalidSession("the session names no Telegram data-center (dc_id must be 1-5)")
+    if not isinstance(key, bytes) or len(key) != AUTH_KEY_BYTES:
+        raise InvalidSession("the session holds no valid authorization key")
+    session = StringSession()
+    host, port = TELEGRAM_DCS[dc_id]
+    session.set_dc(dc_id, host, port)
+    session.auth_key = AuthKey(key)
+    return StringSession.save(session)
+
+
 def validate_string_session(value: str) -> str:
-    """Parse a StringSession string (raises InvalidSession) and return it re-serialised."""
+    """Parse a StringSession string (raises InvalidSession) and return it re-serialised at its DC's address."""
     try:
         parsed = StringSession(value.strip())
     except Exception:
         raise InvalidSession("session_string is not a Telethon StringSession") from None
-    if parsed.auth_key is None or not parsed.server_address:
+    if parsed.auth_key is None:
         raise InvalidSession("session_string holds no authorization key")
-    return StringSession.save(parsed)
+    return _canonical(parsed.dc_id, parsed.auth_key.key)
 
 
-def string_session_from_file(content: bytes) -> str:
-    """Convert a Telethon `.session` SQLite file into a StringSession string."""
+async def string_session_from_file(content: bytes) -> str:
+    """Convert a Telethon `.session` SQLite file into a StringSession string (parsed off the event loop)."""
     if len(content) > MAX_SESSION_FILE_BYTES:
         raise InvalidSession("session file is too large")
     if not content.startswith(b"SQLite format 3\x00"):
         raise InvalidSession("not a Telethon .session file (expected an SQLite database)")
+    dc_id, key = await asyncio.to_thread(_read_session_file, content)
+    return _canonical(dc_id, key)
+
+
+def _read_session_file(content: bytes) -> tuple[object, object]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload.session"
         path.write_bytes(content)
         try:
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                row = connection.execute(
-                    "SELECT dc_id, server_address, port, auth_key FROM sessions LIMIT 1"
-                ).fetchone()
-            finally:
-                connection.close()
+            # immutable: no locks, no journal or WAL files beside it; the file is only ever read
+            connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         except sqlite3.Error as exc:
             raise InvalidSession(f"not a Telethon .session file ({exc})") from None
-    if row is None or not row[3]:
+        try:
+            deadline = time.monotonic() + PARSE_TIME_LIMIT_S
+            connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+            return _session_row(connection)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise InvalidSession("the session file took too long to read") from None
+            raise InvalidSession(f"not a Telethon .session file ({exc})") from None
+        except sqlite3.Error as exc:
+            raise InvalidSession(f"not a Telethon .session file ({exc})") from None
+        finally:
+            connection.close()
+
+
+def _session_row(connection: sqlite3.Connection) -> tuple[object, object]:
+    for kind, name in connection.execute("SELECT type, name FROM sqlite_master"):
+        plain_table = kind == "table" and name in TELETHON_TABLES
+        primary_key_index = kind == "index" and str(name).startswith("sqlite_autoindex_")
+        if not (plain_table or primary_key_index):
+            raise InvalidSession(f"not a plain Telethon .session file (unexpected {kind} {str(name)[:64]!r})")
+    columns = {row[1] for row in connection.execute("SELECT * FROM pragma_table_info('sessions')")}
+    if not columns >= SESSION_COLUMNS:
+        raise InvalidSession("not a Telethon .session file (no sessions table)")
+    row = connection.execute("SELECT dc_id, auth_key FROM sessions LIMIT 1").fetchone()
+    if row is None or not row[1]:
         raise InvalidSession("the session file holds no authorization key")
-    dc_id, address, port, key = row
-    session = StringSession()
-    session.set_dc(int(dc_id), str(address), int(port))
-    session.auth_key = AuthKey(bytes(key))
-    return StringSession.save(session)
+    return row[0], row[1]
 
 
 async def verify_session(connector: TelegramConnector, session: str, api_id: int, api_hash: str) -> types.User:
-    """Connect once and return the account behind the session; unusable sessions raise a 4xx AppError."""
-    client = connector.client(session, api_id=api_id, api_hash=api_hash, receive_updates=False)
+    """Connect once and return the account behind the session.
+
+    Every failure (unreachable, refused, not logged in, timed out) answers the same 422, so the answer tells
+    nothing about networks; the client tries once, never reconnects, and is gone when the request ends.
+    """
+    client = connector.client(
+        session, api_id=api_id, api_hash=api_hash, receive_updates=False, connection_retries=0, auto_reconnect=False
+    )
+    users: object = None
     try:
-        await client.connect()
-        users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
-    except Exception as exc:
-        verdict = status_for(exc)
-        if verdict is not None:
-            raise ValidationFailed(
-                f"the session is not logged in ({type(exc).__name__})", code="session_unauthorized"
-            ) from None
-        raise to_app_error(exc) from None
+        async with asyncio.timeout(VERIFY_TIMEOUT_S):
+            await client.connect()
+            users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
+    except Exception:
+        users = None
     finally:
-        await client.disconnect()
-    if not users or not isinstance(users[0], types.User):
-        raise ValidationFailed("the session is not logged in", code="session_unauthorized")
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+    if not isinstance(users, list) or not users or not isinstance(users[0], types.User):
+        raise ValidationFailed("the session could not be verified with Telegram", code="session_unauthorized")
     return users[0]

@@ -151,7 +151,7 @@ class ProfilesController(Controller):
                         details=[{"field": "label", "source": "body"}],
                     )
                 data = ImportSession(
-                    session_string=string_session_from_file(await upload.read()),
+                    session_string=await string_session_from_file(await upload.read()),
                     label=label if isinstance(label, str) and label else None,
                 )
             else:
