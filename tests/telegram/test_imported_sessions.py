@@ -87,8 +87,8 @@ async def test_every_verification_failure_answers_the_same_and_tries_once(sandbo
         revoked = sandbox.control.create_user(phone=sandbox_phone().lstrip("+"), first_name="Gone")
         dead = sandbox.control.login_session(revoked)
         sandbox.control.revoke(revoked)
+        connector = connector_for({2: ("127.0.0.1", sandbox.port)}, sandbox)
         with pytest.raises(ValidationFailed) as refused:
-            connector = connector_for({2: ("127.0.0.1", sandbox.port)}, sandbox)
             await verify_session(connector, dead, SANDBOX_API_ID, SANDBOX_API_HASH)
         answers.append((refused.value.status, refused.value.error_code, str(refused.value)))
         await asyncio.sleep(1.5)  # a client that reconnected on its own would show up here
