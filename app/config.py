@@ -39,6 +39,7 @@ class Settings:
     database_url: str = ""
     redis_url: str | None = None
     db_pool_size: int = 10
+    db_pool_timeout_s: float = 5.0
 
     jwt_secret: str = field(default="", repr=False)
     jwt_issuer: str = "tg-multiprofile"
@@ -333,6 +334,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         database_url=database_url,
         redis_url=read.text("REDIS_URL"),
         db_pool_size=read.integer("DB_POOL_SIZE", 10, minimum=1),
+        db_pool_timeout_s=read.number("DB_POOL_TIMEOUT_S", 5.0, minimum=0.1),
         jwt_secret=jwt_secret,
         jwt_issuer=read.text("JWT_ISSUER", "tg-multiprofile") or "tg-multiprofile",
         jwt_audience=read.text("JWT_AUDIENCE", "tg-multiprofile-api") or "tg-multiprofile-api",

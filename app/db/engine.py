@@ -29,7 +29,13 @@ def _json_dumps(value: Any) -> str:
 
 
 def engine_kwargs(settings: Settings) -> dict[str, Any]:
-    common = {"json_serializer": _json_dumps, "json_deserializer": msgspec.json.decode}
+    # A short pool timeout: when every connection is taken, a request answers 503 with Retry-After quickly
+    # (see app.server.errors) instead of queueing for SQLAlchemy's default 30 s.
+    common = {
+        "json_serializer": _json_dumps,
+        "json_deserializer": msgspec.json.decode,
+        "pool_timeout": settings.db_pool_timeout_s,
+    }
     if settings.sqlite:
         return {"connect_args": {"timeout": 30}, **common}
     return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size, "pool_pre_ping": True, **common}
@@ -84,6 +90,16 @@ def prepare_data_files(settings: Settings) -> None:
 def create_engine(settings: Settings) -> AsyncEngine:
     prepare_data_files(settings)
     return prepare_engine(create_async_engine(settings.database_url, **engine_kwargs(settings)))
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the request's transaction so that no pooled connection is held across a long wait.
+
+    For requests that have only read so far and are about to wait on pacing or Telegram: a connection held
+    meanwhile is one the pool cannot give anyone else. Objects stay usable (no expiry on commit); using the
+    session again afterwards checks a connection out anew, and the framework commits that as usual.
+    """
+    await session.commit()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.lib.errors import AppError
 from app.lib.logging import log_event
@@ -69,6 +70,14 @@ def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     return error_response(status, code, message, exc.extra or None, exc.headers)
 
 
+def _pool_exhausted(_: Request, exc: PoolTimeout) -> Response[dict[str, Any]]:
+    """Every database connection is busy: overload, answered at once so clients back off and retry."""
+    log_event("warning", "server", "database.pool_exhausted", "no database connection free within the pool timeout")
+    return error_response(
+        503, "database_busy", "the service is overloaded; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
 def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log_event(
         "error",
@@ -84,5 +93,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     AppError: _app_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    PoolTimeout: _pool_exhausted,
     Exception: _unexpected,
 }

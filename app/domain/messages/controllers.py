@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from app.db.engine import release_connection
 from app.db.models import TelegramProfile
 from app.domain.messages import inbox, services
 from app.domain.messages.schemas import (
@@ -36,8 +37,10 @@ IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", requi
 
 
 async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
+    """The caller's active profile; the request then holds no DB connection while it waits on Telegram."""
     profile = await profiles.get_owned(db_session, owner_id, phone)
     services.require_live(profile)
+    await release_connection(db_session)
     return profile
 
 
@@ -194,5 +197,6 @@ class ConversationsController(Controller):
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         profile = await inbox.owning_profile(db_session, chat)
         services.require_live(profile)
+        await release_connection(db_session)
         result, replayed = await _sender(ctx).send(profile, services.peer_of(chat), outgoing)
         return _sent(result, replayed)

@@ -7,13 +7,15 @@ exist before Telegram is called, and a failed row must survive the 4xx answer th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import CursorResult, and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -89,6 +91,7 @@ def peer_of(chat: Chat) -> PeerInfo:
 INTERRUPTED = "send_interrupted"  # the outcome is unknown: the send may or may not have reached Telegram
 SEND_GRACE_S = 120.0
 RECENT_CHECKED = 20  # messages read back when checking whether an interrupted send went through
+RECORD_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def pending_stale_after(settings: Settings) -> timedelta:
@@ -141,7 +144,26 @@ class Sender:
         except Exception as exc:
             await self._fail(ref, claim.message_id, type(exc).__name__)
             raise
-        return await self._record_sent(ref, claim, sent.message), False
+        # Telegram has the message: the row must say so even if the request is cancelled meanwhile.
+        return await asyncio.shield(self._record_delivered(ref, claim, sent.message)), False
+
+    async def _record_delivered(self, ref: ProfileRef, claim: _Claim, message: MessageInfo) -> SendResult:
+        """`_record_sent`, retried while the database is busy (a delivered send never ends as failed)."""
+        for delay in RECORD_RETRY_DELAYS_S:
+            try:
+                return await self._record_sent(ref, claim, message)
+            except (PoolTimeout, OperationalError) as exc:
+                log_event(
+                    "warning",
+                    "messages",
+                    "message.record_retry",
+                    f"recording a delivered message failed ({type(exc).__name__}); retrying",
+                    user_id=ref.owner_id,
+                    profile_id=ref.profile_id,
+                )
+                await asyncio.sleep(delay)
+        # Still pending: the ingest adopts the row as sent when Telegram's update for the message arrives.
+        return await self._record_sent(ref, claim, message)
 
     async def _record_sent(self, ref: ProfileRef, claim: _Claim, message: MessageInfo) -> SendResult:
         async with self._sessionmaker.begin() as session:
@@ -178,46 +200,50 @@ class Sender:
         Taking over is a conditional update (failed -> pending, or a stale pending row), so of two concurrent
         retries only one sends; the other gets 409 `send_in_progress`.
         """
-        chat_ref = ChatRef(peer.peer_id, peer.kind, peer.title, peer.username, peer.access_hash)
-        now = datetime.now(UTC)
+        with contextlib.suppress(IntegrityError):
+            return await self._claim_once(ref, peer, outgoing)
+        # A concurrent send created the chat (or took the Idempotency-Key) first: look again, once.
         try:
-            async with self._sessionmaker.begin() as session:
-                chat = await store.upsert_chat(session, ref, chat_ref)
-                await session.flush()
-                row = None
-                if outgoing.idempotency_key is not None:
-                    row = await session.scalar(
-                        select(Message).where(
-                            Message.chat_id == chat.id, Message.idempotency_key == outgoing.idempotency_key
-                        )
-                    )
-                if row is not None:
-                    if row.status == MessageStatus.SENT.value:
-                        return _Claim(
-                            chat.id, row.id, replay=SendResult(row.status, chat.id, peer_of(chat), stored(row))
-                        )
-                    unsure = row.status == MessageStatus.PENDING.value or row.error == INTERRUPTED
-                    if not await _take_over(session, row, outgoing.text, now, now - self._stale_after):
-                        raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
-                    return _Claim(chat.id, row.id, since=row.created_at if unsure else None)
-                row = Message(
-                    chat_id=chat.id,
-                    direction="out",
-                    sender_id=None,
-                    text=outgoing.text,
-                    date=now,
-                    is_deleted=False,
-                    status=MessageStatus.PENDING.value,
-                    reply_to=outgoing.reply_to,
-                    idempotency_key=outgoing.idempotency_key,
-                )
-                session.add(row)
-                if chat.last_message_at is None or chat.last_message_at < row.date:
-                    chat.last_message_at = row.date  # pending and failed sends show in the inbox too
-                await session.flush()
-                return _Claim(chat.id, row.id)
+            return await self._claim_once(ref, peer, outgoing)
         except IntegrityError:
             raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress") from None
+
+    async def _claim_once(self, ref: ProfileRef, peer: PeerInfo, outgoing: Outgoing) -> _Claim:
+        chat_ref = ChatRef(peer.peer_id, peer.kind, peer.title, peer.username, peer.access_hash)
+        now = datetime.now(UTC)
+        async with self._sessionmaker.begin() as session:
+            chat = await store.upsert_chat(session, ref, chat_ref)
+            await session.flush()
+            row = None
+            if outgoing.idempotency_key is not None:
+                row = await session.scalar(
+                    select(Message).where(
+                        Message.chat_id == chat.id, Message.idempotency_key == outgoing.idempotency_key
+                    )
+                )
+            if row is not None:
+                if row.status == MessageStatus.SENT.value:
+                    return _Claim(chat.id, row.id, replay=SendResult(row.status, chat.id, peer_of(chat), stored(row)))
+                unsure = row.status == MessageStatus.PENDING.value or row.error == INTERRUPTED
+                if not await _take_over(session, row, outgoing.text, now, now - self._stale_after):
+                    raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
+                return _Claim(chat.id, row.id, since=row.created_at if unsure else None)
+            row = Message(
+                chat_id=chat.id,
+                direction="out",
+                sender_id=None,
+                text=outgoing.text,
+                date=now,
+                is_deleted=False,
+                status=MessageStatus.PENDING.value,
+                reply_to=outgoing.reply_to,
+                idempotency_key=outgoing.idempotency_key,
+            )
+            session.add(row)
+            if chat.last_message_at is None or chat.last_message_at < row.date:
+                chat.last_message_at = row.date  # pending and failed sends show in the inbox too
+            await session.flush()
+            return _Claim(chat.id, row.id)
 
     async def _delivered(self, ref: ProfileRef, claim: _Claim, peer: PeerInfo, text: str) -> MessageInfo | None:
         """Our interrupted attempt, if Telegram has it: an outgoing message with this text sent since the attempt
