@@ -27,6 +27,7 @@ from app.domain.archives.storage import (
     encode_lines,
     local_directory,
     s3_location,
+    safe_relative_path,
 )
 from app.domain.archives.stored import deleted_between, merge
 from app.domain.profiles.services import LIVE_STATUSES
@@ -336,8 +337,10 @@ class ArchiveRunner:
     def _sink(self, job: Job) -> ArchiveSink:
         if job.target_type == "local":
             relative = str(job.target["path"])
-            directory = local_directory(self.settings.archive_local_root, relative) / str(job.id)
-            return LocalSink(directory, f"{relative}/{job.id}")
+            root = self.settings.archive_local_root
+            local_directory(root, relative)  # still inside the root as configured now
+            parts = (*safe_relative_path(relative).parts, str(job.id))
+            return LocalSink(root, parts, f"{relative}/{job.id}")
         return S3Sink(s3_location(job.target), decrypt_credentials(self.box, job.secret), str(job.id))
 
     async def _read_batch(

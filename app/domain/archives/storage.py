@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -48,9 +49,17 @@ def safe_relative_path(raw: str) -> PurePosixPath:
     """A relative path with no `..`; absolute paths and escapes are a 422."""
     text = raw.strip().replace("\\", "/")
     path = PurePosixPath(text)
-    if not text or path.is_absolute() or text.startswith("~") or ".." in path.parts or ":" in path.parts[0]:
+    if (
+        not text
+        or not path.parts  # "." names the root itself, which holds every archive
+        or path.is_absolute()
+        or text.startswith("~")
+        or ".." in path.parts
+        or ":" in path.parts[0]
+        or "\x00" in text
+    ):
         raise ValidationFailed(
-            "target.path must be a relative directory inside the archive root (no absolute paths, no '..')",
+            "target.path must be a relative directory inside the archive root (not '.', no absolute paths, no '..')",
             code="invalid_target_path",
             details=[{"field": "target.path"}],
         )
@@ -69,29 +78,71 @@ def local_directory(root: Path, relative: str) -> Path:
 
 
 class LocalSink:
-    def __init__(self, directory: Path, location: str) -> None:
-        self.directory = directory
-        self.path = directory / MESSAGES_FILE
+    """Writes under `root/<parts...>`, reaching the directory from the root one component at a time.
+
+    Every open goes through directory descriptors with O_NOFOLLOW, so a symlink swapped in anywhere under the
+    root after the target was checked (even at the archive's own directory) is refused instead of followed.
+    """
+
+    def __init__(self, root: Path, parts: tuple[str, ...], location: str) -> None:
+        self.root = root.resolve()
+        self.parts = parts
         self.location = location
+
+    def _open_directory(self, parts: tuple[str, ...]) -> int:
+        """A descriptor of root/parts, creating missing directories and following no symlink below the root."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        for part in parts:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o750, dir_fd=fd)
+            try:
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError:
+                raise StorageError(f"{self.location}: {part!r} is a symlink or not a directory; refusing it") from None
+            finally:
+                os.close(fd)
+            fd = child
+        return fd
+
+    def _open_file(self, directory: int, name: str, flags: int) -> int:
+        try:
+            return os.open(name, flags | os.O_NOFOLLOW, 0o640, dir_fd=directory)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorageError(f"{self.location}/{name} is a symlink; refusing it") from None
+            raise
 
     async def prepare(self, checkpoint: int) -> None:
         await asyncio.to_thread(self._prepare, checkpoint)
 
     def _prepare(self, checkpoint: int) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        size = self.path.stat().st_size if self.path.exists() else 0
-        if size < checkpoint:
-            raise StorageError(f"{self.location}/{MESSAGES_FILE} is shorter than its checkpoint (was it changed?)")
-        if size > checkpoint:
-            with self.path.open("r+b") as handle:
-                handle.truncate(checkpoint)
-                os.fsync(handle.fileno())
+        directory = self._open_directory(self.parts)
+        try:
+            fd = self._open_file(directory, MESSAGES_FILE, os.O_RDWR | os.O_CREAT)
+            try:
+                size = os.fstat(fd).st_size
+                if size < checkpoint:
+                    raise StorageError(
+                        f"{self.location}/{MESSAGES_FILE} is shorter than its checkpoint (was it changed?)"
+                    )
+                if size > checkpoint:
+                    os.ftruncate(fd, checkpoint)
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        finally:
+            os.close(directory)
 
     async def write_batch(self, lines: bytes, checkpoint: int) -> int:
         return await asyncio.to_thread(self._write, lines, checkpoint)
 
     def _write(self, lines: bytes, checkpoint: int) -> int:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o640)
+        directory = self._open_directory(self.parts)
+        try:
+            fd = self._open_file(directory, MESSAGES_FILE, os.O_WRONLY | os.O_CREAT)
+        finally:
+            os.close(directory)
         try:
             os.lseek(fd, checkpoint, os.SEEK_SET)
             view = memoryview(lines)
@@ -106,11 +157,17 @@ class LocalSink:
 
     async def put_media(self, name: str, data: bytes) -> str:
         def write() -> None:
-            media = self.directory / "media"
-            media.mkdir(parents=True, exist_ok=True)
-            temporary = media / f".{name}.tmp"
-            temporary.write_bytes(data)
-            os.replace(temporary, media / name)
+            media = self._open_directory((*self.parts, "media"))
+            try:
+                temporary = f".{name}.tmp"
+                fd = self._open_file(media, temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+                os.replace(temporary, name, src_dir_fd=media, dst_dir_fd=media)
+            finally:
+                os.close(media)
 
         await asyncio.to_thread(write)
         return f"media/{name}"
