@@ -43,6 +43,7 @@ class ArchivesController(Controller):
                 ctx.settings.archive_local_root,
                 owner_id=request.user.id,
                 data=data,
+                targets=ctx.target_policy,
             )
         except ConnectionError as exc:
             raise to_app_error(exc) from None

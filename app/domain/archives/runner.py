@@ -23,6 +23,7 @@ from app.domain.archives.storage import (
     LocalSink,
     S3Sink,
     StorageError,
+    check_endpoint,
     decrypt_credentials,
     encode_lines,
     local_directory,
@@ -34,6 +35,7 @@ from app.domain.profiles.services import LIVE_STATUSES
 from app.lib.crypto import DecryptionError, SecretBox
 from app.lib.errors import AppError
 from app.lib.logging import log_event
+from app.lib.targets import TargetPolicy, TargetRefused
 from app.telegram.history import (
     MAX_PAGE,
     FloodWait,
@@ -133,7 +135,7 @@ class ArchiveRunner:
             return
         try:
             connected = await self._reader(job)
-            sink = self._sink(job)
+            sink = await self._sink(job)
             await sink.prepare(job.checkpoint)
             await self._export(job, connected, sink)
             await self._finish(job)
@@ -334,14 +336,19 @@ class ArchiveRunner:
 
     # -- writing -----------------------------------------------------------------------------------------------
 
-    def _sink(self, job: Job) -> ArchiveSink:
+    async def _sink(self, job: Job) -> ArchiveSink:
         if job.target_type == "local":
             relative = str(job.target["path"])
             root = self.settings.archive_local_root
             local_directory(root, relative)  # still inside the root as configured now
             parts = (*safe_relative_path(relative).parts, str(job.id))
             return LocalSink(root, parts, f"{relative}/{job.id}")
-        return S3Sink(s3_location(job.target), decrypt_credentials(self.box, job.secret), str(job.id))
+        location = s3_location(job.target)
+        try:  # the endpoint's name may resolve elsewhere by now
+            await check_endpoint(location, TargetPolicy(allow_private=self.settings.webhook_allow_private_targets))
+        except TargetRefused as exc:
+            raise StorageError(f"target.endpoint_url refused: {exc}") from None
+        return S3Sink(location, decrypt_credentials(self.box, job.secret), str(job.id))
 
     async def _read_batch(
         self, job: Job, connected: ConnectedProfile, cursor: int, taken: int

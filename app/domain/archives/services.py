@@ -29,6 +29,7 @@ from app.domain.archives.storage import S3Location, check_bucket, local_director
 from app.domain.profiles import services as profiles
 from app.lib.crypto import SecretBox
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from app.lib.targets import TargetPolicy
 from app.telegram.commands import ProfileCommands
 from app.telegram.history import ReadableChannel
 
@@ -49,7 +50,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _require_live(profile: TelegramProfile) -> None:
     if not profile.is_active or profile.status not in profiles.LIVE_STATUSES:
-        raise ServiceUnavailable(f"the profile is {profile.status}, not active", code="profile_unavailable")
+        raise Conflict(f"the profile is {profile.status}, not active", code="profile_not_active")
 
 
 async def _on_telegram(call: Awaitable[T]) -> T:
@@ -95,7 +96,7 @@ async def _choose_reader(
     candidates = [p for p in await profiles.list_owned(session, owner_id) if p.is_active]
     candidates = [p for p in candidates if p.status in profiles.LIVE_STATUSES]
     if not candidates:
-        raise ServiceUnavailable("you have no active profile to read the channel with", code="profile_unavailable")
+        raise Conflict("you have no active profile to read the channel with", code="profile_not_active")
     last_error: AppError | None = None
     for profile in candidates:
         try:
@@ -112,22 +113,19 @@ async def _choose_reader(
     raise last_error or NotFound("channel not found", code="channel_not_found")
 
 
-async def _target_fields(
-    box: SecretBox, archive_root: object, target: LocalTarget | S3Target
-) -> tuple[dict, str | None]:
+def _target_fields(
+    box: SecretBox, archive_root: Path, target: LocalTarget | S3Target
+) -> tuple[dict, str | None, S3Location | None]:
+    """The stored form of a target, its encrypted credentials, and the S3 location still to check."""
     if isinstance(target, LocalTarget):
-        from pathlib import Path
-
-        assert isinstance(archive_root, Path)
         local_directory(archive_root, target.path)  # validates: 422 on absolute paths and escapes
-        return {"type": "local", "path": str(safe_relative_path(target.path))}, None
+        return {"type": "local", "path": str(safe_relative_path(target.path))}, None, None
     if bool(target.access_key_id) != bool(target.secret_access_key):
         raise ValidationFailed(
             "give both access_key_id and secret_access_key, or neither", details=[{"field": "target"}]
         )
     location = S3Location(target.bucket, target.prefix.strip("/"), target.endpoint_url, target.region)
     credentials = {"access_key_id": target.access_key_id, "secret_access_key": target.secret_access_key}
-    await check_bucket(location, credentials)
     public = {
         "type": "s3",
         "bucket": target.bucket,
@@ -136,7 +134,7 @@ async def _target_fields(
         "region": target.region,
     }
     secret = box.encrypt(json.dumps(credentials)) if target.access_key_id else None
-    return public, secret
+    return public, secret, location
 
 
 async def create(
@@ -147,12 +145,17 @@ async def create(
     *,
     owner_id: UUID,
     data: CreateArchive,
+    targets: TargetPolicy,
 ) -> tuple[Archive, TelegramProfile]:
     since, until = _utc(data.since), _utc(data.until)
     if since is not None and until is not None and until <= since:
         raise ValidationFailed("until must be after since", details=[{"field": "until"}])
-    target, secret = await _target_fields(box, archive_root, data.target)
+    target, secret, location = _target_fields(box, archive_root, data.target)
     profile, channel = await _choose_reader(session, commands, owner_id, data)
+    if location is not None:  # reached only with a usable profile: no probing of endpoints without one
+        assert isinstance(data.target, S3Target)
+        credentials = {"access_key_id": data.target.access_key_id, "secret_access_key": data.target.secret_access_key}
+        await check_bucket(location, credentials, targets)
     archive = Archive(
         owner_id=owner_id,
         profile_id=profile.id,

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.lib.crypto import SecretBox
 from app.lib.errors import ValidationFailed
+from app.lib.targets import TargetPolicy, TargetRefused, resolve_target
 
 MESSAGES_FILE = "messages.jsonl"
 
@@ -184,7 +185,7 @@ class S3Location:
         return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
 
 
-def s3_client(location: S3Location, credentials: dict[str, str | None]) -> Any:
+def s3_client(location: S3Location, credentials: dict[str, str | None], *, attempts: int = 4) -> Any:
     import boto3  # only processes that write to S3 pay for importing it
     from botocore.config import Config
 
@@ -194,23 +195,41 @@ def s3_client(location: S3Location, credentials: dict[str, str | None]) -> Any:
         region_name=location.region or "us-east-1",
         aws_access_key_id=credentials.get("access_key_id"),
         aws_secret_access_key=credentials.get("secret_access_key"),
-        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 4, "mode": "standard"}),
+        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": attempts, "mode": "standard"}),
     )
 
 
-async def check_bucket(location: S3Location, credentials: dict[str, str | None]) -> None:
-    """Refuse a target the credentials cannot reach, before the archive is stored (422)."""
+async def check_endpoint(location: S3Location, policy: TargetPolicy) -> None:
+    """Raise TargetRefused for an endpoint_url that is not http(s) or, when the policy says so, not public.
+
+    The webhooks' private-target policy (`WEBHOOK_ALLOW_PRIVATE_TARGETS`). boto3 resolves the name again when
+    it connects, so the check runs at creation and before every run, not only once.
+    """
+    if location.endpoint_url:
+        await resolve_target(location.endpoint_url, policy)
+
+
+async def check_bucket(location: S3Location, credentials: dict[str, str | None], policy: TargetPolicy) -> None:
+    """Refuse a target the credentials cannot reach, before the archive is stored (422).
+
+    Every failure to reach the bucket (refused, timed out, unknown host, denied, no such bucket) answers the
+    same, so the answer tells nothing about which internal ports are open.
+    """
+    try:
+        await check_endpoint(location, policy)
+    except TargetRefused as exc:
+        raise ValidationFailed(
+            f"target.endpoint_url: {exc}", code="invalid_s3_endpoint", details=[{"field": "target.endpoint_url"}]
+        ) from None
 
     def head() -> None:
-        s3_client(location, credentials).head_bucket(Bucket=location.bucket)
+        s3_client(location, credentials, attempts=1).head_bucket(Bucket=location.bucket)
 
     try:
         await asyncio.to_thread(head)
-    except (BotoCoreError, ClientError, ValueError) as exc:
+    except (BotoCoreError, ClientError, ValueError):
         raise ValidationFailed(
-            f"the S3 bucket is not reachable with these settings: {type(exc).__name__}",
-            code="s3_unreachable",
-            details=[{"field": "target"}],
+            "the S3 bucket is not reachable with these settings", code="s3_unreachable", details=[{"field": "target"}]
         ) from None
 
 
