@@ -56,6 +56,7 @@ from app.server.dashboard import dashboard_router, redirect_to_dashboard
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.events import EventsRuntime
 from app.server.housekeeping import housekeeping
+from app.server.input_guard import CheckedRequest, NulInUrlGuard
 from app.server.request_log import RequestLogMiddleware
 from app.server.stores import create_redis, create_store
 from app.telegram.peerbook import PeerBook, running_peer_book
@@ -245,7 +246,8 @@ def create_app(
             ChannelsRuntime(ctx, run_failover=run_background),
         ],
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
-        middleware=[DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
+        middleware=[NulInUrlGuard, DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
+        request_class=CheckedRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # app.lib.logging owns the root logger; Litestar's config would replace its bridge
         lifespan=[lifespan],

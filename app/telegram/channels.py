@@ -16,6 +16,7 @@ import msgspec
 from telethon import TelegramClient, errors, functions, types, utils
 
 from app.lib.errors import AppError, Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from app.lib.json_input import fits_int64
 from app.lib.logging import log_event
 from app.telegram.errors import to_app_error
 from app.telegram.peers import PeerRecord
@@ -74,10 +75,11 @@ def parse_channel(value: str | int) -> ChannelRef:
 
 
 def _marked(number: int) -> int:
-    """Channel ids are accepted bare (123) or marked (-100123)."""
-    if number > 0:
-        return utils.get_peer_id(types.PeerChannel(number))
-    return number
+    """Channel ids are accepted bare (123) or marked (-100123); either must fit Telegram's 64-bit ids."""
+    marked = utils.get_peer_id(types.PeerChannel(number)) if 0 < number <= 2**63 else number
+    if not fits_int64(marked):
+        raise ValidationFailed("a numeric channel id must fit in 64 bits", details=[{"field": "channel"}])
+    return marked
 
 
 def join_error(exc: Exception) -> AppError:

@@ -16,6 +16,7 @@ import msgspec
 from telethon import TelegramClient, errors, types, utils
 
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from app.lib.json_input import fits_int64
 from app.telegram import channels
 from app.telegram.errors import to_app_error
 from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
@@ -70,6 +71,7 @@ class MessageInfo(msgspec.Struct, frozen=True):
     media: dict[str, Any] | None = None
     edit_date: datetime | None = None
     reply_to: int | None = None
+    text_sanitized: bool = False
 
 
 class DialogInfo(msgspec.Struct, frozen=True):
@@ -128,6 +130,7 @@ def message_info(message: Any) -> MessageInfo:
         media=record.media,
         edit_date=record.edit_date,
         reply_to=record.reply_to,
+        text_sanitized=record.text_sanitized,
     )
 
 
@@ -137,6 +140,8 @@ def parse_receiver(receiver: str | int) -> str | int:
         return receiver
     value = receiver.strip()
     if _NUMERIC.match(value):
+        if not fits_int64(int(value)):
+            raise ValidationFailed("a numeric receiver must fit in 64 bits", details=[{"field": "tg_receiver"}])
         return int(value)
     compact = re.sub(r"[\s().-]", "", value)
     if _PHONE.match(compact):

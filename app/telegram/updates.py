@@ -46,6 +46,26 @@ class MessageRecord:
     media: dict[str, Any] | None = None
     edit_date: datetime | None = None
     reply_to: int | None = None
+    text_sanitized: bool = False  # the text held U+0000, replaced (PostgreSQL text cannot store it)
+
+
+NUL_REPLACEMENT = "\ufffd"
+
+
+def without_nul(value: str) -> str:
+    """Telegram text may hold U+0000, which PostgreSQL text cannot store: replaced by U+FFFD."""
+    return value.replace("\x00", NUL_REPLACEMENT) if "\x00" in value else value
+
+
+def _clean(value: str | None) -> str | None:
+    return without_nul(value) if value else value
+
+
+def _clean_media(media: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Media metadata (file names, page titles) goes to a JSON column, where U+0000 is refused as well."""
+    if not media:
+        return media
+    return {key: without_nul(value) if isinstance(value, str) else value for key, value in media.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +154,8 @@ def chat_ref(entity: Any, peer_id: int) -> ChatRef:
     return ChatRef(
         peer_id=peer_id,
         kind=chat_kind(entity),
-        title=title,
-        username=getattr(entity, "username", None),
+        title=_clean(title),
+        username=_clean(getattr(entity, "username", None)),
         access_hash=getattr(entity, "access_hash", None),
     )
 
@@ -197,16 +217,19 @@ def message_record(message: Any) -> MessageRecord:
     """Normalise a Telethon custom Message (from an event or from get_messages)."""
     sender = getattr(message, "_sender", None)
     media_type, media = media_of(getattr(message, "media", None))
+    media = _clean_media(media)
     if isinstance(message, types.MessageService):
         media_type, media = "service", {"action": type(message.action).__name__}
     reply = message.reply_to
+    text = getattr(message, "message", None) or ""
     return MessageRecord(
         id=message.id,
         out=bool(message.out),
         date=_utc(message.date) or datetime.now(UTC),
-        text=getattr(message, "message", None) or "",
+        text=without_nul(text),
+        text_sanitized="\x00" in text,
         sender_id=message.sender_id,
-        sender_name=(utils.get_display_name(sender) or None) if sender is not None else None,
+        sender_name=_clean(utils.get_display_name(sender) or None) if sender is not None else None,
         media_type=media_type,
         media=media,
         edit_date=_utc(getattr(message, "edit_date", None)),

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,6 +77,8 @@ class Message(Base):
     sender_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sender_name: Mapped[str | None] = mapped_column(String(255), default=None)
     text: Mapped[str] = mapped_column(Text, default="")
+    # Telegram's text held U+0000 (PostgreSQL cannot store it): stored with U+FFFD instead, and flagged.
+    text_sanitized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     media_type: Mapped[str | None] = mapped_column(String(32), default=None)
     media: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     date: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

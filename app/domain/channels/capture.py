@@ -83,6 +83,7 @@ def _record(info: MessageInfo) -> MessageRecord:
         media=info.media,
         edit_date=info.edit_date,
         reply_to=info.reply_to,
+        text_sanitized=info.text_sanitized,
     )
 
 

@@ -36,6 +36,7 @@ from app.domain.channels.schemas import (
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.lib.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.lib.json_input import INT32_MAX
 from app.lib.logging import log_event
 from app.telegram.channels import ChannelInfo, ChannelRef
 
@@ -378,7 +379,7 @@ def _cursor(raw: str | None) -> int | None:
         value = int(raw)
     except ValueError:
         raise ValidationFailed("cursor is not valid", details=[{"field": "cursor"}]) from None
-    if value <= 0:
+    if not 0 < value <= INT32_MAX:  # a Telegram message id
         raise ValidationFailed("cursor is not valid", details=[{"field": "cursor"}])
     return value
 

@@ -14,7 +14,7 @@ from app.db.models import TelegramProfile
 from app.domain.logs.schemas import EventLogEntry, LogFilters, LogPage, RequestLogEntry
 from app.domain.logs.store import LogStore
 from app.lib.clickhouse import LogQueryError, query_logs
-from app.lib.errors import AppError, BadRequest, Forbidden, NotFound, ServiceUnavailable
+from app.lib.errors import AppError, BadRequest, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
 
@@ -43,6 +43,10 @@ async def resolve_profile_id(session: AsyncSession, user_id: UUID, phone: str, *
     return profile_id
 
 
+# ClickHouse's DateTime64 holds 1900-01-01 to 2299-12-31; a moment outside is a client mistake, not an outage.
+EARLIEST_LOG_YEAR, LATEST_LOG_YEAR = 1900, 2299
+
+
 def rows_owner(user_id: UUID, is_admin: bool, requested: UUID | None) -> str | None:
     """Whose rows the caller may read: their own, or for admins everyone's (None) or one user's."""
     if is_admin:
@@ -56,6 +60,12 @@ async def list_logs(
     session: AsyncSession, store: LogStore, filters: LogFilters, *, user_id: UUID, is_admin: bool, timeout_s: float
 ) -> LogPage:
     """`GET /logs` for one caller: pick whose rows, resolve the phone, run the query."""
+    for field, moment in (("since", filters.since), ("until", filters.until)):
+        if moment is not None and not EARLIEST_LOG_YEAR <= moment.year <= LATEST_LOG_YEAR:
+            raise ValidationFailed(
+                f"{field} must lie between the years {EARLIEST_LOG_YEAR} and {LATEST_LOG_YEAR}",
+                details=[{"field": field}],
+            )
     owner = rows_owner(user_id, is_admin, filters.user_id)
     if not store.queryable:
         raise _unavailable()

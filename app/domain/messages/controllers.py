@@ -133,7 +133,7 @@ class MessagesController(Controller):
         ctx: Ctx,
         db_session: DbSession,
         limit: LimitParam = 50,
-        before_id: Annotated[int | None, Parameter(ge=1)] = None,
+        before_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
     ) -> HistoryOut:
         """Messages with a peer from Telegram, newest first; `before_id` pages to older ones."""
         profile = await _live_profile(db_session, request.user.id, phone)

@@ -99,7 +99,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, _, ident = raw.partition("|")
-        return datetime.fromisoformat(moment), UUID(ident)
+        when = datetime.fromisoformat(moment)
+        if when.utcoffset() is None:
+            raise ValueError("a cursor's moment carries its zone")  # encode_cursor always writes one
+        return when, UUID(ident)
     except Exception:
         raise ValidationFailed("cursor is not valid", details=[{"field": "cursor"}]) from None
 

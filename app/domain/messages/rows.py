@@ -103,6 +103,7 @@ class MessageRow:
     date: datetime
     edit_date: datetime | None
     reply_to: int | None
+    text_sanitized: bool = False
 
     def insert_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -114,6 +115,7 @@ class MessageRow:
             "sender_id": self.sender_id,
             "sender_name": self.sender_name,
             "text": self.text,
+            "text_sanitized": self.text_sanitized,
             "media_type": self.media_type,
             "media": self.media,
             "date": self.date,

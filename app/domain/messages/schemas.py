@@ -16,6 +16,7 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
 Receiver = Annotated[str, msgspec.Meta(min_length=1, max_length=255, examples=["@username", "+15551234567"])]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 Offset = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+MessageId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]  # Telegram message ids are 32-bit
 
 
 class DialogsQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,19 +33,19 @@ class SendMessage(msgspec.Struct, forbid_unknown_fields=True):
     phone: Phone
     text: Text
     tg_receiver: Receiver | int
-    reply_to: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    reply_to: MessageId | None = None
     silent: bool = False
 
 
 class ReadMessages(msgspec.Struct, forbid_unknown_fields=True):
     phone: Phone
     peer: Receiver | int
-    max_id: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    max_id: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
 
 
 class Reply(msgspec.Struct, forbid_unknown_fields=True):
     text: Text
-    reply_to: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    reply_to: MessageId | None = None
     silent: bool = False
 
 
@@ -89,6 +90,7 @@ class StoredMessage(msgspec.Struct):
     error: str | None = None
     reply_to: int | None = None
     previous_texts: list[str] | None = None
+    text_sanitized: bool = False  # the text held U+0000, stored as U+FFFD
 
 
 class SendResult(msgspec.Struct):

@@ -81,6 +81,7 @@ def stored(message: Message, previous: list[str] | None = None) -> StoredMessage
         error=message.error,
         reply_to=message.reply_to,
         previous_texts=previous,
+        text_sanitized=message.text_sanitized,
     )
 
 

@@ -316,6 +316,7 @@ def _message_row(chat: ChatLike, record: MessageRecord) -> MessageRow:
         date=record.date,
         edit_date=record.edit_date,
         reply_to=record.reply_to,
+        text_sanitized=record.text_sanitized,
     )
 
 
@@ -356,6 +357,7 @@ async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatC
             previous = row.text
             session.add(MessageEdit(message_id=row.id, previous_text=row.text, edited_at=record.edit_date))
         row.text, row.media_type, row.media = record.text, record.media_type, record.media
+        row.text_sanitized = record.text_sanitized
         row.edit_date = record.edit_date or datetime.now(UTC)
     await session.flush()
     channel = (await channel_contexts(session, [chat])).get(chat.id, {})

@@ -155,7 +155,7 @@ class ProfilesController(Controller):
                     label=label if isinstance(label, str) and label else None,
                 )
             else:
-                data = msgspec.json.decode(await request.body(), type=ImportSession)
+                data = msgspec.convert(await request.json(), type=ImportSession)
                 data.session_string = validate_string_session(data.session_string)
         except InvalidSession as exc:
             raise ValidationFailed(str(exc), code="invalid_session") from None
