@@ -125,6 +125,8 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
     )
     if resolver is not None:
         context.resolver = resolver
+    if settings.sqlite:
+        context.sqlite_writes = asyncio.Lock()
     context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))
     return context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from litestar.stores.base import Store
@@ -41,6 +42,9 @@ class AppContext:
     telegram: TelegramService = field(init=False)
     revocations: LoginRevocations = field(init=False)  # needs the channels plugin, built with the app
     ingest: MessageIngest | None = None  # set while this process runs the inbox writer
+    # SQLite has one writer at a time: request-path writers (sends) take turns here instead of each holding a
+    # pooled connection while it waits for the file lock. None on PostgreSQL.
+    sqlite_writes: asyncio.Lock | None = None
     resolver: Resolver = system_resolver  # how outbound target names resolve (tests inject their own)
 
     @property

@@ -3,9 +3,9 @@
 httptools accumulates a header that arrives in pieces by concatenation, so one 100 MB header costs seconds of
 CPU on the event loop while every other request waits. `BoundedHttpToolsProtocol` counts the bytes and
 header lines of each request head as they arrive and answers 431 (Request Header Fields Too Large) as soon as
-a bound is passed, whether or not a reverse proxy sits in front. The connection is then half-closed and the
-rest of the head discarded unparsed for a moment (closing at once would reset the connection and lose the 431
-at a client still sending), then closed.
+a bound is passed, whether or not a reverse proxy sits in front. The connection is then half-closed and no
+longer read, and closed a moment later (closing at once would reset the connection and lose the 431 at a
+client still sending).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
-            return  # the rest of a refused head: discarded without parsing until the linger ends
+            return  # bytes that were already on their way when reading paused
         self._unset_keepalive_if_required()
         boundaries = self._boundaries
         try:
@@ -93,6 +93,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(head) + body)
         if self.transport.can_write_eof():
             self.transport.write_eof()
+        # Stop reading: the sender's writes stall on full buffers instead of costing this loop any work, and
+        # it can read the 431 before the close (which discards whatever it sent meanwhile).
+        self.transport.pause_reading()
         asyncio.get_running_loop().call_later(LINGER_S, self.transport.close)
 
 

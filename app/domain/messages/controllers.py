@@ -45,7 +45,9 @@ async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> Te
 
 
 def _sender(ctx: AppContext) -> services.Sender:
-    return services.Sender(ctx.sessionmaker, ctx.telegram.commands, services.pending_stale_after(ctx.settings))
+    return services.Sender(
+        ctx.sessionmaker, ctx.telegram.commands, services.pending_stale_after(ctx.settings), ctx.sqlite_writes
+    )
 
 
 def _sent(result: SendResult, replayed: bool) -> Response[SendResult]:

@@ -115,11 +115,18 @@ class Sender:
     """Sends as a profile: pending row, paced Telegram call, then sent or failed with the error."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], commands: ProfileCommands, stale_after: timedelta
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        commands: ProfileCommands,
+        stale_after: timedelta,
+        writes: contextlib.AbstractAsyncContextManager[object] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._commands = commands
         self._stale_after = stale_after
+        # On SQLite (one writer at a time) sends take turns here, holding no pooled connection while they wait
+        # for the file's write lock; see AppContext.sqlite_writes.
+        self._writes = writes or contextlib.nullcontext()
 
     async def send(self, profile: TelegramProfile, peer: PeerInfo, outgoing: Outgoing) -> tuple[SendResult, bool]:
         """Send `outgoing` to `peer`; returns the result and whether it is the replay of an earlier request."""
@@ -167,7 +174,7 @@ class Sender:
         return await self._record_sent(ref, claim, message)
 
     async def _record_sent(self, ref: ProfileRef, claim: _Claim, message: MessageInfo) -> SendResult:
-        async with self._sessionmaker.begin() as session:
+        async with self._writes, self._sessionmaker.begin() as session:
             row = await session.get_one(Message, claim.message_id)
             chat = await session.get_one(Chat, claim.chat_id)
             await store.forget_duplicate(session, claim.chat_id, message.id, keep=row.id)
@@ -212,7 +219,7 @@ class Sender:
     async def _claim_once(self, ref: ProfileRef, peer: PeerInfo, outgoing: Outgoing) -> _Claim:
         chat_ref = ChatRef(peer.peer_id, peer.kind, peer.title, peer.username, peer.access_hash)
         now = datetime.now(UTC)
-        async with self._sessionmaker.begin() as session:
+        async with self._writes, self._sessionmaker.begin() as session:
             chat = await store.upsert_chat(session, ref, chat_ref)
             await session.flush()
             row = None
@@ -274,7 +281,7 @@ class Sender:
         return min(unclaimed, key=lambda m: m.id) if unclaimed else None
 
     async def _fail(self, ref: ProfileRef, message_id: UUID, code: str) -> None:
-        async with self._sessionmaker.begin() as session:
+        async with self._writes, self._sessionmaker.begin() as session:
             row = await session.get_one(Message, message_id)
             await mark_failed(session, await session.get_one(Chat, row.chat_id), row, code)
         log_event(

@@ -18,6 +18,13 @@ pytestmark = pytest.mark.asyncio
 BURST = 50
 
 
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    # A request that waits longer than this for a pooled connection answers 503 database_busy: a bystander
+    # kept waiting by the burst shows up as a status, not as a timing.
+    return {"DB_POOL_TIMEOUT_S": "2"}
+
+
 async def test_fifty_concurrent_sends_keep_the_pool_free_and_the_stored_state_true(client, app, sandbox):
     s = await connected_profile(client, app, sandbox)
     eve = bearer(await register_and_login(client, "eve@example.com"))
@@ -32,7 +39,8 @@ async def test_fifty_concurrent_sends_keep_the_pool_free_and_the_stored_state_tr
     while not burst.done() or not bystander:
         started = time.perf_counter()
         for path in ("/profiles", "/conversations", "/auth/me"):
-            assert (await client.get(path, headers=eve)).status_code == 200
+            response = await client.get(path, headers=eve)
+            assert response.status_code == 200, (path, response.text)
         bystander.append(time.perf_counter() - started)
         await asyncio.sleep(0.05)
     answers = await burst
@@ -43,8 +51,8 @@ async def test_fifty_concurrent_sends_keep_the_pool_free_and_the_stored_state_tr
     assert statuses[200] >= 1
     for refused in (a for a in answers if a.status_code != 200):
         assert int(refused.headers["retry-after"]) >= 1
-    # Eve's requests never queued behind the burst (before the fix they waited for the pool, up to 30 s).
-    assert max(bystander) < 3.0, (max(bystander), took)
+    # Eve's requests never waited out the pool timeout behind the burst (before the fix: up to 30 s, then 500).
+    assert bystander, took
 
     delivered = Counter(m.text for m in s.contact.messages.values() if not m.out and m.peer_id == s.me.id)
     answered_sent = Counter(a.json()["message"]["text"] for a in answers if a.status_code == 200)
