@@ -1,7 +1,7 @@
 """messages.text_sanitized: the Telegram text held U+0000 and was stored with U+FFFD instead
 
 Revision ID: 7c1e5d2a9b40
-Revises: 0f4368682c52
+Revises: 7c1e5a9d2f40
 Create Date: 2026-12-01 20:25:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c1e5d2a9b40"
-down_revision: str | None = "0f4368682c52"
+down_revision: str | None = "7c1e5a9d2f40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
