@@ -29,10 +29,13 @@ async def send_head(port: int, head_parts) -> bytes:
     answer = asyncio.create_task(reader.read())
     try:
         for part in head_parts:
-            if answer.done():
-                break
             writer.write(part)
-            await writer.drain()
+            drained = asyncio.ensure_future(writer.drain())
+            await asyncio.wait({drained, answer}, return_when=asyncio.FIRST_COMPLETED)
+            if answer.done():  # answered: stop sending (the server stopped reading)
+                drained.cancel()
+                break
+            drained.result()
     except ConnectionError:
         pass
     try:
