@@ -12,9 +12,6 @@ from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -53,6 +50,7 @@ from app.server.auth import JWTAuthMiddleware
 from app.server.channels import ChannelsRuntime
 from app.server.context import AppContext
 from app.server.dashboard import dashboard_router, redirect_to_dashboard
+from app.server.docs import API_DESCRIPTION, docs_assets_router, openapi_config
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.events import EventsRuntime
 from app.server.housekeeping import housekeeping
@@ -237,6 +235,7 @@ def create_app(
             WebhooksController,
             events_socket,
             dashboard_router(),
+            docs_assets_router(),
             redirect_to_dashboard,
         ],
         plugins=[
@@ -255,16 +254,7 @@ def create_app(
         lifespan=[lifespan],
         request_max_body_size=settings.max_request_body_bytes,
         response_cache_config=ResponseCacheConfig(),
-        openapi_config=OpenAPIConfig(
-            title="Telegram Multi-Profile API",
-            version="0.1.0",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
-            ),
-            security=[{"BearerToken": []}],
-        ),
+        openapi_config=openapi_config(title="Telegram Multi-Profile API", version="0.1.0", description=API_DESCRIPTION),
         debug=False,
     )
     app.state.ctx = ctx
