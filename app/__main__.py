@@ -37,26 +37,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(host: str | None, port: int | None, *, api_only: bool = False) -> int:
-    import uvicorn
-
-    from app.server.http_limits import bounded_protocol
+    from app.server.serve import serve
 
     settings = load_settings()
     if api_only and not settings.redis_url:
         raise SettingsError("REDIS_URL is required for the api role (workers and API processes talk through Redis)")
-    uvicorn.run(
-        "app.server.app:create_api_app" if api_only else "app.server.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,  # the app applies forwarded headers itself, from FORWARDED_ALLOW_IPS only
-        http=bounded_protocol(
-            max_head_bytes=settings.max_request_head_bytes, max_header_count=settings.max_request_headers
-        ),
-    )
-    return 0
+    return serve(settings, host or settings.host, settings.port if port is None else port, api_only=api_only)
 
 
 def _apply_log_schema(dsn: str, retention_days: int) -> None:

@@ -24,6 +24,7 @@ AppEnv = Literal["development", "test", "production"]
 TelegramMode = Literal["sandbox", "telegram"]
 LogShipping = Literal["embedded", "stdout", "off"]
 RegistrationPolicy = Literal["open", "invite", "closed"]
+LogFormat = Literal["console", "json"]
 
 
 class SettingsError(ValueError):
@@ -83,6 +84,7 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     log_shipping: LogShipping = "embedded"
     log_level: str = "INFO"
+    log_format: LogFormat = "json"
     log_retention_days: int = 30
     log_buffer_size: int = 10_000
     log_batch_size: int = 500
@@ -377,6 +379,15 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         metrics_token=metrics_token,
         log_shipping=cast(LogShipping, log_shipping),
         log_level=read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        # Readable lines for a person in development; JSON wherever a machine (Vector, LOG_SHIPPING=stdout) reads them.
+        log_format=cast(
+            LogFormat,
+            read.choice(
+                "LOG_FORMAT",
+                "console" if app_env == "development" and log_shipping != "stdout" else "json",
+                ("console", "json"),
+            ),
+        ),
         log_retention_days=read.integer("LOG_RETENTION_DAYS", 30, minimum=1),
         log_buffer_size=read.integer("LOG_BUFFER_SIZE", 10_000, minimum=100),
         log_batch_size=read.integer("LOG_BATCH_SIZE", 500, minimum=1),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import command
 from app.config import Settings
@@ -25,6 +30,28 @@ def alembic_config(settings: Settings) -> Config:
 def upgrade(settings: Settings, revision: str = "head") -> None:
     prepare_data_files(settings)
     command.upgrade(alembic_config(settings), revision)
+
+
+def pending_revisions(settings: Settings) -> list[str]:
+    """Revisions between the database's current one and the head, oldest first (empty when up to date)."""
+    if settings.sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    script = ScriptDirectory.from_config(alembic_config(settings))
+
+    def current(connection: Connection) -> tuple[str, ...]:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
+
+    async def read_current() -> tuple[str, ...]:
+        engine = create_async_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(current)
+        finally:
+            await engine.dispose()
+
+    heads = asyncio.run(read_current())
+    pending = [rev.revision for rev in script.iterate_revisions("heads", heads or "base")]
+    return list(reversed(pending))
 
 
 def downgrade(settings: Settings, revision: str) -> None:

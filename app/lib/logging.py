@@ -31,6 +31,7 @@ __all__ = [
     "bind_user",
     "clear_request",
     "configure_logging",
+    "console_line",
     "current_request_id",
     "current_user_id",
     "log_event",
@@ -64,6 +65,7 @@ class _State:
 
     min_level: int = _LEVEL_NUMBERS["info"]
     stdout: bool = True
+    console: bool = False
     sinks: tuple[Sink, ...] = ()
 
 
@@ -124,9 +126,23 @@ def remove_sink(sink: Sink) -> None:
         _state.sinks = tuple(s for s in _state.sinks if s != sink)
 
 
+def console_line(row: Row) -> str:
+    """A row as a person reads it in a terminal: time, then the request or the event, then its context."""
+    clock = str(row.get("ts", ""))[11:19]
+    if row.get("kind") == "request":
+        user = f"  user {row['user_id']}" if row.get("user_id") else ""
+        return f"{clock} {row['status']} {row['method']} {row['path']} {row['duration_ms']:.1f} ms{user}"
+    context = dict(row.get("context") or {})
+    exception = context.pop("exception", None)
+    details = " ".join(f"{key}={value}" for key, value in context.items())
+    line = f"{clock} {row.get('level', 'info'):<7} {row.get('source', '')}: {row.get('message', '')}"
+    line += f"  [{row.get('event', '')}{' ' + details if details else ''}]"
+    return f"{line}\n{exception}" if exception else line
+
+
 def _emit(row: Row) -> None:
     if _state.stdout:
-        line = _encoder.encode(row).decode() + "\n"
+        line = (console_line(row) if _state.console else _encoder.encode(row).decode()) + "\n"
         with contextlib.suppress(OSError, ValueError):  # a closed stdout must never break a request
             sys.stdout.write(line)
     for sink in _state.sinks:
@@ -242,10 +258,16 @@ class StdlibBridgeHandler(logging.Handler):
         return logging.Formatter().formatException(record.exc_info)
 
 
-def configure_logging(level: str | int = "info", *, stdout: bool = True, bridge_level: str | int = "warning") -> None:
-    """Set the minimum event level and stdout printing, and route stdlib records at bridge_level+ to lines."""
+def configure_logging(
+    level: str | int = "info", *, stdout: bool = True, bridge_level: str | int = "warning", console: bool = False
+) -> None:
+    """Set the minimum event level and stdout printing, and route stdlib records at bridge_level+ to lines.
+
+    `console=True` prints readable lines instead of JSON (development); sinks receive the same rows either way.
+    """
     _state.min_level = _LEVEL_NUMBERS[_level_name(level)]
     _state.stdout = stdout
+    _state.console = console
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, StdlibBridgeHandler):

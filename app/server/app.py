@@ -193,7 +193,8 @@ def create_app(
     `resolver` replaces the system resolver for outbound targets (tests control what names answer).
     """
     settings = settings or get_settings()
-    configure_logging(settings.log_level)  # idempotent: one stdlib bridge however many apps are built
+    # Idempotent: one stdlib bridge however many apps are built.
+    configure_logging(settings.log_level, console=settings.log_format == "console")
     ctx = build_context(settings, resolver=resolver)
 
     @asynccontextmanager
