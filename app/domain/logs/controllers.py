@@ -23,7 +23,6 @@ class LogsController(Controller):
         request: Request,
         ctx: Ctx,
         db_session: DbSession,
-        kind: Annotated[LogKind, Parameter(description="which log: request or event")],
         level: Annotated[LogLevel | None, Parameter(description="event level")] = None,
         since: Annotated[datetime | None, Parameter(description="ISO-8601, inclusive; no zone means UTC")] = None,
         until: Annotated[datetime | None, Parameter(description="ISO-8601, exclusive; no zone means UTC")] = None,
@@ -36,6 +35,7 @@ class LogsController(Controller):
         user_id: Annotated[UUID | None, Parameter(description="admins: rows of one user")] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         cursor: Annotated[str | None, Parameter(max_length=512, description="next_cursor of the last page")] = None,
+        kind: Annotated[LogKind, Parameter(description="which log: request (the default) or event")] = "request",
     ) -> LogPage:
         """Newest first; `next_cursor` is null on the last page."""
         filters = LogFilters(
