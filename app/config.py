@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from cryptography.fernet import Fernet
+from dotenv import dotenv_values
 
 AppEnv = Literal["development", "test", "production"]
 TelegramMode = Literal["sandbox", "telegram"]
@@ -209,20 +210,10 @@ class _Reader:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a minimal `.env` file: KEY=VALUE lines, optional quotes, `#` comments."""
-    values: dict[str, str] = {}
+    """Parse a `.env` file with python-dotenv: quotes, `export`, `#` comments (also after a value)."""
     if not path.is_file():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip().removeprefix("export ").strip()] = value
-    return values
+        return {}
+    return {key: value for key, value in dotenv_values(path, interpolate=False).items() if value is not None}
 
 
 def _embedded_secrets(data_dir: Path) -> dict[str, Any]:

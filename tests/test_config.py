@@ -53,6 +53,24 @@ def test_production_with_explicit_secrets_and_dotenv(tmp_path):
     assert not (tmp_path / "d" / "secrets.json").exists()
 
 
+def test_dotenv_allows_inline_comments_export_and_quotes(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "PORT=8123  # the port\n"
+        "export HOST=0.0.0.0\n"
+        "JWT_ISSUER='issuer # not a comment'\n"
+        'JWT_AUDIENCE="aud"   # quoted, then a comment\n'
+        "LOG_LEVEL=\n"
+        "MALFORMED LINE WITHOUT EQUALS\n"
+    )
+    settings = load_settings({"DATA_DIR": str(tmp_path / "d")}, dotenv=dotenv)
+    assert settings.port == 8123
+    assert settings.host == "0.0.0.0"
+    assert settings.jwt_issuer == "issuer # not a comment"
+    assert settings.jwt_audience == "aud"
+    assert settings.log_level == "INFO"
+
+
 def test_env_example_lists_every_setting():
     from dataclasses import fields
     from pathlib import Path
