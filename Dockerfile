@@ -8,9 +8,11 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 RUN pip install --no-cache-dir "uv==0.13.8"
 WORKDIR /src
-# Dependencies first, so code changes reuse this layer.
+# Dependencies first, so code changes reuse this layer. The same step as `make install` (RUNTIME_SYNC in the
+# Makefile; UV_COMPILE_BYTECODE=1 is its --compile-bytecode) without the `embedded` group: no chdb, pandas or
+# pyarrow in the image, which ships logs to a ClickHouse server (LOG_SHIPPING=stdout).
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev
 COPY app ./app
 COPY alembic ./alembic
 COPY pyproject.toml alembic.ini* ./
@@ -22,6 +24,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production \
+    LOG_SHIPPING=stdout \
     HOST=0.0.0.0 \
     PORT=8000
 RUN groupadd --system --gid 10001 app \

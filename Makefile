@@ -10,31 +10,42 @@ PORT ?= 8000
 DATA_DIR ?= ./data
 export PORT DATA_DIR
 
-.PHONY: install run test test-future lint typecheck unit bench browser clean
+.PHONY: install install-dev run test test-future lint typecheck unit bench browser clean
 
 $(UV):
 	@bash .ci/bootstrap-uv $(PYTHON) $(UV_VERSION)
 
+# `make install` installs what the service runs: the locked runtime dependencies with exactly the flags of the
+# production image (Dockerfile, checked by tests/test_packaging.py), plus the embedded ClickHouse engine (the
+# `embedded` group), which the image leaves out. `make install-dev` adds the dev group (tests, linters, browsers'
+# driver) for `make test`. `--inexact` keeps a developer's dev tools when `make run` follows `make test`.
 # Bytecode is compiled at install: every app, worker and sandbox process then starts in seconds, also where
 # PYTHONDONTWRITEBYTECODE keeps Python from caching what it compiles.
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --compile-bytecode
+RUNTIME_SYNC := sync --frozen --no-dev --compile-bytecode
+$(VENV)/.synced-runtime: $(UV) pyproject.toml uv.lock
+	$(UV) $(RUNTIME_SYNC) --group embedded --inexact
 	@touch $@
 
-install: $(VENV)/.synced
+$(VENV)/.synced-dev: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --compile-bytecode
+	@touch $@ $(VENV)/.synced-runtime
+
+install: $(VENV)/.synced-runtime
+
+install-dev: $(VENV)/.synced-dev
 
 run: install
 	$(PY) -m app migrate
 	$(PY) -m app serve
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install
+typecheck: install-dev
 	$(VENV)/bin/mypy app
 
-unit: install
+unit: install-dev
 	$(VENV)/bin/pytest
 
 browser:
@@ -51,11 +62,11 @@ CLOCKWAIT_SHIM := .tools/clockwait_shim.so
 $(CLOCKWAIT_SHIM): tests/future/clockwait_shim.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -o $@ $< -ldl
-test-future: install $(CLOCKWAIT_SHIM)
+test-future: install-dev $(CLOCKWAIT_SHIM)
 	@bash .ci/install-faketime
 	LD_PRELOAD=$(abspath $(CLOCKWAIT_SHIM)) faketime '+400 days' $(VENV)/bin/pytest $(FUTURE_TESTS)
 
-bench: install
+bench: install-dev
 	$(PY) -m tests.bench
 
 clean:

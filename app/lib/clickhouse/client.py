@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Final
@@ -46,6 +47,11 @@ def make_client(dsn: str, *, connect_timeout_s: float = 5.0, query_timeout_s: fl
     if dsn.startswith("chdb:"):
         if not dsn.startswith("chdb://"):
             raise ClickHouseConfigError("CLICKHOUSE_DSN must look like chdb://<path> or chdb://memory")
+        if importlib.util.find_spec("chdb") is None:
+            raise ClickHouseConfigError(
+                "the embedded ClickHouse engine (chdb) is not installed here (the production image leaves it out): "
+                "set CLICKHOUSE_DSN to a ClickHouse server, or LOG_SHIPPING=stdout or off"
+            )
         path, database = _chdb_location(dsn)
         if path is not None:
             Path(path).mkdir(parents=True, exist_ok=True)
