@@ -29,14 +29,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8000
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
-    && mkdir -p /app/data \
-    && chown app:app /app/data
+    && mkdir -p /app/data /app/sandbox-keys \
+    && chown app:app /app/data /app/sandbox-keys
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=root:root /src /app
 USER app:app
 EXPOSE 8000
+# The container's own network address (what a published port reaches), not the loopback.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health\", timeout=2)"]
+    CMD ["python", "-c", "import os, socket, urllib.request; urllib.request.urlopen(f\"http://{socket.gethostbyname(socket.gethostname())}:{os.environ.get('PORT', '8000')}/health\", timeout=2)"]
 ENTRYPOINT ["python", "-m", "app"]
 CMD ["api"]

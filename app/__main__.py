@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     roles.add_parser("sandbox", help="run the offline Telegram sandbox DC", add_help=False)
     keys = roles.add_parser("keys", help="encryption keys")
     keys.add_argument("action", choices=["generate", "rotate"])
+    keys.add_argument("--env", action="store_true", help="generate: print ready `.env` lines for docker compose")
+    keys.add_argument("--sandbox", action="store_true", help="with --env: also the lines of the compose sandbox")
     users = roles.add_parser("users", help="application users")
     users.add_argument("action", choices=["create-admin"])
     users.add_argument("--email", required=True)
@@ -118,10 +120,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.role == "migrate":
             from app.db.migrations import upgrade
+            from app.server.preflight import default_password_warnings
 
             settings = load_settings()
             upgrade(settings)
             print("database is up to date")
+            for warning in default_password_warnings(settings):
+                print(f"warning: {warning}", file=sys.stderr)
             if settings.clickhouse_dsn:
                 _apply_log_schema(settings.clickhouse_dsn, settings.log_retention_days)
             return 0
@@ -134,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             from app.lib.crypto import generate_key
 
             if args.action == "generate":
-                print(generate_key())
+                if args.env:
+                    from app.server.preflight import compose_env_lines
+
+                    print("\n".join(compose_env_lines(sandbox=args.sandbox)))
+                else:
+                    print(generate_key())
                 return 0
             return asyncio.run(_rotate_keys())
         if args.role == "users":

@@ -41,7 +41,7 @@ from app.domain.system.health import HealthCheck
 from app.domain.webhooks.controllers import WebhooksController
 from app.lib.counters import create_attempt_counter
 from app.lib.crypto import SecretBox
-from app.lib.logging import configure_logging
+from app.lib.logging import configure_logging, log_event
 from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
 from app.lib.targets import Resolver
@@ -55,6 +55,7 @@ from app.server.errors import EXCEPTION_HANDLERS
 from app.server.events import EventsRuntime
 from app.server.housekeeping import housekeeping
 from app.server.input_guard import CheckedRequest, NulInUrlGuard
+from app.server.preflight import default_password_warnings
 from app.server.request_log import RequestLogMiddleware
 from app.server.stores import create_redis, create_store
 from app.telegram.peerbook import PeerBook, running_peer_book
@@ -195,6 +196,8 @@ def create_app(
     settings = settings or get_settings()
     # Idempotent: one stdlib bridge however many apps are built.
     configure_logging(settings.log_level, console=settings.log_format == "console")
+    for warning in default_password_warnings(settings):
+        log_event("warning", "server", "config.default_password", warning)
     ctx = build_context(settings, resolver=resolver)
 
     @asynccontextmanager

@@ -5,6 +5,7 @@ This is the only seam between the service and the sandbox: an address override a
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,13 @@ class DataCenter:
         if len(parts) < 2 or not parts[1].isdigit():
             raise ValueError(f"TELEGRAM_DC must look like host:port[:dc_id], got {value!r}")
         dc_id = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 2
-        return cls(parts[0], int(parts[1]), dc_id)
+        # Sessions store the DC as an IP address (StringSession packs it), so a host name such as a compose
+        # service (`sandbox:4430`) is resolved once, here.
+        try:
+            host = socket.gethostbyname(parts[0])
+        except OSError:
+            raise ValueError(f"TELEGRAM_DC host {parts[0]!r} does not resolve") from None
+        return cls(host, int(parts[1]), dc_id)
 
 
 def load_pem(value: str) -> str:
