@@ -49,7 +49,7 @@ from app.server.archives import ArchivesRuntime
 from app.server.auth import JWTAuthMiddleware
 from app.server.channels import ChannelsRuntime
 from app.server.context import AppContext
-from app.server.dashboard import dashboard_router, redirect_to_dashboard
+from app.server.dashboard import dashboard_environment, dashboard_router, redirect_to_dashboard
 from app.server.docs import API_DESCRIPTION, docs_assets_router, openapi_config
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.events import EventsRuntime
@@ -239,6 +239,7 @@ def create_app(
             WebhooksController,
             events_socket,
             dashboard_router(),
+            dashboard_environment,
             docs_assets_router(),
             redirect_to_dashboard,
         ],

@@ -14,7 +14,15 @@ from litestar.stores.base import Store
 from app.lib.errors import Forbidden, Unauthorized
 from app.lib.security import InvalidToken, TokenClaims, TokenCodec
 
-PUBLIC_PATHS = {"/auth/register", "/auth/login", "/refresh", "/auth/refresh", "/health", "/events"}
+PUBLIC_PATHS = {
+    "/auth/register",
+    "/auth/login",
+    "/refresh",
+    "/auth/refresh",
+    "/health",
+    "/events",
+    "/dashboard-environment",
+}
 PUBLIC_PREFIXES = ("/schema", "/dashboard", "/metrics")
 
 

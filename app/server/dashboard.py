@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -46,3 +46,17 @@ def dashboard_router() -> Router:
 @get("/", include_in_schema=False)
 async def redirect_to_dashboard() -> Redirect:
     return Redirect(path="/dashboard/")
+
+
+@get("/dashboard-environment", include_in_schema=False, cache_control=CacheControlHeader(no_cache=True))
+async def dashboard_environment(request: Request) -> dict[str, object]:
+    """What the dashboard shows about this service: on the sandbox, a banner with the test numbers."""
+    sandbox = request.app.state.ctx.settings.telegram_mode == "sandbox"
+    return {
+        "telegram": "sandbox" if sandbox else "telegram",
+        "sandbox_numbers": (
+            "+99966XYYYY (X = 1, 2 or 3, any YYYY) log in with the code XXXXX, e.g. +9996621234 with 22222"
+            if sandbox
+            else None
+        ),
+    }

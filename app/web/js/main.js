@@ -114,7 +114,28 @@ async function submitAuth(event) {
   }
 }
 
+/** On the offline sandbox, say so on every page, with the numbers that log in (nothing here reaches Telegram). */
+async function showEnvironment() {
+  try {
+    const response = await fetch("/dashboard-environment", { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const environment = await response.json();
+    if (environment.telegram !== "sandbox") return;
+    for (const id of ["sandbox-banner", "auth-sandbox-banner"]) {
+      const banner = $(id);
+      banner.replaceChildren();
+      const title = document.createElement("strong");
+      title.textContent = "Sandbox";
+      banner.append(title, ` — an offline Telegram for trying things out. Test numbers: ${environment.sandbox_numbers}.`);
+      banner.hidden = false;
+    }
+  } catch {
+    // The banner is a hint; without it every page still works.
+  }
+}
+
 function init() {
+  showEnvironment();
   $("auth-form").addEventListener("submit", submitAuth);
   $("auth-switch").addEventListener("click", () => setAuthMode(!registering));
   $("sign-out").addEventListener("click", async () => {

@@ -249,13 +249,13 @@ export function webhooksPage(root) {
           }));
         }
         return h("tr", { dataset: { status: d.status } },
-          h("td", { text: d.event_type }),
-          h("td", {}, badge(d.status)),
-          h("td", { text: String(d.attempt) }),
-          h("td", { text: [d.last_status_code, d.last_error].filter((x) => x !== null && x !== undefined && x !== "").join(" ") || "—" }),
-          h("td", {}, timeEl(d.created_at)),
-          h("td", {}, timeEl(d.delivered_at)),
-          h("td", {}, retry),
+          h("td", { "data-label": "Event", text: d.event_type }),
+          h("td", { "data-label": "Status" }, badge(d.status)),
+          h("td", { "data-label": "Attempts", text: String(d.attempt) }),
+          h("td", { "data-label": "Response", text: [d.last_status_code, d.last_error].filter((x) => x !== null && x !== undefined && x !== "").join(" ") || "—" }),
+          h("td", { "data-label": "Created" }, timeEl(d.created_at)),
+          h("td", { "data-label": "Delivered" }, timeEl(d.delivered_at)),
+          h("td", { class: "actions" }, retry),
         );
       })),
     );
