@@ -6,6 +6,7 @@ with a delivery, log rows), because empty pages hide what overflows.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.async_api import expect
@@ -91,3 +92,15 @@ async def test_every_page_fits_desktop_and_phone_widths(browser, service, sandbo
                     if found:
                         problems[f"{page_id} at {viewport['width']} px"] = found
     assert problems == {}, "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
+async def test_empty_states_link_to_the_next_step(browser, service):
+    tokens = await sign_up(service, "empty@example.com")
+    async with open_page(browser, service, tokens) as page:
+        await page.goto("/dashboard/#inbox")
+        await page.get_by_role("link", name="Connect a profile").click()
+        await expect(page.get_by_role("heading", name="Profiles", level=1)).to_be_visible()
+        await page.goto("/dashboard/#webhooks")
+        await expect(page.get_by_role("link", name="Webhooks in the API docs")).to_have_attribute(
+            "href", re.compile("/schema")
+        )

@@ -131,7 +131,14 @@ export function messageArea() {
   };
 }
 
-/** Run an async action with the button disabled meanwhile. */
+/** An empty state that says what to do next, with a link there (`href` a page hash such as "#profiles"). */
+export function emptyState(text, next = null, tag = "p") {
+  const el = h(tag, { class: "empty", text });
+  if (next) el.append(" ", h("a", { href: next.href, text: next.text }));
+  return el;
+}
+
+/** Run an async action with the button disabled (and a spinner on it, app.css) meanwhile. */
 export async function busy(button, action) {
   const was = button.disabled;
   button.disabled = true;

@@ -2,7 +2,7 @@
 // content, edits marked) and the assignment / failover history.
 
 import { api } from "../api.js";
-import { announce, badge, busy, field, h, messageArea, replace, timeEl } from "../dom.js";
+import { announce, badge, busy, emptyState, field, h, messageArea, replace, timeEl } from "../dom.js";
 import { describe } from "../errors.js";
 import * as live from "../live.js";
 import { messagesOf } from "./inbox.js";
@@ -76,7 +76,8 @@ export function channelsPage(root) {
 
   function renderList() {
     if (!channels.length) {
-      replace(listEl, h("p", { class: "empty", text: "No channels monitored yet." }));
+      replace(listEl, emptyState("No channels monitored yet. Add one above (on the sandbox, try @sandbox_news); a profile joins it for you.",
+        { href: "#profiles", text: "No profile yet? Connect one." }));
       return;
     }
     replace(listEl, h("table", { class: "table" },

@@ -2,7 +2,7 @@
 // live over the event stream (each message event reloads what it touches, so the page converges on the server).
 
 import { api } from "../api.js";
-import { announce, badge, busy, clear, h, messageArea, nextId, replace, timeEl } from "../dom.js";
+import { announce, badge, busy, emptyState, clear, h, messageArea, nextId, replace, timeEl } from "../dom.js";
 import { describe } from "../errors.js";
 import * as live from "../live.js";
 import { profileName } from "./profiles.js";
@@ -67,9 +67,11 @@ export function inboxPage(root) {
     h("small", { id: `${replyId}-hint`, class: "hint", text: "Enter sends, Shift+Enter adds a line." }),
     replyMsg.el,
   );
+  const noReply = h("p", { class: "muted small no-reply", hidden: true,
+    text: "This is a broadcast channel: only its admins post here, so there is no reply box." });
   const back = h("button", { type: "button", class: "link back", text: "← Conversations" });
   const thread = h("section", { class: "thread", "aria-labelledby": "thread-title" },
-    back, threadTitle, threadMeta, messagesEl, replyForm);
+    back, threadTitle, threadMeta, messagesEl, replyForm, noReply);
   const layout = h("div", { class: "inbox" },
     h("section", { class: "inbox-list", "aria-label": "Conversations by profile" },
       h("div", { class: "field inline" }, h("label", { for: "inbox-profile-filter", text: "Profile" }), filter),
@@ -119,9 +121,11 @@ export function inboxPage(root) {
 
   function renderConversations() {
     if (!conversations.length) {
-      replace(listEl, h("p", { class: "empty", text: profiles.size
-        ? "No conversations yet. Messages to your profiles appear here as they arrive."
-        : "No profiles yet: connect one on the Profiles page." }));
+      replace(listEl, profiles.size
+        ? emptyState("No conversations yet. Messages to your profiles appear here as they arrive.",
+          { href: "#channels", text: "Or follow a channel." })
+        : emptyState("No profiles yet: connect a Telegram account first.",
+          { href: "#profiles", text: "Connect a profile" }));
       return;
     }
     const groups = new Map();
@@ -179,7 +183,10 @@ export function inboxPage(root) {
     threadTitle.textContent = openConversation ? titleOf(openConversation) : "Conversation";
     threadMeta.textContent = phone ? `via ${profile ? profileName(profile) : phone} (${phone})` : "";
     replyLabel.textContent = phone ? `Reply as ${profile ? profileName(profile) : phone}` : "Reply";
-    replyForm.hidden = false;
+    // A broadcast channel takes posts from its admins only: offer no box that would fail with CHAT_WRITE_FORBIDDEN.
+    const readOnly = openConversation && openConversation.kind === "channel";
+    replyForm.hidden = Boolean(readOnly);
+    noReply.hidden = !readOnly;
     messagesEl.hidden = false;
     clear(messagesEl);
     await loadMessages({ announceNew: false });

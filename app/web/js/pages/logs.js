@@ -1,7 +1,7 @@
 // Logs: filters over `GET /logs` (request or event log) and a table, newest first, with "load more".
 
 import { api } from "../api.js";
-import { badge, busy, field, h, messageArea, replace, timeEl } from "../dom.js";
+import { badge, busy, emptyState, field, h, messageArea, replace, timeEl } from "../dom.js";
 import { describe } from "../errors.js";
 
 const COLUMNS = {
@@ -106,7 +106,7 @@ export function logsPage(root) {
       for (const row of page.items) {
         tbody.append(h("tr", {}, columns.map(([title, cell]) => h("td", { "data-label": title }, cell(row)))));
       }
-      if (!tbody.children.length) replace(results, h("p", { class: "empty", text: "No log rows match." }));
+      if (!tbody.children.length) replace(results, emptyState("No log rows match. Widen the time range or clear a filter; new rows arrive within seconds."));
       cursor = page.next_cursor;
       more.hidden = !cursor;
     } catch (exc) {

@@ -1,7 +1,7 @@
 // Webhooks: create (the secret is shown once), edit, delete, send a test, the delivery log with retry.
 
 import { api } from "../api.js";
-import { announce, badge, busy, field, h, messageArea, nextId, replace, timeEl } from "../dom.js";
+import { announce, badge, busy, emptyState, field, h, messageArea, nextId, replace, timeEl } from "../dom.js";
 import { describe } from "../errors.js";
 
 export const EVENT_TYPES = [
@@ -108,7 +108,8 @@ export function webhooksPage(root) {
       const hooks = await api("GET", "/webhooks");
       status.clear();
       if (!hooks.length) {
-        replace(listEl, h("p", { class: "empty", text: "No webhooks yet." }));
+        replace(listEl, emptyState("No webhooks yet. Add an endpoint above to receive events as signed HTTP POSTs.",
+          { href: "/schema#/webhooks", text: "Webhooks in the API docs" }));
         return;
       }
       replace(listEl, h("ul", { class: "hooks" }, hooks.map((w) => h("li", {}, hookCard(w)))));
