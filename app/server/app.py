@@ -55,6 +55,7 @@ from app.server.errors import EXCEPTION_HANDLERS
 from app.server.events import EventsRuntime
 from app.server.housekeeping import housekeeping
 from app.server.input_guard import CheckedRequest, NulInUrlGuard
+from app.server.openapi_contract import complete_before_docs
 from app.server.preflight import default_password_warnings
 from app.server.request_log import RequestLogMiddleware
 from app.server.stores import create_redis, create_store
@@ -257,6 +258,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # app.lib.logging owns the root logger; Litestar's config would replace its bridge
         lifespan=[lifespan],
+        before_request=complete_before_docs,
         request_max_body_size=settings.max_request_body_bytes,
         response_cache_config=ResponseCacheConfig(),
         openapi_config=openapi_config(title="Telegram Multi-Profile API", version="0.1.0", description=API_DESCRIPTION),

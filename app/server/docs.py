@@ -53,6 +53,7 @@ def openapi_config(*, title: str, version: str, description: str) -> OpenAPIConf
         description=description,
         path="/schema",
         render_plugins=[swagger],
+        use_handler_docstrings=True,
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),
