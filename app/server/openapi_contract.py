@@ -53,14 +53,14 @@ _CREDENTIALS = {"email": "ada@example.com", "password": "correct horse"}
 OPERATIONS: dict[tuple[str, str], _Doc] = {
     ("POST", "/auth/register"): (
         "Create an account",
-        "Registers an application user; the first one is admin.",
-        (409,),
+        "Registers an application user as REGISTRATION allows (under `open` the first one is admin).",
+        (403, 409),
         _CREDENTIALS,
     ),
     ("POST", "/auth/login"): (
         "Sign in",
         "Exchanges email and password for an access and a refresh token.",
-        (401, 429),
+        (401, 429, 503),
         _CREDENTIALS,
     ),
     ("POST", "/refresh"): (
@@ -77,6 +77,19 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
     ),
     ("POST", "/logout"): ("Sign out", "Revokes the access token and its login's refresh tokens.", (), {}),
     ("POST", "/auth/logout"): ("Sign out", "Alias of `POST /logout`.", (), {}),
+    ("POST", "/invitations"): (
+        "Invite someone (admins)",
+        "Issues a single-use invitation; its token is shown in this answer only.",
+        (403,),
+        {"email": "new.colleague@example.com", "expires_in_s": 604800},
+    ),
+    ("GET", "/invitations"): ("List invitations (admins)", "Invitations with their status, no tokens.", (403,), None),
+    ("DELETE", "/invitations/{invitation_id}"): (
+        "Revoke an invitation (admins)",
+        "Revokes an unused invitation.",
+        (403, 409),
+        None,
+    ),
     ("GET", "/auth/me"): ("The signed-in user", "Id, email and role of the token's user.", (), None),
     ("GET", "/utils/me"): ("The signed-in user", "Alias of `GET /auth/me`.", (), None),
     ("GET", "/profiles"): ("List profiles", "The caller's Telegram profiles with their live status.", (), None),
