@@ -270,6 +270,44 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
 }
 
 
+# What app.lib.phones.normalize_phone accepts: separators anywhere, an optional `+` or `00`, then an E.164 number.
+_SEPARATOR = r"[\s().-]*"
+PHONE_PATTERN = rf"^{_SEPARATOR}(?:\+|0{_SEPARATOR}0)?{_SEPARATOR}[1-9](?:{_SEPARATOR}[0-9]){{6,14}}{_SEPARATOR}$"
+PHONE_DESCRIPTION = "International number (E.164, e.g. +15551234567); spaces, dots, dashes and brackets are ignored."
+
+
+def _constrain_phone(schema: Schema | Reference | None) -> None:
+    if isinstance(schema, Schema):
+        schema.pattern = PHONE_PATTERN
+        schema.description = schema.description or PHONE_DESCRIPTION
+        for option in schema.one_of or []:
+            _constrain_phone(option)
+
+
+def _request_component_names(operation: Operation) -> set[str]:
+    if not isinstance(operation.request_body, RequestBody):
+        return set()
+    names = set()
+    for media in operation.request_body.content.values():
+        schema = media.schema
+        options = [schema, *(schema.one_of or [])] if isinstance(schema, Schema) else [schema]
+        names |= {option.ref.rsplit("/", 1)[-1] for option in options if isinstance(option, Reference)}
+    return names
+
+
+def _constrain_phones(openapi: OpenAPI, operations: list[Operation]) -> None:
+    """The phone pattern the server enforces, on every phone a request carries (body field, path or query)."""
+    schemas = openapi.components.schemas or {}
+    for operation in operations:
+        for parameter in operation.parameters or []:
+            if getattr(parameter, "name", None) == "phone":
+                _constrain_phone(getattr(parameter, "schema", None))
+        for name in _request_component_names(operation):
+            component = schemas.get(name)
+            if component is not None and component.properties and "phone" in component.properties:
+                _constrain_phone(component.properties["phone"])
+
+
 def _error_response(description: str) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=description,
@@ -298,11 +336,13 @@ def complete_contract(openapi: OpenAPI) -> OpenAPI:
     """Add summaries, descriptions, examples and the real error responses to every operation (in place)."""
     components = openapi.components
     components.schemas = {**(components.schemas or {}), "Error": ERROR_SCHEMA}
+    operations: list[Operation] = []
     for path, item in (openapi.paths or {}).items():
         for method in ("get", "post", "put", "patch", "delete"):
             operation: Operation | None = getattr(item, method, None)
             if operation is None:
                 continue
+            operations.append(operation)
             summary, description, extra, example = OPERATIONS.get(
                 (method.upper(), path), (operation.summary or "", "", (), None)
             )
@@ -316,6 +356,7 @@ def complete_contract(openapi: OpenAPI) -> OpenAPI:
             for status in sorted(_statuses(method.upper(), path, operation, extra)):
                 responses[str(status)] = _error_response(ERRORS.get(status, "Error"))
             operation.responses = responses
+    _constrain_phones(openapi, operations)
     return openapi
 
 

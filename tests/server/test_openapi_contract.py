@@ -3,11 +3,17 @@ error responses in the one error shape the server really sends."""
 
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
 
 import jsonschema
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from app.lib.errors import ValidationFailed
+from app.lib.phones import normalize_phone
+from app.server.openapi_contract import PHONE_PATTERN
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -71,3 +77,47 @@ async def test_what_the_document_promises_is_what_the_server_answers(client):
             response.status_code
         )
         jsonschema.validate(response.json(), error_schema)
+
+
+def _accepted(raw: str) -> bool:
+    try:
+        normalize_phone(raw)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def test_the_documented_phone_pattern_accepts_exactly_what_the_server_accepts():
+    pattern = re.compile(PHONE_PATTERN)
+    samples = [
+        "+15551234567",
+        "0015551234567",
+        "15551234567",
+        "+1 (555) 123-45.67",
+        " +9996621234 ",
+        "0 0 1555123456",
+        "+0155512345",
+        "015551234567",
+        "+1555",
+        "+1234567890123456",
+        "+١٥٥٥١٢٣٤٥٦٧",
+        "++15551234567",
+        "",
+    ]
+    generator = random.Random()
+    samples += [
+        "".join(generator.choice("+0123456789 ().-") for _ in range(generator.randint(0, 22))) for _ in range(5000)
+    ]
+    disagreements = [raw for raw in samples if bool(pattern.match(raw)) != _accepted(raw)]
+    assert disagreements == []
+
+
+async def test_every_phone_a_request_carries_has_the_pattern(client):
+    document = await _document(client)
+    start = document["paths"]["/profiles/start"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = document["components"]["schemas"][start["$ref"].rsplit("/", 1)[-1]]
+    assert body["properties"]["phone"]["pattern"] == PHONE_PATTERN
+    for path, method in (("/profiles/{phone}", "patch"), ("/logs", "get")):
+        phone = next(p for p in document["paths"][path][method]["parameters"] if p["name"] == "phone")
+        schema = phone["schema"]
+        assert PHONE_PATTERN in {schema.get("pattern"), *(option.get("pattern") for option in schema.get("oneOf", []))}
