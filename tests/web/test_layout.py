@@ -86,6 +86,9 @@ async def test_every_page_fits_desktop_and_phone_widths(browser, service, sandbo
                         await expect(page.locator(".deliveries tbody tr").first).to_be_visible()
                         cells = page.locator(".deliveries tbody tr").first.locator("td[data-label]")
                         assert await cells.count() >= 6
+                        # Dates carry their time ("today, 20:15:02", or the date and the time before today).
+                        created = cells.filter(has=page.locator("time")).first.locator("time")
+                        await expect(created).to_have_text(re.compile(r"(^today, |\d{4}).*\d\d:\d\d:\d\d"))
                     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                     await page.screenshot(path=str(SCREENSHOTS / f"layout-{page_id}-{label}.png"), full_page=True)
                     found = await page.evaluate(OVERFLOWING)

@@ -76,7 +76,7 @@ export function announce(text) {
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 export function parseTime(value) {
   if (!value) return null;
@@ -84,7 +84,7 @@ export function parseTime(value) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** A <time> element: the time of day for today, the date and time otherwise. */
+/** A <time> element, always with its time: "today, 14:03:05" for today, the date and time otherwise. */
 export function timeEl(value, cls = "when") {
   const date = parseTime(value);
   if (!date) return h("span", { class: cls, text: "—" });
@@ -93,7 +93,7 @@ export function timeEl(value, cls = "when") {
     class: cls,
     datetime: date.toISOString(),
     title: date.toLocaleString(),
-    text: today ? timeFormat.format(date) : dateTimeFormat.format(date),
+    text: today ? `today, ${timeFormat.format(date)}` : dateTimeFormat.format(date),
   });
 }
 
