@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,11 @@ def test_the_production_dependency_set_has_no_chdb_pandas_pyarrow_or_dev_tools()
     assert {"litestar", "telethon", "clickhouse-connect", "python-dotenv", "swagger-ui-py"} <= production
     assert "chdb" in _locked("--no-dev", "--group", "embedded")
     assert {"chdb", "pytest"} <= _locked()
+
+
+def test_without_the_embedded_engine_a_chdb_dsn_says_what_to_configure(monkeypatch, tmp_path):
+    from app.lib.clickhouse import ClickHouseConfigError, make_client
+
+    monkeypatch.setitem(sys.modules, "chdb", None)  # how the production image looks: chdb is not installed
+    with pytest.raises(ClickHouseConfigError, match=r"chdb.* is not installed.*CLICKHOUSE_DSN.*LOG_SHIPPING"):
+        make_client(f"chdb://{tmp_path / 'clickhouse'}")
