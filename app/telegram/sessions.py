@@ -13,6 +13,7 @@ import contextlib
 import sqlite3
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from telethon import functions, types
@@ -20,7 +21,9 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
 from app.lib.errors import ValidationFailed
+from app.telegram.checkpoints import binding_checkpoint
 from app.telegram.connector import TELEGRAM_DCS, TelegramConnector
+from app.telegram.updates import StoredState
 
 MAX_SESSION_FILE_BYTES = 1_000_000
 PARSE_TIME_LIMIT_S = 0.5
@@ -106,8 +109,14 @@ def _session_row(connection: sqlite3.Connection) -> tuple[object, object]:
     return row[0], row[1]
 
 
-async def verify_session(connector: TelegramConnector, session: str, api_id: int, api_hash: str) -> types.User:
-    """Connect once and return the account behind the session.
+@dataclass(frozen=True, slots=True)
+class VerifiedSession:
+    me: types.User
+    checkpoint: tuple[StoredState, ...]  # the update state at import: the first connection catches up from it
+
+
+async def verify_session(connector: TelegramConnector, session: str, api_id: int, api_hash: str) -> VerifiedSession:
+    """Connect once: the account behind the session and its update state (the first checkpoint).
 
     Every failure (unreachable, refused, not logged in, timed out) answers the same 422, so the answer tells
     nothing about networks; the client tries once, never reconnects, and is gone when the request ends.
@@ -116,10 +125,13 @@ async def verify_session(connector: TelegramConnector, session: str, api_id: int
         session, api_id=api_id, api_hash=api_hash, receive_updates=False, connection_retries=0, auto_reconnect=False
     )
     users: object = None
+    checkpoint: tuple[StoredState, ...] = ()
     try:
         async with asyncio.timeout(VERIFY_TIMEOUT_S):
             await client.connect()
             users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
+            if isinstance(users, list) and users and isinstance(users[0], types.User):
+                checkpoint = await binding_checkpoint(client)
     except Exception:
         users = None
     finally:
@@ -127,4 +139,4 @@ async def verify_session(connector: TelegramConnector, session: str, api_id: int
             await client.disconnect()
     if not isinstance(users, list) or not users or not isinstance(users[0], types.User):
         raise ValidationFailed("the session could not be verified with Telegram", code="session_unauthorized")
-    return users[0]
+    return VerifiedSession(users[0], checkpoint)

@@ -228,7 +228,8 @@ async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: I
     api_id = data.api_id or telegram.default_api_id
     api_hash = data.api_hash or telegram.default_api_hash
     session_value, label = data.session_string, data.label
-    me = await verify_session(telegram.connector, session_value, api_id, api_hash)
+    verified = await verify_session(telegram.connector, session_value, api_id, api_hash)
+    me = verified.me
     if not me.phone:
         raise ValidationFailed("Telegram did not disclose the account's phone number", code="invalid_session")
     profile = await services.bind(
@@ -241,6 +242,7 @@ async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: I
         api_hash=api_hash,
         session_string=session_value,
         me=me,
+        checkpoint=verified.checkpoint,
     )
     return Response(
         services.to_out(profile), status_code=HTTP_201_CREATED, background=_activate_after_commit(ctx, profile.id)

@@ -24,6 +24,7 @@ from app.domain.profiles.code_limits import CodeSendLimit
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, Gone
 from app.lib.logging import log_event
+from app.telegram.checkpoints import binding_checkpoint
 from app.telegram.connector import TelegramConnector, session_string
 from app.telegram.errors import to_app_error
 from app.telegram.leases import LeaseStore
@@ -148,6 +149,10 @@ async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -
 async def _bind_from(
     session: AsyncSession, deps: LoginDeps, flow: LoginFlow, client: TelegramClient, me: types.User
 ) -> TelegramProfile:
+    try:
+        checkpoint = await binding_checkpoint(client)
+    except Exception as exc:
+        raise to_app_error(exc) from None
     profile = await services.bind(
         session,
         deps.box,
@@ -158,6 +163,7 @@ async def _bind_from(
         api_hash=deps.box.decrypt(flow.api_hash_encrypted),
         session_string=session_string(client),
         me=me,
+        checkpoint=checkpoint,
     )
     await session.delete(flow)
     await session.flush()

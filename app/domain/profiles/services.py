@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telethon import types
 
-from app.db.models import Chat, Message, ProfileStatus, TelegramProfile
+from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateState
 from app.domain.channels.failover import FAILOVER_STATUSES, request_failover
 from app.domain.events import services as events
 from app.domain.events.types import EventType
@@ -21,6 +22,7 @@ from app.lib.errors import Conflict, NotFound, ValidationFailed
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
 from app.telegram.runtime import ProfileCredentials
+from app.telegram.updates import StoredState
 
 LIVE_STATUSES = (ProfileStatus.ACTIVE.value, ProfileStatus.LIMITED.value)
 
@@ -72,8 +74,13 @@ async def bind(
     api_hash: str,
     session_string: str,
     me: types.User,
+    checkpoint: Sequence[StoredState],
 ) -> TelegramProfile:
-    """Store a logged-in session as the caller's profile (re-binding a dead profile of theirs in place)."""
+    """Store a logged-in session as the caller's profile (re-binding a dead profile of theirs in place).
+
+    `checkpoint` is the update state at binding: the first connection catches up from it, so nothing that
+    arrives between binding and the moment a worker connects the profile is missed.
+    """
     await ensure_bindable(session, owner_id, phone)
     if me.id is not None:
         clash = await session.scalar(
@@ -96,8 +103,27 @@ async def bind(
     profile.limited_until = None
     _apply_identity(profile, me)
     await session.flush()
+    await _start_from(session, profile.id, checkpoint)
     log_event("info", "profiles", "profile.bound", "Telegram profile bound", user_id=owner_id, profile_id=profile.id)
     return profile
+
+
+async def _start_from(session: AsyncSession, profile_id: UUID, checkpoint: Sequence[StoredState]) -> None:
+    """Replace the profile's stored update state (a re-bound profile forgets the old session's channels too)."""
+    await session.execute(sa_delete(UpdateState).where(UpdateState.profile_id == profile_id))
+    session.add_all(
+        UpdateState(
+            profile_id=profile_id,
+            entity_id=state.entity_id,
+            pts=state.pts,
+            qts=state.qts,
+            date=state.date,
+            seq=state.seq,
+            access_hash=state.access_hash,
+        )
+        for state in checkpoint
+    )
+    await session.flush()
 
 
 def _apply_identity(profile: TelegramProfile, me: types.User) -> None:
