@@ -112,7 +112,8 @@ class Settings:
     ws_replay_limit: int = 1000
     events_retention_days: int = 30
     webhook_allow_private_targets: bool = True
-    webhook_disable_after_failures: int = 20
+    webhook_disable_after_failures: int = 20  # and at least this many consecutive failed attempts
+    webhook_disable_after_s: float = 5 * 86400.0  # an endpoint is disabled after failing for this long
     webhook_retry_schedule_s: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
     webhook_concurrency: int = 32
     webhook_endpoint_concurrency: int = 2
@@ -404,6 +405,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         events_retention_days=read.integer("EVENTS_RETENTION_DAYS", 30, minimum=1),
         webhook_allow_private_targets=read.boolean("WEBHOOK_ALLOW_PRIVATE_TARGETS", app_env != "production"),
         webhook_disable_after_failures=read.integer("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1),
+        webhook_disable_after_s=read.number("WEBHOOK_DISABLE_AFTER_S", 5 * 86400.0, minimum=0),
         webhook_retry_schedule_s=read.numbers(
             "WEBHOOK_RETRY_SCHEDULE_S", (5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200), minimum=0.01
         ),

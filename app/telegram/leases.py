@@ -46,6 +46,14 @@ class LeaseStore(ABC):
     async def holder(self, name: str) -> str | None:
         """Who holds the lease now, if anyone."""
 
+    async def holders(self, names: list[str]) -> dict[str, str | None]:
+        """Who holds each of these leases now."""
+        return {name: await self.holder(name) for name in names}
+
+    async def uptime_s(self) -> float | None:
+        """Seconds since the store last started empty, or None when it cannot lose leases silently."""
+        return None
+
 
 class MemoryLeaseStore(LeaseStore):
     def __init__(self) -> None:
@@ -107,3 +115,17 @@ class RedisLeaseStore(LeaseStore):
     async def holder(self, name: str) -> str | None:
         value = await self._redis.get(self._key(name))
         return value.decode() if isinstance(value, bytes) else value
+
+    async def holders(self, names: list[str]) -> dict[str, str | None]:
+        if not names:
+            return {}
+        values = await self._redis.mget([self._key(name) for name in names])
+        return {
+            name: value.decode() if isinstance(value, bytes) else value
+            for name, value in zip(names, values, strict=True)
+        }
+
+    async def uptime_s(self) -> float | None:
+        # A restarted Redis may have come back without the leases while their holders are still connected.
+        info = await self._redis.info("server")
+        return float(info.get("uptime_in_seconds", 0))

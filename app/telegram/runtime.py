@@ -3,6 +3,13 @@
 Each active profile gets a supervisor task that takes the profile's lease, connects with bounded concurrency,
 keeps the lease renewed, and reconnects with backoff after transient failures. An authorization error (ban,
 revoked or unknown key) marks the profile and stops its supervisor: it never crash-loops.
+
+A connection ends in one order, whatever ends it (a worker joining, SIGTERM, a lost lease): the client is
+disconnected (intake stops), the release hooks commit what it queued, and only then is the lease released,
+so the next owner catches up from a checkpoint that covers everything this one stored. A lease taken fresh
+from a lease store that has just restarted (Redis lost its keys) waits two renewal intervals of the store's
+uptime before connecting: a previous holder that lost the lease without noticing notices on its next renewal
+and disconnects first, so one session is never live twice.
 """
 
 from __future__ import annotations
@@ -55,7 +62,9 @@ class ProfileSource(Protocol):
     async def credentials(self, profile_id: UUID) -> ProfileCredentials | None:
         """Credentials of a profile that should be connected now, or None (deleted, deactivated, dead)."""
 
-    async def connected(self, profile_id: UUID, me: types.User) -> None: ...
+    async def connected(self, profile_id: UUID, me: types.User, worker_id: str) -> None: ...
+
+    async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None: ...
 
     async def failed(self, profile_id: UUID, status: str, reason: str) -> None: ...
 
@@ -64,6 +73,19 @@ ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
 # Called with a profile's new client before it connects (update handlers and stored update state go here,
 # so nothing the connect-time catch-up fetches is dispatched before they exist).
 PrepareHook = Callable[[ProfileCredentials, TelegramClient], Awaitable[None]]
+# Called after a profile's client disconnected and before its lease is released: commit what it queued.
+ReleaseHook = Callable[[UUID], Awaitable[None]]
+
+
+class Ending:
+    """Why a connection ended (the `reason` of `profile.disconnected`)."""
+
+    HANDED_OVER = "handed_over"  # another live worker is the profile's owner now
+    LEASE_LOST = "lease_lost"  # the lease expired or the lease store is unreachable
+    SHUTDOWN = "shutdown"
+    DEACTIVATED = "deactivated"
+    CONNECTION_LOST = "connection_lost"
+    ERROR = "error"
 
 
 def lease_name(profile_id: UUID) -> str:
@@ -102,6 +124,8 @@ class ProfileRuntime:
         self._ready: dict[UUID, asyncio.Event] = {}
         self.hooks: list[ClientHook] = []
         self.prepare_hooks: list[PrepareHook] = []
+        self.release_hooks: list[ReleaseHook] = []
+        self.drain_timeout_s = max(10.0, 3 * lease_ttl_ms / 1000)
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -209,7 +233,7 @@ class ProfileRuntime:
         backoff = 1.0
         name = lease_name(profile_id)
         while not self._stopping:
-            if not self.owns(profile_id) or not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
+            if not await self._take_lease(profile_id):
                 await asyncio.sleep(min(2.0, self.lease_ttl_ms / 3000))
                 continue
             try:
@@ -223,7 +247,7 @@ class ProfileRuntime:
                     "profile.connection_failed",
                     f"profile connection failed: {type(exc).__name__}; retrying in {backoff:.0f} s",
                     profile_id=profile_id,
-                    context={"error": type(exc).__name__},
+                    context={"error": type(exc).__name__, "worker_id": self.instance_id},
                 )
                 outcome = "retry"
             finally:
@@ -237,6 +261,30 @@ class ProfileRuntime:
             else:
                 backoff = 1.0
 
+    async def _take_lease(self, profile_id: UUID) -> bool:
+        """Hold the profile's lease as its assigned owner (see the module docstring for the wait after a restart)."""
+        name = lease_name(profile_id)
+        if not self.owns(profile_id):
+            return False
+        try:
+            if not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
+                return False
+            uptime = await self.leases.uptime_s()
+            settle = 2 * self._renew_interval_s
+            if uptime is None or uptime >= settle:
+                return True
+            await asyncio.sleep(settle - uptime)
+            if self.owns(profile_id) and await self.leases.renew(name, self.instance_id, self.lease_ttl_ms):
+                return True
+            await self.leases.release(name, self.instance_id)
+        except Exception:  # the lease store is unreachable: try again later
+            return False
+        return False
+
+    @property
+    def _renew_interval_s(self) -> float:
+        return self.lease_ttl_ms / 3000
+
     async def _run_once(self, profile_id: UUID) -> str:
         """Connect and stay connected; returns 'stop', 'retry' or 'again' (the lease was lost)."""
         credentials = await self.source.credentials(profile_id)
@@ -246,6 +294,8 @@ class ProfileRuntime:
             credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, catch_up=True
         )
         renewer = asyncio.create_task(self._keep_lease(profile_id, client))
+        ending = Ending.ERROR
+        announced = False
         try:
             for prepare in self.prepare_hooks:
                 await prepare(credentials, client)
@@ -259,25 +309,78 @@ class ProfileRuntime:
                 await self.source.failed(profile_id, "deauthorized", "Telegram: session is not authorized")
                 return "stop"
             connected = ConnectedProfile(credentials, client, users[0])
-            await self.source.connected(profile_id, users[0])
+            await self.source.connected(profile_id, users[0], self.instance_id)
             for hook in self.hooks:
                 await hook(connected)
             self._connected[profile_id] = connected
             self._ready.setdefault(profile_id, asyncio.Event()).set()
+            announced = True
+            self._log_connection(credentials, "profile.connected", "connected")
             try:
                 await client.run_until_disconnected()
             except Exception as exc:
                 return await self._fail_if_fatal(profile_id, exc)
             # A lost lease ends the connection on purpose; anything else was a dropped connection.
+            ending = renewer.result() if renewer.done() and not renewer.cancelled() else Ending.CONNECTION_LOST
             return "again" if renewer.done() else "retry"
+        except asyncio.CancelledError:
+            ending = Ending.SHUTDOWN if self._stopping else Ending.DEACTIVATED
+            raise
         finally:
             self._connected.pop(profile_id, None)
             ready = self._ready.get(profile_id)
             if ready is not None:
                 ready.clear()
-            renewer.cancel()
+            await asyncio.shield(self._end_connection(credentials, client, renewer, ending if announced else None))
+
+    async def _end_connection(
+        self, credentials: ProfileCredentials, client: TelegramClient, renewer: asyncio.Task[str], ending: str | None
+    ) -> None:
+        """Stop intake, commit what was queued while still holding the lease, then let the lease go."""
+        renewer.cancel()  # it would stop renewing once another worker is the owner; the drain needs the lease
+        holder = asyncio.create_task(self._hold_lease(credentials.profile_id))
+        try:
             with contextlib.suppress(Exception):
-                await asyncio.shield(client.disconnect())
+                await client.disconnect()
+            for release in self.release_hooks:
+                try:
+                    await asyncio.wait_for(release(credentials.profile_id), self.drain_timeout_s)
+                except Exception as exc:
+                    log_event(
+                        "warning",
+                        "telegram.runtime",
+                        "profile.drain_failed",
+                        f"could not commit what the profile queued before releasing it: {type(exc).__name__}",
+                        profile_id=credentials.profile_id,
+                        context={"worker_id": self.instance_id},
+                    )
+        finally:
+            holder.cancel()
+        if ending is not None:
+            self._log_connection(credentials, "profile.disconnected", "disconnected", reason=ending)
+            with contextlib.suppress(Exception):
+                await self.source.disconnected(credentials.profile_id, self.instance_id, ending)
+
+    async def _hold_lease(self, profile_id: UUID) -> None:
+        """Keep renewing a lease we still hold (never re-taking a lost one) while a disconnected client drains."""
+        while True:
+            await asyncio.sleep(self._renew_interval_s)
+            with contextlib.suppress(Exception):
+                await self.leases.renew(lease_name(profile_id), self.instance_id, self.lease_ttl_ms)
+
+    def _log_connection(
+        self, credentials: ProfileCredentials, event: str, what: str, reason: str | None = None
+    ) -> None:
+        context = {"worker_id": self.instance_id, **({"reason": reason} if reason else {})}
+        log_event(
+            "info",
+            "telegram.runtime",
+            event,
+            f"profile {what} by worker {self.instance_id}" + (f" ({reason})" if reason else ""),
+            user_id=credentials.owner_id,
+            profile_id=credentials.profile_id,
+            context=context,
+        )
 
     async def _fail_if_fatal(self, profile_id: UUID, exc: BaseException) -> str:
         verdict = status_for(exc)
@@ -287,11 +390,13 @@ class ProfileRuntime:
         await self.source.failed(profile_id, status, reason)
         return "stop"
 
-    async def _keep_lease(self, profile_id: UUID, client: TelegramClient) -> None:
-        """Renew the lease; if it is lost, disconnect at once so two processes never share the session."""
-        interval = self.lease_ttl_ms / 3000
+    async def _keep_lease(self, profile_id: UUID, client: TelegramClient) -> str:
+        """Renew the lease; if it is lost, disconnect at once so two processes never share the session.
+
+        Returns why it ended the connection (an `Ending`).
+        """
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self._renew_interval_s)
             if not self.owns(profile_id):
                 log_event(
                     "info",
@@ -299,9 +404,10 @@ class ProfileRuntime:
                     "profile.handed_over",
                     "another worker owns this profile now; disconnecting",
                     profile_id=profile_id,
+                    context={"worker_id": self.instance_id},
                 )
                 await client.disconnect()
-                return
+                return Ending.HANDED_OVER
             try:
                 held = await self.leases.renew(lease_name(profile_id), self.instance_id, self.lease_ttl_ms)
             except Exception:
@@ -313,9 +419,10 @@ class ProfileRuntime:
                     "profile.lease_lost",
                     "lost the profile lease; disconnecting",
                     profile_id=profile_id,
+                    context={"worker_id": self.instance_id},
                 )
                 await client.disconnect()
-                return
+                return Ending.LEASE_LOST
 
     # -- one-off work on a profile's session ----------------------------------------------------------------
 

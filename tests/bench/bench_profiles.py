@@ -49,7 +49,10 @@ class InMemorySource:
     async def credentials(self, profile_id: uuid.UUID) -> ProfileCredentials | None:
         return self.profiles.get(profile_id)
 
-    async def connected(self, profile_id: uuid.UUID, me: types.User) -> None:
+    async def connected(self, profile_id: uuid.UUID, me: types.User, worker_id: str) -> None:
+        return None
+
+    async def disconnected(self, profile_id: uuid.UUID, worker_id: str, reason: str) -> None:
         return None
 
     async def failed(self, profile_id: uuid.UUID, status: str, reason: str) -> None:

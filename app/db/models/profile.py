@@ -42,6 +42,11 @@ class TelegramProfile(Base):
     max_channels: Mapped[int] = mapped_column(Integer, default=450)
     limited_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     last_active_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # What the worker that last connected the profile reported (the lease says who holds it now).
+    connection_worker: Mapped[str | None] = mapped_column(String(64), default=None)
+    connection_state: Mapped[str | None] = mapped_column(String(16), default=None)  # connected | disconnected
+    connection_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # why it disconnected
+    connection_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     def __repr__(self) -> str:
         return f"TelegramProfile(id={self.id}, phone={self.phone!r}, status={self.status}, session=***)"

@@ -41,6 +41,7 @@ class Webhook(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_success_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    failing_since: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)  # streak start
 
     def __repr__(self) -> str:
         return f"Webhook(id={self.id}, url={self.url!r}, status={self.status}, secret=***)"

@@ -6,6 +6,9 @@ growing memory. The writer drains the queue in batches, one transaction per batc
 their outbox events, and the update-state checkpoints that travelled behind them. If a batch fails, its records
 are retried one per transaction; a record that still fails is logged and its profile's checkpoints are held
 back for the life of the process, so the next start replays it from Telegram.
+
+When a profile's connection ends, the runtime waits for `drain` before it releases the lease: a marker queued
+behind the client's last records resolves once they are committed, so the next owner's checkpoint covers them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +42,16 @@ from app.telegram.updates import (
 CommitListener = Callable[[list[UpdateRecord], float], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Drained:
+    """A marker behind a disconnected client's records: resolved when everything before it is committed."""
+
+    done: asyncio.Future[None]
+
+
+QueueItem = UpdateRecord | Drained
+
+
 class MessageIngest:
     def __init__(
         self,
@@ -50,7 +64,7 @@ class MessageIngest:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._runtime = runtime
-        self.queue: asyncio.Queue[UpdateRecord] = asyncio.Queue(maxsize=queue_size)
+        self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._checkpoint_interval_s = checkpoint_interval_s
         self._feeds = FeedRegistry()
@@ -63,6 +77,7 @@ class MessageIngest:
         """Register with the runtime: every (re)connecting client gets the handlers and its stored state."""
         self._runtime.prepare_hooks.append(self._prepare)
         self._runtime.hooks.append(self._connected)
+        self._runtime.release_hooks.append(self.drain)
 
     async def start(self) -> None:
         self.attach()
@@ -75,6 +90,8 @@ class MessageIngest:
             self._runtime.prepare_hooks.remove(self._prepare)
         with contextlib.suppress(ValueError):
             self._runtime.hooks.remove(self._connected)
+        with contextlib.suppress(ValueError):
+            self._runtime.release_hooks.remove(self.drain)
         if self._writer is None:
             return
         with contextlib.suppress(TimeoutError):
@@ -99,6 +116,17 @@ class MessageIngest:
         if feed is not None and feed.client is connected.client:
             feed.start_checkpoints()
 
+    async def drain(self, profile_id: UUID) -> None:
+        """Return once everything queued so far (the disconnected client of `profile_id` among it) is committed."""
+        feed = self._feeds.feeds.get(profile_id)
+        if feed is not None:
+            feed.stop()
+        if self._writer is None or self._writer.done():
+            return
+        marker = Drained(asyncio.get_running_loop().create_future())
+        await self.queue.put(marker)
+        await asyncio.shield(marker.done)
+
     # -- writer ------------------------------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
@@ -109,10 +137,14 @@ class MessageIngest:
                     batch.append(self.queue.get_nowait())
                 except asyncio.QueueEmpty:
                     break
+            records = [item for item in batch if not isinstance(item, Drained)]
             try:
-                await self._write(batch)
+                if records:
+                    await self._write(records)
             finally:
-                for _ in batch:
+                for item in batch:
+                    if isinstance(item, Drained) and not item.done.done():
+                        item.done.set_result(None)
                     self.queue.task_done()
 
     async def _write(self, batch: list[UpdateRecord]) -> None:
@@ -150,7 +182,8 @@ class MessageIngest:
                     await self._apply(session, record, {})
                 self._committed([record])
             except Exception as exc:
-                self._held_back.add(record.profile.profile_id)
+                if not isinstance(record, Checkpoint):  # a later checkpoint would skip what failed
+                    self._held_back.add(record.profile.profile_id)
                 log_event(
                     "error",
                     "messages.ingest",

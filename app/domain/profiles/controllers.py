@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from app.domain.accounts import services as accounts
 from app.domain.channels import services as channels
-from app.domain.profiles import login, services
+from app.domain.profiles import login, ownership, services
 from app.domain.profiles.schemas import (
     LABEL_MAX_LENGTH,
     ImportSession,
@@ -77,11 +77,19 @@ class ProfilesController(Controller):
     tags = ["profiles"]
 
     @get("/")
-    async def list_profiles(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ProfileOut]:
-        """The caller's profiles with status, identity and last activity."""
+    async def list_profiles(
+        self, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+    ) -> list[ProfileOut]:
+        """The caller's profiles with status, identity and last activity; for admins also who holds each
+        connection (`connection`)."""
         profiles = await services.list_owned(db_session, request.user.id)
         counts = await channels.channel_counts(db_session, [p.id for p in profiles])
-        return [services.to_out(p, counts.get(p.id, 0)) for p in profiles]
+        listed = [services.to_out(p, counts.get(p.id, 0)) for p in profiles]
+        if request.user.is_admin:
+            held = await ownership.connections(ctx.telegram.leases, profiles)
+            for out in listed:
+                out.connection = held[out.id]
+        return listed
 
     @post("/start", status_code=HTTP_200_OK)
     async def start(

@@ -49,6 +49,19 @@ class TelegramIdentity(msgspec.Struct):
     last_name: str | None
 
 
+ConnectionState = Literal["connected", "connecting", "disconnected"]
+
+
+class ProfileConnection(msgspec.Struct):
+    """Admins only: which worker holds the profile's connection and in what state."""
+
+    holder: str | None  # the worker id holding the profile's lease now
+    state: ConnectionState
+    reason: str | None  # why it is disconnected: handed_over, lease_lost, shutdown, worker_lost, ...
+    last_worker: str | None  # the worker that last reported on it
+    changed_at: datetime | None
+
+
 class ProfileOut(msgspec.Struct):
     id: UUID
     phone: str
@@ -61,6 +74,7 @@ class ProfileOut(msgspec.Struct):
     telegram: TelegramIdentity | None
     last_active_at: datetime | None
     created_at: datetime
+    connection: ProfileConnection | msgspec.UnsetType = msgspec.UNSET  # admins only
 
 
 class LoginResult(msgspec.Struct):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telethon import types
 
@@ -44,16 +44,33 @@ class DatabaseProfileSource:
         await self.failed(profile_id, ProfileStatus.DEAUTHORIZED.value, "stored session cannot be decrypted")
         return None
 
-    async def connected(self, profile_id: UUID, me: types.User) -> None:
+    async def connected(self, profile_id: UUID, me: types.User, worker_id: str) -> None:
         async with self._sessionmaker.begin() as session:
             profile = await session.get(TelegramProfile, profile_id)
             if profile is None:
                 return
+            profile.connection_worker, profile.connection_state, profile.connection_reason = (
+                worker_id,
+                "connected",
+                None,
+            )
+            profile.connection_changed_at = datetime.now(UTC)
             profile.telegram_user_id = me.id
             profile.username, profile.first_name, profile.last_name = me.username, me.first_name, me.last_name
             profile.last_active_at = datetime.now(UTC)
             if profile.status != ProfileStatus.ACTIVE.value and profile.limited_until is None:
                 await services.set_status(session, profile_id, ProfileStatus.ACTIVE.value, None)
+
+    async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None:
+        """Record the end of this worker's connection (a newer owner's report is never overwritten)."""
+        async with self._sessionmaker.begin() as session:
+            await session.execute(
+                update(TelegramProfile)
+                .where(TelegramProfile.id == profile_id, TelegramProfile.connection_worker == worker_id)
+                .values(
+                    connection_state="disconnected", connection_reason=reason, connection_changed_at=datetime.now(UTC)
+                )
+            )
 
     async def failed(self, profile_id: UUID, status: str, reason: str) -> None:
         async with self._sessionmaker.begin() as session:

@@ -35,5 +35,5 @@ class SystemController(Controller):
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given.encode(), token.encode()):
                 raise Unauthorized("a valid metrics token is required", code="invalid_metrics_token")
-        families = await metrics.collect(db_session, ctx.telegram.runtime, ctx.ingest, ctx.logs)
+        families = await metrics.collect(db_session, ctx.telegram.runtime, ctx.telegram.leases, ctx.ingest, ctx.logs)
         return Response(render(ctx.http_metrics, families), media_type=PROMETHEUS_TEXT)

@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Channel, TelegramProfile, WebhookDelivery
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
+from app.domain.profiles.ownership import counts_per_worker
 from app.lib.metrics import Family, Sample
+from app.telegram.leases import LeaseStore
 from app.telegram.runtime import ProfileRuntime
 
 
 async def collect(
-    session: AsyncSession, runtime: ProfileRuntime, ingest: MessageIngest | None, logs: LogStore
+    session: AsyncSession, runtime: ProfileRuntime, leases: LeaseStore, ingest: MessageIngest | None, logs: LogStore
 ) -> list[Family]:
+    held, connected = await counts_per_worker(session, leases)
     families = [
         Family(
             "tgmp_profiles",
@@ -48,6 +51,18 @@ async def collect(
             "gauge",
             "Profiles this process keeps connected or is connecting.",
             (Sample(len(runtime.supervised_ids())),),
+        ),
+        Family(
+            "tgmp_worker_profiles_held",
+            "gauge",
+            "Live profiles whose lease each worker holds (all processes).",
+            tuple(Sample(count, {"worker": worker}) for worker, count in sorted(held.items())),
+        ),
+        Family(
+            "tgmp_worker_profiles_connected",
+            "gauge",
+            "Live profiles each worker holds and reports connected (all processes).",
+            tuple(Sample(count, {"worker": worker}) for worker, count in sorted(connected.items())),
         ),
     ]
     if ingest is not None:

@@ -46,6 +46,7 @@ def _fields(webhook: Webhook) -> dict[str, object]:
         "consecutive_failures": webhook.consecutive_failures,
         "last_success_at": webhook.last_success_at,
         "last_failure_at": webhook.last_failure_at,
+        "failing_since": webhook.failing_since,
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
     }

@@ -153,7 +153,7 @@ async def record(
     *,
     owner: str,
     schedule: tuple[float, ...],
-    disable_after: int,
+    disable: DisablePolicy,
 ) -> None:
     """Store attempts and their consequences for the deliveries and the endpoints' health (one batch)."""
     now = datetime.now(UTC)
@@ -201,7 +201,7 @@ async def record(
             if outcome.ok:
                 await _mark_healthy(session, webhook_id, now)
             else:
-                await _mark_failing(session, target, now, disable_after=disable_after, last_error=outcome.error)
+                await _mark_failing(session, target, now, disable=disable, last_error=outcome.error)
 
 
 def _delivery_change(
@@ -234,6 +234,7 @@ async def _mark_healthy(session: AsyncSession, webhook_id: UUID, now: datetime) 
         .where(Webhook.id == webhook_id)
         .values(
             consecutive_failures=0,
+            failing_since=None,
             last_success_at=now,
             status=case(
                 (Webhook.status == WebhookStatus.FAILED.value, WebhookStatus.ACTIVE.value), else_=Webhook.status
@@ -243,9 +244,20 @@ async def _mark_healthy(session: AsyncSession, webhook_id: UUID, now: datetime) 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DisablePolicy:
+    """An endpoint is disabled once its failures span `after_s` and number at least `min_failures` (Svix-like:
+    a receiver that is down for minutes keeps its deliveries, retried on the schedule). Half-way there an
+    `alert` warns its owner. `after_s=0` disables on the count alone (the behaviour before the period)."""
+
+    after_s: float
+    min_failures: int
+
+
 async def _mark_failing(
-    session: AsyncSession, target: Target, now: datetime, *, disable_after: int, last_error: str | None
+    session: AsyncSession, target: Target, now: datetime, *, disable: DisablePolicy, last_error: str | None
 ) -> None:
+    previous_failure = await session.scalar(select(Webhook.last_failure_at).where(Webhook.id == target.webhook_id))
     result = await session.execute(
         update(Webhook)
         .where(Webhook.id == target.webhook_id)
@@ -253,15 +265,25 @@ async def _mark_failing(
             failure_count=Webhook.failure_count + 1,
             consecutive_failures=Webhook.consecutive_failures + 1,
             last_failure_at=now,
+            failing_since=func.coalesce(Webhook.failing_since, now),
             status=case(
                 (Webhook.status == WebhookStatus.ACTIVE.value, WebhookStatus.FAILED.value), else_=Webhook.status
             ),
         )
-        .returning(Webhook.consecutive_failures)
+        .returning(Webhook.consecutive_failures, Webhook.failing_since, Webhook.status)
         .execution_options(synchronize_session=False)
     )
-    failures = result.scalar_one_or_none()
-    if failures is None or failures < disable_after:
+    row = result.one_or_none()
+    if row is None:
+        return
+    failures, failing_since, status = row
+    since = _aware(failing_since or now)
+    disables_at = since + timedelta(seconds=disable.after_s)
+    if now < disables_at or failures < disable.min_failures:
+        warn_at = since + timedelta(seconds=disable.after_s / 2)
+        crossed = previous_failure is None or _aware(previous_failure) < warn_at
+        if disable.after_s > 0 and status != WebhookStatus.DISABLED.value and crossed and now >= warn_at:
+            await _warn_failing(session, target, failures, since, disables_at, last_error)
         return
     disabled = await session.execute(
         update(Webhook)
@@ -274,13 +296,55 @@ async def _mark_failing(
         await _announce_disabled(session, target, failures, last_error)
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes from RETURNING and scalar reads; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _warn_failing(
+    session: AsyncSession,
+    target: Target,
+    failures: int,
+    since: datetime,
+    disables_at: datetime,
+    last_error: str | None,
+) -> None:
+    details = {
+        "webhook_id": str(target.webhook_id),
+        "url": target.url,
+        "consecutive_failures": failures,
+        "failing_since": since.isoformat(),
+        "disables_at": disables_at.isoformat(),
+    }
+    await emit(
+        session,
+        user_id=target.user_id,
+        type=EventType.ALERT.value,
+        data={
+            "kind": "webhook_failing_persistently",
+            "message": f"webhook {target.url} has failed since {since.isoformat()}; "
+            f"it will be disabled at {disables_at.isoformat()} unless a delivery succeeds",
+            "last_error": last_error,
+            **details,
+        },
+    )
+    log_event(
+        "warning",
+        "webhooks",
+        "webhook.failing",
+        "webhook failing persistently",
+        user_id=target.user_id,
+        context=details,
+    )
+
+
 async def _announce_disabled(session: AsyncSession, target: Target, failures: int, last_error: str | None) -> None:
     details = {"webhook_id": str(target.webhook_id), "url": target.url, "consecutive_failures": failures}
     await emit(
         session,
         user_id=target.user_id,
         type=EventType.WEBHOOK_DISABLED.value,
-        data={**details, "reason": "too many consecutive failures", "last_error": last_error},
+        data={**details, "reason": "failing for too long", "last_error": last_error},
     )
     await emit(
         session,
@@ -288,7 +352,8 @@ async def _announce_disabled(session: AsyncSession, target: Target, failures: in
         type=EventType.ALERT.value,
         data={
             "kind": "webhook_failing",
-            "message": f"webhook {target.url} was disabled after {failures} consecutive failed deliveries",
+            "message": f"webhook {target.url} was disabled after {failures} consecutive failed deliveries "
+            "spanning the disable period",
             **details,
         },
     )

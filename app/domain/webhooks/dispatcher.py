@@ -214,7 +214,10 @@ class WebhookDispatcher:
                         [(target, job, outcome) for target, job, outcome, _ in batch],
                         owner=self.owner,
                         schedule=settings.webhook_retry_schedule_s,
-                        disable_after=settings.webhook_disable_after_failures,
+                        disable=delivery.DisablePolicy(
+                            after_s=settings.webhook_disable_after_s,
+                            min_failures=settings.webhook_disable_after_failures,
+                        ),
                     )
             except Exception as exc:
                 log_event(

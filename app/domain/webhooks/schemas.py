@@ -43,6 +43,7 @@ class WebhookOut(msgspec.Struct):
     consecutive_failures: int
     last_success_at: datetime | None
     last_failure_at: datetime | None
+    failing_since: datetime | None  # first failure of the current streak; None while deliveries succeed
     created_at: datetime
     updated_at: datetime
 

@@ -99,6 +99,7 @@ async def update_webhook(
         if data.status == "active":
             webhook.status = WebhookStatus.ACTIVE.value
             webhook.consecutive_failures = 0
+            webhook.failing_since = None  # re-enabled: a new streak gets the whole period again
             await session.execute(
                 update(WebhookDelivery)
                 .where(

@@ -20,6 +20,7 @@ from tests.live import serve_asgi
 FAST_DELIVERY = {
     "WEBHOOK_RETRY_SCHEDULE_S": "0.05,0.1,0.1,0.1,0.1,0.1,0.1,0.1",
     "WEBHOOK_DISABLE_AFTER_FAILURES": "6",
+    "WEBHOOK_DISABLE_AFTER_S": "0",  # on the count alone, unless a test sets a period
     "WEBHOOK_POLL_INTERVAL_S": "0.05",
     "WEBHOOK_CLAIM_TTL_S": "5",
     "WEBHOOK_DEFAULT_MAX_PER_SECOND": "200",
