@@ -1,0 +1,38 @@
+"""Who holds each profile's connection: admins see it on GET /profiles, /metrics counts it per worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer, register_and_login
+from tests.domain.messages.support import eventually
+from tests.domain.profiles.test_binding import bind
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_admins_see_the_holder_and_state_of_each_connection(client, app):
+    admin = bearer(await register_and_login(client, "root@example.com"))  # the first user is the admin
+    member = bearer(await register_and_login(client, "ada@example.com"))
+    worker = app.state.ctx.telegram.runtime.instance_id
+    profile = await bind(client, admin)
+    await bind(client, member)
+
+    async def connection(state: str):
+        listed = (await client.get("/profiles", headers=admin)).json()
+        current = listed[0]["connection"]
+        return current if current["state"] == state else None
+
+    connected = await eventually(lambda: connection("connected"), timeout=10, what="a connected profile")
+    assert connected["holder"] == worker
+    assert connected["last_worker"] == worker
+    assert all("connection" not in p for p in (await client.get("/profiles", headers=member)).json())
+
+    metrics = (await client.get("/metrics")).text
+    assert f'tgmp_worker_profiles_held{{worker="{worker}"}} 2' in metrics
+    assert profile["phone"] not in metrics
+
+    deactivated = await client.patch(f"/profiles/{profile['phone']}", json={"is_active": False}, headers=admin)
+    assert deactivated.status_code == 200
+    gone = await eventually(lambda: connection("disconnected"), timeout=10, what="a disconnected profile")
+    assert gone == {**gone, "holder": None, "reason": "deactivated", "last_worker": worker}
