@@ -161,13 +161,15 @@ def worker_id(process: AppProcess) -> str:
     return process.output().split("WORKER READY ")[1].split()[0]
 
 
-async def started_worker(
-    env: dict[str, str], tmp_path: Path, name: str, processes: list[AppProcess]
-) -> tuple[AppProcess, str]:
+def spawned_worker(env: dict[str, str], tmp_path: Path, name: str, processes: list[AppProcess]) -> AppProcess:
     process = AppProcess(env, tmp_path, name, role="worker")
     processes.append(process)  # stopped at the end even if it never gets ready
+    return process
+
+
+async def ready_worker(process: AppProcess) -> str:
     await process.ready("WORKER READY", timeout=90)
-    return process, worker_id(process)
+    return worker_id(process)
 
 
 async def terminate(process: AppProcess) -> None:
@@ -201,7 +203,8 @@ async def test_profiles_move_between_workers_without_a_gap_or_a_duplicate(
     try:
         api = AppProcess(environment, tmp_path, "api", role="api")
         processes.append(api)
-        first, first_id = await started_worker(environment, tmp_path, "worker1", processes)
+        first = spawned_worker(environment, tmp_path, "worker1", processes)
+        first_id = await ready_worker(first)
         await api.ready()
         async with httpx.AsyncClient(base_url=api.base, timeout=30) as http:
             credentials = {"email": "ada@example.com", "password": "correct horse"}
@@ -225,9 +228,10 @@ async def test_profiles_move_between_workers_without_a_gap_or_a_duplicate(
             await eventually(lambda: settled([first_id]), timeout=SETTLE_S)
 
             # Workers join one after another: rendezvous moves profiles to each newcomer while traffic flows.
-            second, second_id = await started_worker(environment, tmp_path, "worker2", processes)
-            await eventually(lambda: settled([first_id, second_id]), timeout=SETTLE_S)
-            third, third_id = await started_worker(environment, tmp_path, "worker3", processes)
+            # (Both start at once, so the slow part, starting Python, overlaps; they join as each gets ready.)
+            second = spawned_worker(environment, tmp_path, "worker2", processes)
+            third = spawned_worker(environment, tmp_path, "worker3", processes)
+            second_id, third_id = await asyncio.gather(ready_worker(second), ready_worker(third))
             await eventually(lambda: settled([first_id, second_id, third_id]), timeout=SETTLE_S)
 
             # One leaves cleanly (hands over after committing), one dies without a word.
@@ -241,7 +245,14 @@ async def test_profiles_move_between_workers_without_a_gap_or_a_duplicate(
             await redis_server.start()
             await eventually(lambda: settled([third_id]), timeout=SETTLE_S)
 
-            # Ownership is visible per worker, without phone numbers.
+            # Ownership is visible: to admins (the first user) per profile, in /metrics per worker without phones.
+            async def all_connected_by_third() -> bool:
+                listed = (await http.get("/profiles", headers=headers)).json()
+                return all(p["connection"]["holder"] == third_id for p in listed) and all(
+                    p["connection"]["state"] == "connected" for p in listed
+                )
+
+            await eventually(all_connected_by_third, timeout=SETTLE_S)
             metrics = (await http.get("/metrics")).text
             assert f'tgmp_worker_profiles_held{{worker="{third_id}"}} {PROFILES}' in metrics
             assert "+999" not in metrics
