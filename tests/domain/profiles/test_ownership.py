@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.lib.logging import add_sink, remove_sink
 from tests.conftest import bearer, register_and_login
 from tests.domain.messages.support import eventually
 from tests.domain.profiles.test_binding import bind
@@ -12,6 +13,15 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_admins_see_the_holder_and_state_of_each_connection(client, app):
+    lines: list = []
+    add_sink(lines.append)
+    try:
+        await _see_the_holder(client, app, lines)
+    finally:
+        remove_sink(lines.append)
+
+
+async def _see_the_holder(client, app, lines):
     admin = bearer(await register_and_login(client, "root@example.com"))  # the first user is the admin
     member = bearer(await register_and_login(client, "ada@example.com"))
     worker = app.state.ctx.telegram.runtime.instance_id
@@ -36,3 +46,16 @@ async def test_admins_see_the_holder_and_state_of_each_connection(client, app):
     assert deactivated.status_code == 200
     gone = await eventually(lambda: connection("disconnected"), timeout=10, what="a disconnected profile")
     assert gone == {**gone, "holder": None, "reason": "deactivated", "last_worker": worker}
+
+    # The same as business events, with the worker and the reason.
+    events = [
+        (line["event"], line["context"])
+        for line in lines
+        if isinstance(line, dict)
+        and line.get("profile_id") == profile["id"]
+        and line.get("event") in ("profile.connected", "profile.disconnected")
+    ]
+    assert events == [
+        ("profile.connected", {"worker_id": worker}),
+        ("profile.disconnected", {"worker_id": worker, "reason": "deactivated"}),
+    ]
