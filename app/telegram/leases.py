@@ -12,6 +12,7 @@ import time
 from abc import ABC, abstractmethod
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -127,5 +128,8 @@ class RedisLeaseStore(LeaseStore):
 
     async def uptime_s(self) -> float | None:
         # A restarted Redis may have come back without the leases while their holders are still connected.
-        info = await self._redis.info("server")
+        try:
+            info = await self._redis.info("server")
+        except ResponseError:  # INFO not permitted (ACLs): assume the worst, i.e. it has just restarted
+            return 0.0
         return float(info.get("uptime_in_seconds", 0))

@@ -51,6 +51,17 @@ async def test_lease_is_exclusive_renewable_and_expires(leases):
     assert await leases.holder("p") is None
 
 
+async def test_holders_of_many_leases_and_whether_the_store_can_lose_them(leases):
+    assert await leases.acquire("p1", "a", 5000)
+    assert await leases.acquire("p2", "b", 5000)
+    assert await leases.holders(["p1", "p2", "p3"]) == {"p1": "a", "p2": "b", "p3": None}
+    assert await leases.holders([]) == {}
+    uptime = await leases.uptime_s()
+    # The in-process store cannot lose a lease behind its holder's back; Redis can (a restart), so it says when.
+    assert (uptime is None) == isinstance(leases, MemoryLeaseStore)
+    assert uptime is None or uptime >= 0
+
+
 def test_rendezvous_spreads_evenly_and_moves_only_a_leavers_profiles():
     workers = ["w1", "w2", "w3"]
     profiles = [uuid.uuid4() for _ in range(3000)]
