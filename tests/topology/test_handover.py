@@ -277,6 +277,7 @@ async def test_profiles_move_between_workers_without_a_gap_or_a_duplicate(
             assert private <= history_since(dc, dc.control.user(phone.lstrip("+")), {})  # nothing invented
         twice = {key: n for key, n in (await received_events(engine)).items() if n > 1}
         assert not twice, f"announced twice: {twice}"
+        assert dc.counters.concurrent_key_use == 0  # one session was never live on two connections at once
         assert dc.counters.auth_key_duplicated == 0
         assert third.popen.poll() is None, third.output()[-3000:]
     finally:
