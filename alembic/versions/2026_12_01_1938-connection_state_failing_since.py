@@ -1,7 +1,7 @@
 """connection state of profiles (which worker, since when, why it ended) and when a webhook started failing
 
 Revision ID: 7c1e5a9d2f40
-Revises: 3bf7d680249f
+Revises: 0f4368682c52
 Create Date: 2026-12-01 19:38:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '7c1e5a9d2f40'
-down_revision: str | None = '3bf7d680249f'
+down_revision: str | None = '0f4368682c52'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
