@@ -1,8 +1,8 @@
 """connection state of profiles (which worker, since when, why it ended) and when a webhook started failing
 
-Revision ID: 7c1e5a9d2f40
-Revises: 0f4368682c52
-Create Date: 2026-12-01 19:38:00
+Revision ID: 554901b494f0
+Revises: 7c1e5a9d2f40
+Create Date: 2026-12-01 21:02:00
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '7c1e5a9d2f40'
-down_revision: str | None = '0f4368682c52'
+revision: str = '554901b494f0'
+down_revision: str | None = '7c1e5a9d2f40'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
