@@ -1,7 +1,7 @@
 """connection state of profiles (which worker, since when, why it ended) and when a webhook started failing
 
 Revision ID: 554901b494f0
-Revises: 7c1e5a9d2f40
+Revises: 7c1e5d2a9b40
 Create Date: 2026-12-01 21:02:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '554901b494f0'
-down_revision: str | None = '7c1e5a9d2f40'
+down_revision: str | None = '7c1e5d2a9b40'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
