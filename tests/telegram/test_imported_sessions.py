@@ -67,7 +67,7 @@ async def test_the_address_inside_a_session_is_never_connected_to(sandbox):
     connector = connector_for({2: ("127.0.0.1", sandbox.port)}, sandbox)
     async with listening() as listener:
         hostile = pointed_at(session, "127.0.0.1", listener.port)
-        me = await verify_session(connector, hostile, SANDBOX_API_ID, SANDBOX_API_HASH)
+        me = (await verify_session(connector, hostile, SANDBOX_API_ID, SANDBOX_API_HASH)).me
         assert me.id == user_id  # reached through the DC table
         cleaned = StringSession(validate_string_session(hostile))
         assert (cleaned.server_address, cleaned.port) == ("149.154.167.51", 443)  # Telegram's own DC 2
