@@ -54,7 +54,7 @@ NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
 
 class PeerInfo(msgspec.Struct, frozen=True):
     peer_id: int  # Telethon's marked id (users > 0, groups < 0, channels -100...)
-    kind: str  # user | group | channel
+    kind: str  # user | group (basic) | supergroup | channel
     title: str | None = None
     username: str | None = None
     access_hash: int | None = None
@@ -305,7 +305,7 @@ class ProfileCommands:
         """Send once the pacing governor allows it (429 `send_rate_limited` when that is too far away)."""
         client = await self._client(profile_id)
         try:
-            await self.governor.wait_turn(profile_id, peer.peer_id, group=peer.kind == "group")
+            await self.governor.wait_turn(profile_id, peer.peer_id, group=peer.kind in ("group", "supergroup"))
         except PacingRefused as refused:
             raise TooManyRequests(
                 f"sending now would wait {refused.retry_after:.0f} s for the pacing limits",

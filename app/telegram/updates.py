@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class ChatRef:
     peer_id: int  # Telethon's marked id: users > 0, basic groups < 0, channels -100...
-    kind: str  # user | group | channel
+    kind: str  # user | group (basic) | supergroup | channel
     title: str | None = None
     username: str | None = None
     access_hash: int | None = None
@@ -133,17 +133,26 @@ Sink = Callable[[UpdateRecord], Awaitable[None]]
 
 
 def chat_kind(entity: Any) -> str:
+    """user, group (a basic group), supergroup (megagroup or gigagroup) or channel (broadcast)."""
     if isinstance(entity, types.Channel):
-        return "group" if entity.megagroup or entity.gigagroup else "channel"
-    if isinstance(entity, (types.Chat, types.ChatForbidden, types.ChannelForbidden)):
+        return "supergroup" if entity.megagroup or entity.gigagroup else "channel"
+    if isinstance(entity, types.ChannelForbidden):
+        return "supergroup" if entity.megagroup else "channel"
+    if isinstance(entity, (types.Chat, types.ChatForbidden)):
         return "group"
     return "user"
 
 
 def kind_of_peer_id(peer_id: int) -> str:
+    """A guess from the marked id alone: a -100 id may be a supergroup too (see `better_kind`)."""
     if peer_id > 0:
         return "user"
     return "channel" if str(peer_id).startswith("-100") else "group"
+
+
+def better_kind(stored: str, seen: str) -> str:
+    """The kind to keep: an entity that says "supergroup" corrects a "channel" guessed from a bare -100 id."""
+    return seen if stored == "channel" and seen == "supergroup" else stored
 
 
 def chat_ref(entity: Any, peer_id: int) -> ChatRef:

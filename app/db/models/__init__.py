@@ -3,13 +3,24 @@
 from app.db.models.archives import Archive, ArchiveStatus
 from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelStatus
 from app.db.models.events import Event
-from app.db.models.messaging import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
+from app.db.models.messaging import (
+    ACCOUNT_BOX_KINDS,
+    CHANNEL_BOX_KINDS,
+    Chat,
+    ChatKind,
+    Message,
+    MessageEdit,
+    MessageStatus,
+    UpdateState,
+)
 from app.db.models.peers import KnownPeer
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
 from app.db.models.user import InstanceSetup, Invitation, RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
 
 __all__ = [
+    "ACCOUNT_BOX_KINDS",
+    "CHANNEL_BOX_KINDS",
     "Archive",
     "ArchiveStatus",
     "AssignmentStatus",

@@ -19,8 +19,15 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 class ChatKind(enum.StrEnum):
     USER = "user"
-    GROUP = "group"
+    GROUP = "group"  # a basic group: its message ids are the account's own, like private chats
+    SUPERGROUP = "supergroup"  # a megagroup or gigagroup: numbered on its own, like a channel
     CHANNEL = "channel"
+
+
+# Chats whose messages are numbered in the account's own message box: id-only deletions can only mean these.
+ACCOUNT_BOX_KINDS = (ChatKind.USER.value, ChatKind.GROUP.value)
+# Chats numbered separately (channels and supergroups): their updates always name the chat.
+CHANNEL_BOX_KINDS = (ChatKind.SUPERGROUP.value, ChatKind.CHANNEL.value)
 
 
 class MessageStatus(enum.StrEnum):
@@ -81,6 +88,7 @@ class Message(Base):
     text_sanitized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     media_type: Mapped[str | None] = mapped_column(String(32), default=None)
     media: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    entities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)  # Telegram's formatting
     date: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     edit_date: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,7 +17,8 @@ class ProfileStatus(enum.StrEnum):
     ACTIVE = "active"
     BANNED = "banned"
     DEAUTHORIZED = "deauthorized"
-    LIMITED = "limited"
+    LIMITED = "limited"  # spam-limited (PEER_FLOOD): may still write to contacts
+    FROZEN = "frozen"  # frozen by Telegram (FROZEN_METHOD_INVALID): reads only, until appealed or deleted
     INACTIVE = "inactive"
 
 
@@ -41,6 +42,8 @@ class TelegramProfile(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     max_channels: Mapped[int] = mapped_column(Integer, default=450)
     limited_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    frozen_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    frozen_appeal_url: Mapped[str | None] = mapped_column(String(255), default=None)
     last_active_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     # What the worker that last connected the profile reported (the lease says who holds it now).
     connection_worker: Mapped[str | None] = mapped_column(String(64), default=None)

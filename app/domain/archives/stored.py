@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Chat, ChatKind, Message
+from app.db.models import CHANNEL_BOX_KINDS, Chat, Message
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -33,7 +33,7 @@ async def deleted_between(
         .where(
             Chat.owner_id == owner_id,
             Chat.peer_id == channel_id,
-            Chat.kind == ChatKind.CHANNEL.value,
+            Chat.kind.in_(CHANNEL_BOX_KINDS),
             Message.telegram_message_id > after_id,
             Message.telegram_message_id <= up_to_id,
             Message.is_deleted.is_(True),

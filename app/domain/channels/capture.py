@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Channel, ChannelStatus, Chat, ChatKind, Message, TelegramProfile
+from app.db.models import CHANNEL_BOX_KINDS, Channel, ChannelStatus, Chat, ChatKind, Message, TelegramProfile
 from app.domain.messages.rows import ChatLike
 from app.lib.logging import log_event
 from app.telegram.commands import MessageInfo, ProfileCommands
@@ -38,7 +38,7 @@ def channel_payload(channel: Channel) -> dict[str, Any]:
 
 
 async def channel_contexts(session: AsyncSession, chats: Iterable[ChatLike]) -> dict[UUID, dict[str, Any]]:
-    """Event context for chats that are a monitored channel of their profile (by chat id); one query.
+    """Event context for chats that are a monitored channel or supergroup of their profile (by chat id); one query.
 
     Only the assigned profile's chat counts: another member profile's copy stays a plain inbox message, so a
     post is announced with channel context once. `last_message_at` of the channel follows its chat.
@@ -46,7 +46,7 @@ async def channel_contexts(session: AsyncSession, chats: Iterable[ChatLike]) -> 
     wanted: dict[tuple[UUID, int], ChatLike] = {
         (chat.profile_id, chat.peer_id): chat
         for chat in chats
-        if chat.kind == ChatKind.CHANNEL.value and chat.profile_id is not None
+        if chat.kind in CHANNEL_BOX_KINDS and chat.profile_id is not None
     }
     if not wanted:
         return {}
@@ -121,9 +121,12 @@ async def fetch_and_store(
         if profile is None:
             return 0
         ref = ProfileRef(profile.id, profile.owner_id, profile.phone)
+        kind = await session.scalar(
+            select(Chat.kind).where(Chat.profile_id == profile.id, Chat.peer_id == channel.peer_id)
+        )  # a supergroup's chat says so once an update named it; a bare id can only say "channel"
         # No access hash: the channel row's may belong to the profile it was assigned to before (hashes are per
         # account); the assigned profile addresses the channel with its own (app.telegram.peers).
-        chat = ChatRef(channel.peer_id, ChatKind.CHANNEL.value, channel.title, channel.username)
+        chat = ChatRef(channel.peer_id, kind or ChatKind.CHANNEL.value, channel.title, channel.username)
     messages = await commands.channel_messages(ref.profile_id, chat.peer_id, min_id=min_id, limit=limit)
     if not messages:
         return 0

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import (
+    CHANNEL_BOX_KINDS,
     AssignmentStatus,
     Channel,
     ChannelAssignment,
@@ -87,7 +88,7 @@ async def _member_profiles(session: AsyncSession, owner_id: UUID, ref: ChannelRe
     else:
         return set()
     rows = await session.scalars(
-        select(Chat.profile_id).where(Chat.owner_id == owner_id, Chat.kind == "channel", match)
+        select(Chat.profile_id).where(Chat.owner_id == owner_id, Chat.kind.in_(CHANNEL_BOX_KINDS), match)
     )
     return {r for r in rows if r is not None}
 

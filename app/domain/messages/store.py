@@ -17,7 +17,7 @@ from sqlalchemy import Table, and_, bindparam, case, delete, insert, or_, select
 from sqlalchemy import update as update_statement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Chat, ChatKind, Message, MessageEdit, MessageStatus, UpdateState
+from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, MessageEdit, MessageStatus, UpdateState
 from app.domain.channels.capture import channel_contexts
 from app.domain.events import services as events
 from app.domain.events.types import EventType
@@ -31,6 +31,7 @@ from app.telegram.updates import (
     ProfileRef,
     ReadReceipt,
     StoredState,
+    better_kind,
 )
 
 ChatCache = dict[tuple[UUID, int], Chat]
@@ -55,6 +56,7 @@ async def upsert_chat(session: AsyncSession, profile: ProfileRef, ref: ChatRef, 
             read_outbox_max_id=0,
         )
         session.add(chat)
+    chat.kind = better_kind(chat.kind, ref.kind)
     if ref.title is not None:
         chat.title = ref.title[:255]
     if ref.username is not None:
@@ -215,6 +217,7 @@ _RENAME = (
     update_statement(_CHATS)
     .where(_CHATS.c.id == bindparam("b_id"))
     .values(
+        kind=bindparam("b_kind"),
         title=bindparam("b_title"),
         username=bindparam("b_username"),
         access_hash=bindparam("b_access_hash"),
@@ -266,19 +269,21 @@ def _chat_row(profile: ProfileRef, ref: ChatRef) -> ChatRow:
 
 
 def _rename(chat: ChatRow, ref: ChatRef) -> bool:
-    """Follow Telegram's names and access hash (what it left out stays); True when something changed."""
+    """Follow Telegram's kind, names and access hash (what it left out stays); True when something changed."""
+    kind = better_kind(chat.kind, ref.kind)
     title = ref.title[:255] if ref.title is not None else chat.title
     username = ref.username if ref.username is not None else chat.username
     access_hash = ref.access_hash if ref.access_hash is not None else chat.access_hash
-    if (title, username, access_hash) == (chat.title, chat.username, chat.access_hash):
+    if (kind, title, username, access_hash) == (chat.kind, chat.title, chat.username, chat.access_hash):
         return False
-    chat.title, chat.username, chat.access_hash = title, username, access_hash
+    chat.kind, chat.title, chat.username, chat.access_hash = kind, title, username, access_hash
     return True
 
 
 def _rename_params(chat: ChatRow, now: datetime) -> dict[str, Any]:
     return {
         "b_id": chat.id,
+        "b_kind": chat.kind,
         "b_title": chat.title,
         "b_username": chat.username,
         "b_access_hash": chat.access_hash,
@@ -372,12 +377,17 @@ async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatC
 
 
 async def record_deleted(session: AsyncSession, update: DeletedMessages) -> list[Message]:
-    """Mark messages deleted (content kept); private and basic-group ids are unique per account."""
+    """Mark messages deleted (content kept).
+
+    An id-only deletion (`updateDeleteMessages`) names ids of the account's own message box, which only private
+    chats and basic groups share; supergroups and channels number their messages separately and their
+    deletions always name the chat, so an id-only deletion never touches them.
+    """
     where = [Chat.profile_id == update.profile.profile_id]
     if update.channel_peer_id is not None:
         where.append(Chat.peer_id == update.channel_peer_id)
     else:
-        where.append(Chat.kind != ChatKind.CHANNEL.value)
+        where.append(Chat.kind.in_(ACCOUNT_BOX_KINDS))
     rows = (
         await session.execute(
             select(Message, Chat)
