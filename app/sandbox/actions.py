@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from telethon.tl import TLObject, types
 
+from . import entities as formatting
 from . import render
 from .rpc import RpcError
 from .state import (
@@ -53,6 +54,7 @@ class Actions:
         reply_to: int | None = None,
         origin: LiveConnection | None = None,
         lose_update: bool = False,
+        entities: list[TLObject] | None = None,
     ) -> tuple[int, TLObject]:
         """Store one copy per participant; returns (sender's message id, the sender's RPC result).
 
@@ -60,6 +62,7 @@ class Actions:
         the history reveals (what the service's reconciler and its check of interrupted sends are for).
         """
         _check_text(text)
+        stored_entities = formatting.checked(self.state, text, entities)
         date = now()
         own = StoredMessage(
             id=sender.allocate_message_id(),
@@ -70,6 +73,7 @@ class Actions:
             text=text,
             out=True,
             reply_to=reply_to,
+            entities=stored_entities,
         )
         sender.messages[own.id] = own
         sender.dialogs.setdefault(recipient.id, _new_dialog())
@@ -90,6 +94,7 @@ class Actions:
                 date=date,
                 text=text,
                 out=False,
+                entities=list(stored_entities),
                 reply_to=_twin_reply(sender, recipient, reply_to),
                 twin_owner=sender.id,
             )
@@ -105,22 +110,36 @@ class Actions:
         self._changed()
         pts_count = 0 if lose_update else 1
         result = types.UpdateShortSentMessage(
-            id=own.id, pts=own_pts, pts_count=pts_count, date=render.ts(date), out=True
+            id=own.id,
+            pts=own_pts,
+            pts_count=pts_count,
+            date=render.ts(date),
+            out=True,
+            entities=formatting.rendered(own.entities),
         )
         return own.id, result
 
-    def edit_private(self, editor: User, msg_id: int, text: str, *, origin: LiveConnection | None = None) -> TLObject:
+    def edit_private(
+        self,
+        editor: User,
+        msg_id: int,
+        text: str,
+        *,
+        origin: LiveConnection | None = None,
+        entities: list[TLObject] | None = None,
+    ) -> TLObject:
         _check_text(text)
+        stored_entities = formatting.checked(self.state, text, entities)
         own = editor.messages.get(msg_id)
         if own is None or own.peer_kind != "user":
             raise RpcError(400, "MESSAGE_ID_INVALID")
         if not own.out:
             raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if own.text == text:
+        if own.text == text and own.entities == stored_entities:
             raise RpcError(400, "MESSAGE_NOT_MODIFIED")
         result: TLObject | None = None
         for owner, stored in self._copies(editor, own):
-            stored.text, stored.edit_date = text, now()
+            stored.text, stored.edit_date, stored.entities = text, now(), list(stored_entities)
             entry = owner.log.append("edit_message", ids=[stored.id], peer_id=stored.peer_id)
             update = types.UpdateEditMessage(render.message(stored, owner.id, self.state), entry.pts, 1)
             users = [render.user(editor, owner.id), render.user(self.state.users[stored.peer_id], owner.id)]
@@ -207,8 +226,10 @@ class Actions:
         reply_to: int | None = None,
         random_id: int | None = None,
         origin: LiveConnection | None = None,
+        entities: list[TLObject] | None = None,
     ) -> tuple[int, TLObject]:
         _check_text(text)
+        stored_entities = formatting.checked(self.state, text, entities)
         member = channel.members.get(author.id)
         if member is None:
             raise RpcError(400, "CHANNEL_PRIVATE" if channel.private else "CHAT_WRITE_FORBIDDEN")
@@ -222,6 +243,7 @@ class Actions:
             date=now(),
             text=text,
             reply_to=reply_to if reply_to in channel.messages else None,
+            entities=stored_entities,
         )
         channel.messages[stored.id] = stored
         entry = channel.log.append("new_message", ids=[stored.id])
@@ -240,18 +262,26 @@ class Actions:
         return stored.id, result
 
     def edit_channel_message(
-        self, editor: User, channel: Channel, msg_id: int, text: str, *, origin: LiveConnection | None = None
+        self,
+        editor: User,
+        channel: Channel,
+        msg_id: int,
+        text: str,
+        *,
+        origin: LiveConnection | None = None,
+        entities: list[TLObject] | None = None,
     ) -> TLObject:
         _check_text(text)
+        stored_entities = formatting.checked(self.state, text, entities)
         stored = channel.messages.get(msg_id)
         if stored is None:
             raise RpcError(400, "MESSAGE_ID_INVALID")
         member = channel.members.get(editor.id)
         if stored.from_id != editor.id and not (member and member.admin):
             raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if stored.text == text:
+        if stored.text == text and stored.entities == stored_entities:
             raise RpcError(400, "MESSAGE_NOT_MODIFIED")
-        stored.text, stored.edit_date = text, now()
+        stored.text, stored.edit_date, stored.entities = text, now(), stored_entities
         entry = channel.log.append("edit_message", ids=[msg_id])
         result = self._fan_out_channel(
             channel,

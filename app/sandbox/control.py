@@ -86,15 +86,23 @@ class Actor:
         self.user = user
 
     async def send_message(
-        self, peer: PeerRef, text: str, reply_to: int | None = None, *, lose_update: bool = False
+        self,
+        peer: PeerRef,
+        text: str,
+        reply_to: int | None = None,
+        *,
+        lose_update: bool = False,
+        entities: list[TLObject] | None = None,
     ) -> int:
         """Send as this user; `lose_update` (private chats) hides it from both sides' updates: a silent gap."""
         target = self._control.peer(peer)
         actions = self._control.dc.actions
         if isinstance(target, Channel):
-            msg_id, _ = actions.post(self.user, target, text, reply_to=reply_to)
+            msg_id, _ = actions.post(self.user, target, text, reply_to=reply_to, entities=entities)
         else:
-            msg_id, _ = actions.send_private(self.user, target, text, reply_to=reply_to, lose_update=lose_update)
+            msg_id, _ = actions.send_private(
+                self.user, target, text, reply_to=reply_to, lose_update=lose_update, entities=entities
+            )
         return msg_id
 
     async def post(self, channel: PeerRef, text: str, reply_to: int | None = None) -> int:

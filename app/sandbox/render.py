@@ -6,6 +6,7 @@ import datetime
 
 from telethon.tl import TLObject, types
 
+from .entities import rendered
 from .state import Channel, SandboxState, StoredMessage, User, now
 
 
@@ -67,6 +68,7 @@ def message(stored: StoredMessage, viewer_id: int, state: SandboxState) -> types
         peer_id=peer,
         date=ts(stored.date),
         message=stored.text,
+        entities=rendered(stored.entities),
         out=out,
         post=post,
         from_id=from_id,

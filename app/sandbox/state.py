@@ -72,6 +72,7 @@ class StoredMessage:
     out: bool = False
     edit_date: int | None = None
     reply_to: int | None = None
+    entities: list[bytes] = field(default_factory=list)  # serialised MessageEntity objects, as sent
     # The other participant's copy of a private message: (owner user id, message id).
     twin_owner: int = 0
     twin_id: int = 0

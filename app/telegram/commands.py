@@ -18,6 +18,7 @@ from telethon import TelegramClient, errors, types, utils
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from app.lib.json_input import fits_int64
 from app.telegram import channels
+from app.telegram.entities import to_telethon
 from app.telegram.errors import to_app_error
 from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
 from app.telegram.lookups import UsernameLookups
@@ -72,6 +73,7 @@ class MessageInfo(msgspec.Struct, frozen=True):
     edit_date: datetime | None = None
     reply_to: int | None = None
     text_sanitized: bool = False
+    entities: list[dict[str, Any]] | None = None
 
 
 class DialogInfo(msgspec.Struct, frozen=True):
@@ -131,6 +133,7 @@ def message_info(message: Any) -> MessageInfo:
         edit_date=record.edit_date,
         reply_to=record.reply_to,
         text_sanitized=record.text_sanitized,
+        entities=record.entities,
     )
 
 
@@ -301,8 +304,13 @@ class ProfileCommands:
         *,
         reply_to: int | None = None,
         silent: bool = False,
+        entities: list[dict[str, Any]] | None = None,
     ) -> SentMessage:
-        """Send once the pacing governor allows it (429 `send_rate_limited` when that is too far away)."""
+        """Send `text` verbatim with `entities` (JSON, app.telegram.entities) once the pacing governor allows it.
+
+        429 `send_rate_limited` when that turn is too far away. Telethon's default parse mode (markdown) is off:
+        what the caller wrote is what the peer reads.
+        """
         client = await self._client(profile_id)
         try:
             await self.governor.wait_turn(profile_id, peer.peer_id, group=peer.kind in ("group", "supergroup"))
@@ -314,7 +322,15 @@ class ProfileCommands:
             ) from None
         try:
             entity = await self._input_peer(profile_id, client, peer)
-            message = await client.send_message(entity, text, reply_to=reply_to, silent=silent, link_preview=False)
+            message = await client.send_message(
+                entity,
+                text,
+                reply_to=reply_to,
+                silent=silent,
+                link_preview=False,
+                parse_mode=None,
+                formatting_entities=await to_telethon(client, entities),
+            )
         except Exception as exc:
             raise send_error(exc) from None
         return SentMessage(peer=peer, message=message_info(message))

@@ -110,10 +110,17 @@ class RoutedProfileCommands(ProfileCommands):
         return result
 
     async def send_message(
-        self, profile_id: UUID, peer: PeerInfo, text: str, *, reply_to: int | None = None, silent: bool = False
+        self,
+        profile_id: UUID,
+        peer: PeerInfo,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        silent: bool = False,
+        entities: list[dict[str, Any]] | None = None,
     ) -> SentMessage:
         result: SentMessage = await self._route(
-            "send_message", profile_id, peer, text, reply_to=reply_to, silent=silent
+            "send_message", profile_id, peer, text, reply_to=reply_to, silent=silent, entities=entities
         )
         return result
 

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from telethon import TelegramClient, events, types, utils
 
+from app.telegram.entities import entities_json
 from app.telegram.runtime import ProfileCredentials
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class MessageRecord:
     edit_date: datetime | None = None
     reply_to: int | None = None
     text_sanitized: bool = False  # the text held U+0000, replaced (PostgreSQL text cannot store it)
+    entities: list[dict[str, Any]] | None = None  # Telegram's formatting (app.telegram.entities)
 
 
 NUL_REPLACEMENT = "\ufffd"
@@ -243,6 +245,7 @@ def message_record(message: Any) -> MessageRecord:
         media=media,
         edit_date=_utc(getattr(message, "edit_date", None)),
         reply_to=getattr(reply, "reply_to_msg_id", None),
+        entities=entities_json(getattr(message, "entities", None)),
     )
 
 

@@ -84,6 +84,7 @@ def _record(info: MessageInfo) -> MessageRecord:
         edit_date=info.edit_date,
         reply_to=info.reply_to,
         text_sanitized=info.text_sanitized,
+        entities=info.entities,
     )
 
 

@@ -65,6 +65,7 @@ class ChannelMessageOut(msgspec.Struct):
     deleted_at: datetime | None
     phone: str  # the profile whose copy this is
     edits: list[EditOut]  # previous texts, oldest first
+    entities: list[dict[str, Any]] | None = None  # Telegram's formatting: {"type", "offset", "length", ...}
 
 
 class ChannelMessagePage(msgspec.Struct):

@@ -471,4 +471,5 @@ def _message_out(message: Message, phone: str, edits: list[EditOut]) -> ChannelM
         deleted_at=message.deleted_at,
         phone=phone,
         edits=edits,
+        entities=message.entities,
     )

@@ -115,11 +115,13 @@ class MessagesController(Controller):
 
         With an `Idempotency-Key` header a retried request sends once and answers the first result.
         """
-        outgoing = services.Outgoing(
-            services.validate_text(data.text),
-            data.reply_to,
-            data.silent,
-            services.validate_idempotency_key(idempotency_key),
+        outgoing = services.outgoing(
+            data.text,
+            reply_to=data.reply_to,
+            silent=data.silent,
+            parse_mode=data.parse_mode,
+            entities=data.entities,
+            idempotency_key=idempotency_key,
         )
         profile = await _live_profile(db_session, request.user.id, data.phone)
         peer = await ctx.telegram.commands.resolve_peer(profile.id, data.tg_receiver)
@@ -190,11 +192,13 @@ class ConversationsController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
         """Reply in a conversation, sent by the profile that owns it."""
-        outgoing = services.Outgoing(
-            services.validate_text(data.text),
-            data.reply_to,
-            data.silent,
-            services.validate_idempotency_key(idempotency_key),
+        outgoing = services.outgoing(
+            data.text,
+            reply_to=data.reply_to,
+            silent=data.silent,
+            parse_mode=data.parse_mode,
+            entities=data.entities,
+            idempotency_key=idempotency_key,
         )
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         profile = await inbox.owning_profile(db_session, chat)

@@ -49,6 +49,8 @@ class MessageLike(Protocol):
     @property
     def media_type(self) -> str | None: ...
     @property
+    def entities(self) -> list[dict[str, Any]] | None: ...
+    @property
     def date(self) -> datetime: ...
 
 
@@ -104,6 +106,7 @@ class MessageRow:
     edit_date: datetime | None
     reply_to: int | None
     text_sanitized: bool = False
+    entities: list[dict[str, Any]] | None = None
 
     def insert_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -118,6 +121,7 @@ class MessageRow:
             "text_sanitized": self.text_sanitized,
             "media_type": self.media_type,
             "media": self.media,
+            "entities": self.entities,
             "date": self.date,
             "edit_date": self.edit_date,
             "is_deleted": False,

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from app.telegram.commands import DialogInfo, MessageInfo, PeerInfo, UnreadDialog
+from app.telegram.entities import EntityIn, ParseMode
 
 MAX_TEXT = 4096
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["+9996612345"])]
@@ -35,6 +36,8 @@ class SendMessage(msgspec.Struct, forbid_unknown_fields=True):
     tg_receiver: Receiver | int
     reply_to: MessageId | None = None
     silent: bool = False
+    parse_mode: ParseMode | None = None  # default: the text is sent verbatim
+    entities: Annotated[list[EntityIn], msgspec.Meta(max_length=100)] | None = None
 
 
 class ReadMessages(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,6 +50,8 @@ class Reply(msgspec.Struct, forbid_unknown_fields=True):
     text: Text
     reply_to: MessageId | None = None
     silent: bool = False
+    parse_mode: ParseMode | None = None
+    entities: Annotated[list[EntityIn], msgspec.Meta(max_length=100)] | None = None
 
 
 class DialogsOut(msgspec.Struct):
@@ -91,6 +96,7 @@ class StoredMessage(msgspec.Struct):
     reply_to: int | None = None
     previous_texts: list[str] | None = None
     text_sanitized: bool = False  # the text held U+0000, stored as U+FFFD
+    entities: list[dict[str, Any]] | None = None  # Telegram's formatting: {"type", "offset", "length", ...}
 
 
 class SendResult(msgspec.Struct):

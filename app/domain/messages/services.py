@@ -28,6 +28,7 @@ from app.domain.profiles import services as profiles
 from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
 from app.telegram.commands import MessageInfo, PeerInfo, ProfileCommands
+from app.telegram.entities import EntityIn, ParseMode, format_text
 from app.telegram.updates import ChatRef, ProfileRef
 
 
@@ -37,6 +38,21 @@ class Outgoing:
     reply_to: int | None = None
     silent: bool = False
     idempotency_key: str | None = None
+    entities: list[dict[str, Any]] | None = None  # the formatting Telegram is to store (JSON shape)
+
+
+def outgoing(
+    text: str,
+    *,
+    reply_to: int | None,
+    silent: bool,
+    parse_mode: ParseMode | None,
+    entities: list[EntityIn] | None,
+    idempotency_key: str | None,
+) -> Outgoing:
+    """A validated send: the text as the peer will read it (verbatim unless a parse mode was asked for)."""
+    final, formatting = format_text(validate_text(text), parse_mode, entities)
+    return Outgoing(validate_text(final), reply_to, silent, validate_idempotency_key(idempotency_key), formatting)
 
 
 def require_live(profile: TelegramProfile) -> None:
@@ -82,6 +98,7 @@ def stored(message: Message, previous: list[str] | None = None) -> StoredMessage
         reply_to=message.reply_to,
         previous_texts=previous,
         text_sanitized=message.text_sanitized,
+        entities=message.entities,
     )
 
 
@@ -140,7 +157,12 @@ class Sender:
                 return await self._record_sent(ref, claim, delivered), True
         try:
             sent = await self._commands.send_message(
-                profile.id, peer, outgoing.text, reply_to=outgoing.reply_to, silent=outgoing.silent
+                profile.id,
+                peer,
+                outgoing.text,
+                reply_to=outgoing.reply_to,
+                silent=outgoing.silent,
+                entities=outgoing.entities,
             )
         except asyncio.CancelledError:
             # Cancelled mid-way (shutdown, lost worker): whether Telegram got it is unknown; a retry checks first.
@@ -180,6 +202,8 @@ class Sender:
             await store.forget_duplicate(session, claim.chat_id, message.id, keep=row.id)
             row.telegram_message_id, row.status, row.error = message.id, MessageStatus.SENT.value, None
             row.date = message.date
+            if message.entities is not None:  # Telegram's own list wins (it may add entities it detected)
+                row.entities = message.entities
             if chat.last_message_at is None or chat.last_message_at < row.date:
                 chat.last_message_at = row.date
             await session.flush()
@@ -233,7 +257,7 @@ class Sender:
                 if row.status == MessageStatus.SENT.value:
                     return _Claim(chat.id, row.id, replay=SendResult(row.status, chat.id, peer_of(chat), stored(row)))
                 unsure = row.status == MessageStatus.PENDING.value or row.error == INTERRUPTED
-                if not await _take_over(session, row, outgoing.text, now, now - self._stale_after):
+                if not await _take_over(session, row, outgoing, now, now - self._stale_after):
                     raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
                 return _Claim(chat.id, row.id, since=row.created_at if unsure else None)
             row = Message(
@@ -241,6 +265,7 @@ class Sender:
                 direction="out",
                 sender_id=None,
                 text=outgoing.text,
+                entities=outgoing.entities,
                 date=now,
                 is_deleted=False,
                 status=MessageStatus.PENDING.value,
@@ -295,7 +320,9 @@ class Sender:
         )
 
 
-async def _take_over(session: AsyncSession, row: Message, text: str, now: datetime, stale_before: datetime) -> bool:
+async def _take_over(
+    session: AsyncSession, row: Message, outgoing: Outgoing, now: datetime, stale_before: datetime
+) -> bool:
     """Move an earlier attempt's row back to pending for this retry, unless another request holds it."""
     taken = await session.execute(
         update(Message)
@@ -306,7 +333,13 @@ async def _take_over(session: AsyncSession, row: Message, text: str, now: dateti
                 and_(Message.status == MessageStatus.PENDING.value, Message.updated_at < stale_before),
             ),
         )
-        .values(status=MessageStatus.PENDING.value, error=None, text=text, updated_at=now)
+        .values(
+            status=MessageStatus.PENDING.value,
+            error=None,
+            text=outgoing.text,
+            entities=outgoing.entities,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], taken).rowcount == 1

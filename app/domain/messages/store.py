@@ -79,6 +79,7 @@ def message_event(chat: ChatLike, message: MessageLike, **extra: Any) -> dict[st
         "sender_id": message.sender_id,
         "sender_name": message.sender_name,
         "text": message.text,
+        "entities": message.entities,
         "media_type": message.media_type,
         "date": message.date.isoformat(),
         **extra,
@@ -322,6 +323,7 @@ def _message_row(chat: ChatLike, record: MessageRecord) -> MessageRow:
         edit_date=record.edit_date,
         reply_to=record.reply_to,
         text_sanitized=record.text_sanitized,
+        entities=record.entities,
     )
 
 
@@ -356,13 +358,15 @@ async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatC
         session.add(row)
         _touch(chat, record.date)
     else:
-        if row.text == record.text and row.edit_date == record.edit_date and row.media_type == record.media_type:
+        unchanged = row.text == record.text and row.entities == record.entities
+        if unchanged and row.edit_date == record.edit_date and row.media_type == record.media_type:
             return None
         if row.text != record.text:
             previous = row.text
             session.add(MessageEdit(message_id=row.id, previous_text=row.text, edited_at=record.edit_date))
         row.text, row.media_type, row.media = record.text, record.media_type, record.media
         row.text_sanitized = record.text_sanitized
+        row.entities = record.entities
         row.edit_date = record.edit_date or datetime.now(UTC)
     await session.flush()
     channel = (await channel_contexts(session, [chat])).get(chat.id, {})

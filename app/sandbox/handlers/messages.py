@@ -131,10 +131,18 @@ async def send_message(ctx: RpcContext, request: functions.messages.SendMessageR
     reply_to = _reply_id(request.reply_to)
     if isinstance(target, Channel):
         _, result = ctx.dc.actions.post(
-            ctx.user, target, request.message, reply_to=reply_to, random_id=request.random_id, origin=ctx.conn
+            ctx.user,
+            target,
+            request.message,
+            reply_to=reply_to,
+            random_id=request.random_id,
+            origin=ctx.conn,
+            entities=request.entities,
         )
         return result
-    _, result = ctx.dc.actions.send_private(ctx.user, target, request.message, reply_to=reply_to, origin=ctx.conn)
+    _, result = ctx.dc.actions.send_private(
+        ctx.user, target, request.message, reply_to=reply_to, origin=ctx.conn, entities=request.entities
+    )
     return result
 
 
@@ -144,8 +152,12 @@ async def edit_message(ctx: RpcContext, request: functions.messages.EditMessageR
         raise RpcError(400, "MESSAGE_NOT_MODIFIED")
     target = peers.any_peer(ctx, request.peer)
     if isinstance(target, Channel):
-        return ctx.dc.actions.edit_channel_message(ctx.user, target, request.id, request.message, origin=ctx.conn)
-    return ctx.dc.actions.edit_private(ctx.user, request.id, request.message, origin=ctx.conn)
+        return ctx.dc.actions.edit_channel_message(
+            ctx.user, target, request.id, request.message, origin=ctx.conn, entities=request.entities
+        )
+    return ctx.dc.actions.edit_private(
+        ctx.user, request.id, request.message, origin=ctx.conn, entities=request.entities
+    )
 
 
 @rpc(functions.messages.DeleteMessagesRequest)
