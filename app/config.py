@@ -77,6 +77,7 @@ class Settings:
     profile_lease_ttl_ms: int = 15_000
     worker_heartbeat_ttl_ms: int = 6_000
     profile_connect_concurrency: int = 20
+    profile_health_interval_s: float = 60.0
     command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
@@ -364,6 +365,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         profile_lease_ttl_ms=read.integer("PROFILE_LEASE_TTL_MS", 15_000, minimum=1000),
         worker_heartbeat_ttl_ms=read.integer("WORKER_HEARTBEAT_TTL_MS", 6_000, minimum=1000),
         profile_connect_concurrency=read.integer("PROFILE_CONNECT_CONCURRENCY", 20, minimum=1),
+        profile_health_interval_s=read.number("PROFILE_HEALTH_INTERVAL_S", 60.0, minimum=0.1),
         command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),

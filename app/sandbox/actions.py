@@ -62,6 +62,7 @@ class Actions:
         the history reveals (what the service's reconciler and its check of interrupted sends are for).
         """
         _check_text(text)
+        _check_recipient(sender, recipient)
         stored_entities = formatting.checked(self.state, text, entities)
         date = now()
         own = StoredMessage(
@@ -411,6 +412,19 @@ def _twin_reply(sender: User, recipient: User, reply_to: int | None) -> int | No
         return None
     target = sender.messages[reply_to]
     return target.twin_id if target.twin_owner == recipient.id else None
+
+
+def _check_recipient(sender: User, recipient: User) -> None:
+    """Telegram's rules on who may write to whom: spam limits, paid messages, Premium-only privacy."""
+    if sender.id == recipient.id:
+        return
+    known = sender.id in recipient.contacts
+    if sender.spam_limited and not (known and recipient.id in sender.contacts):
+        raise RpcError(400, "PEER_FLOOD")
+    if recipient.paid_messages_stars and not known:
+        raise RpcError(400, f"ALLOW_PAYMENT_REQUIRED_{recipient.paid_messages_stars}")
+    if recipient.premium_required and not known and not sender.premium:
+        raise RpcError(403, "PRIVACY_PREMIUM_REQUIRED")
 
 
 def _check_text(text: str) -> None:

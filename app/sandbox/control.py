@@ -283,11 +283,12 @@ class Control:
 
     # Failure injection ---------------------------------------------------------------------------------------
     def ban(self, user: UserRef) -> None:
-        """Every call by this user now fails with 401 USER_DEACTIVATED_BAN; sendCode with PHONE_NUMBER_BANNED."""
-        target = self.user(user)
-        target.banned = True
+        """Every call by this user now fails with 401 USER_DEACTIVATED_BAN; sendCode with PHONE_NUMBER_BANNED.
+
+        Like Telegram, nothing is pushed: a client learns it from the answer to its next call.
+        """
+        self.user(user).banned = True
         self.dc.mark_dirty()
-        self.dc.hub.push_too_long(target.id)
 
     def push_updates_too_long(self, user: UserRef) -> None:
         """Send the user's live clients `updatesTooLong`, as Telegram does when it drops pending updates."""
@@ -298,17 +299,42 @@ class Control:
         self.dc.mark_dirty()
 
     def revoke(self, user: UserRef) -> int:
-        """Drop all of the user's authorizations (keys stay); live clients learn it via getDifference -> 401."""
+        """Drop all of the user's authorizations (keys stay); a live client learns it at its next call (401)."""
         target = self.user(user)
         dropped = 0
         for record, _auth in self.dc.state.authorizations_of(target.id):
             record.authorization = None
             dropped += 1
         self.dc.mark_dirty()
-        self.dc.hub.push_too_long(target.id)
         for conn in self.dc.connections(target.id):
             self.dc.detach_user(conn)
         return dropped
+
+    def freeze(self, user: UserRef, *, days: int = 30, appeal_url: str = "https://t.me/spambot?start=appeal") -> None:
+        """Freeze the account (Telegram 2025): writes answer 420 FROZEN_METHOD_INVALID, reads still work, and
+        help.getAppConfig carries freeze_since_date, freeze_until_date and freeze_appeal_url."""
+        target = self.user(user)
+        target.frozen_since = now()
+        target.frozen_until = target.frozen_since + days * 86400
+        target.freeze_appeal_url = appeal_url
+        self.dc.mark_dirty()
+
+    def unfreeze(self, user: UserRef) -> None:
+        target = self.user(user)
+        target.frozen_since = target.frozen_until = 0
+        target.freeze_appeal_url = ""
+        self.dc.mark_dirty()
+
+    def limit_spam(self, user: UserRef, limited: bool = True) -> None:
+        """Spam-limit the account: messages to anyone but mutual contacts answer 400 PEER_FLOOD."""
+        self.user(user).spam_limited = limited
+        self.dc.mark_dirty()
+
+    def set_privacy(self, user: UserRef, *, paid_stars: int = 0, premium_required: bool = False) -> None:
+        """Who may write to `user` unasked: non-contacts pay `paid_stars` per message, or must have Premium."""
+        target = self.user(user)
+        target.paid_messages_stars, target.premium_required = paid_stars, premium_required
+        self.dc.mark_dirty()
 
     def forget_auth_key(self, key_id: int) -> None:
         """Forget a key entirely: its clients get transport error -404 (Telethon: AuthKeyNotFound)."""

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 # two connections concurrent.
 DUPLICATE_GRACE_SECONDS = 0.5
 
+# What a frozen account may still call: reads, update state, config and logging out.
+FROZEN_ALLOWED_NAMESPACES = ("help", "updates", "auth")
+FROZEN_ALLOWED_PREFIXES = ("Get", "Search", "Check", "Resolve")
+
 _PASS_THROUGH = tuple(
     cls
     for name, cls in vars(functions).items()
@@ -68,6 +72,7 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
         raise not_implemented(request)
     if route.needs_auth:
         _guard(ctx)
+        _refuse_if_frozen(ctx, name)
     result = await route.handler(ctx, request)
     data = _serialise(result)
     # Every answer must be of the method's declared type (a lenient answer would let a client bug pass here and
@@ -97,6 +102,16 @@ def _guard(ctx: RpcContext) -> None:
     if auth.password_pending:
         raise RpcError(401, "SESSION_PASSWORD_NEEDED")
     ctx.dc.attach_user(ctx.conn, user.id, catch_up=True)
+
+
+def _refuse_if_frozen(ctx: RpcContext, name: str) -> None:
+    """A frozen account may read, not write (Telegram answers 420 FROZEN_METHOD_INVALID)."""
+    if not ctx.user.frozen_since:
+        return
+    namespace, _, method = name.rpartition(".")
+    if namespace in FROZEN_ALLOWED_NAMESPACES or method.startswith(FROZEN_ALLOWED_PREFIXES):
+        return
+    raise RpcError(420, "FROZEN_METHOD_INVALID")
 
 
 async def _reject_duplicate(conn: Connection) -> None:

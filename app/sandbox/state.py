@@ -122,6 +122,16 @@ class User:
     password: PasswordRecord | None = None
     banned: bool = False
     deleted: bool = False
+    # Frozen (Telegram 2025): writes answer 420 FROZEN_METHOD_INVALID; help.getAppConfig carries the dates.
+    frozen_since: int = 0
+    frozen_until: int = 0
+    freeze_appeal_url: str = ""
+    spam_limited: bool = False  # sends to anyone but mutual contacts answer 400 PEER_FLOOD
+    premium: bool = False
+    # Who may write to this user: non-contacts pay this many Stars per message (0: free) ...
+    paid_messages_stars: int = 0
+    # ... or must have Premium.
+    premium_required: bool = False
     created: int = field(default_factory=now)
     next_message_id: int = 1
     log: UpdateLog = field(default_factory=UpdateLog)

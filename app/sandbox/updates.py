@@ -57,10 +57,6 @@ class UpdateHub:
                 conn.push(obj)
                 self.pushed += 1
 
-    def push_too_long(self, user_id: int) -> None:
-        """Make the user's clients call getDifference now (used after revoke/ban and on reconnect)."""
-        self.push(user_id, types.UpdatesTooLong())
-
 
 # Differences ---------------------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyReque
 from app.lib.json_input import fits_int64
 from app.telegram import channels
 from app.telegram.entities import to_telethon
-from app.telegram.errors import to_app_error
+from app.telegram.errors import account_refusal, to_app_error
 from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
 from app.telegram.lookups import UsernameLookups
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
@@ -166,6 +166,8 @@ def send_error(exc: Exception) -> AppError:
     """Map a Telethon error of a send or read to the API's 4xx."""
     if isinstance(exc, AppError):
         return exc
+    if (refused := account_refusal(exc)) is not None:  # the profile's own status was recorded by its watch
+        return refused
     if isinstance(exc, FORBIDDEN_ERRORS):
         return Forbidden(f"Telegram refused: {type(exc).__name__}", code=rpc_name(exc))
     if isinstance(exc, NOT_FOUND_ERRORS):

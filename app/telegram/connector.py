@@ -6,11 +6,12 @@ This is the only seam between the service and the sandbox: an address override a
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from telethon import TelegramClient
+from telethon import TelegramClient, errors
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
@@ -30,6 +31,28 @@ TELEGRAM_DCS: Mapping[int, tuple[str, int]] = {
     4: ("149.154.167.91", 443),
     5: ("91.108.56.130", 443),
 }
+
+
+RefusalHook = Callable[[errors.RPCError], Awaitable[None]]
+
+
+class ObservedClient(GapAwareClient):
+    """A client (gap-aware, app.telegram.gaps) that shows every RPC error to `on_refusal` before raising it.
+
+    Every call passes here, whoever makes it (a send, the update loop's getDifference, a health check), so an
+    answer that says something about the account (401 banned or revoked, frozen, spam-limited) is acted on at
+    the first call that gets it, not only where a caller thought of it.
+    """
+
+    on_refusal: RefusalHook | None = None
+
+    async def _call(self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None) -> Any:
+        try:
+            return await super()._call(sender, request, ordered, flood_sleep_threshold)
+        except errors.RPCError as exc:
+            if self.on_refusal is not None:
+                await self.on_refusal(exc)
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +115,13 @@ class TelegramConnector:
         catch_up: bool = False,
         connection_retries: int = 2,
         auto_reconnect: bool = True,
-    ) -> TelegramClient:
+    ) -> ObservedClient:
         """A disconnected client for a StringSession (new when None), pointed at the configured DC.
 
         Without a configured DC the session's DC id picks the address from `dc_table`, never from the session.
         """
         string_session = ProfileSession(session, username_ttl_s=self.username_ttl_s)
-        client = GapAwareClient(
+        client = ObservedClient(
             string_session,
             api_id or self.default_api_id,
             api_hash or self.default_api_hash,

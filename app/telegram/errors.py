@@ -1,10 +1,24 @@
-"""Maps Telethon errors to the service's typed errors and to profile statuses."""
+"""Maps Telethon errors to the service's typed errors and to profile statuses.
+
+Telegram answers waits with code 420, which is no HTTP status: every wait becomes 429 with `Retry-After`. An
+error that says something about the account itself (banned, revoked, frozen, spam-limited) also changes the
+profile's status (`status_for`, `restriction_for`), wherever the call was made.
+"""
 
 from __future__ import annotations
 
 from telethon import errors
 
-from app.lib.errors import AppError, BadRequest, Forbidden, Gone, ServiceUnavailable, TooManyRequests, ValidationFailed
+from app.lib.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    ServiceUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+)
 
 BANNED_ERRORS: tuple[type[Exception], ...] = (
     errors.UserDeactivatedBanError,
@@ -22,6 +36,14 @@ DEAUTHORIZED_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def account_refusal(exc: BaseException) -> AppError | None:
+    """A request refused because Telegram banned or logged out the profile: 409 `profile_not_active`."""
+    verdict = None if isinstance(exc, errors.SessionPasswordNeededError) else status_for(exc)
+    if verdict is None:
+        return None
+    return Conflict(f"the profile is {verdict[0]} ({verdict[1]})", code="profile_not_active")
+
+
 def status_for(exc: BaseException) -> tuple[str, str] | None:
     """The profile status an error means ('banned'/'deauthorized'), or None for transient errors."""
     name = type(exc).__name__
@@ -32,12 +54,56 @@ def status_for(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
+# Waits Telegram names with their length (code 420); the API's code for each.
+_WAITS: tuple[tuple[type[Exception], str], ...] = (
+    (errors.FloodWaitError, "FLOOD_WAIT"),
+    (errors.SlowModeWaitError, "SLOWMODE_WAIT"),
+    (errors.FloodPremiumWaitError, "FLOOD_PREMIUM_WAIT"),
+    (errors.FloodTestPhoneWaitError, "FLOOD_WAIT"),
+)
+UNKNOWN_WAIT_S = 60  # a 420 without a length (a FLOOD Telethon does not know): wait a minute
+# Telegram's statuses that are HTTP statuses with the same meaning; anything else is not ours to pass on.
+_PASSED_THROUGH = (400, 403, 404)
+
+
+def restriction_for(exc: BaseException) -> str | None:
+    """The restricted profile status an error means ('frozen' or 'limited'), or None."""
+    if isinstance(exc, errors.FrozenMethodInvalidError):
+        return "frozen"
+    if isinstance(exc, errors.PeerFloodError):
+        return "limited"
+    return None
+
+
+def _refusal(exc: errors.RPCError) -> AppError | None:
+    """Refusals about the account or the recipient, each with a code that says so."""
+    if isinstance(exc, errors.FrozenMethodInvalidError):
+        return Forbidden("Telegram froze this account: it can only read", code="profile_frozen")
+    if isinstance(exc, errors.PeerFloodError):
+        return Forbidden(
+            "Telegram limited this account for spam: it may only write to its mutual contacts", code="peer_flood"
+        )
+    name = str(exc.message)  # Telegram's own text for errors Telethon does not know by name
+    if name.startswith("ALLOW_PAYMENT_REQUIRED"):
+        stars = name.rsplit("_", 1)[-1]
+        return Forbidden(
+            "the recipient accepts messages from non-contacts only when paid for in Stars",
+            code="payment_required",
+            details={"stars": int(stars)} if stars.isdigit() else None,
+        )
+    if name == "PRIVACY_PREMIUM_REQUIRED":
+        return Forbidden("the recipient accepts messages only from Telegram Premium users", code="premium_required")
+    return None
+
+
 def to_app_error(exc: Exception) -> AppError:
     """Translate a Telethon RPC error raised during a request into a precise 4xx/503."""
-    if isinstance(exc, errors.FloodWaitError):
-        return TooManyRequests(
-            f"Telegram asks to wait {exc.seconds} s before retrying", retry_after=exc.seconds, code="FLOOD_WAIT"
-        )
+    for wait_type, code in _WAITS:
+        if isinstance(exc, wait_type):
+            seconds = int(getattr(exc, "seconds", 0) or 0)
+            return TooManyRequests(f"Telegram asks to wait {seconds} s before retrying", retry_after=seconds, code=code)
+    if isinstance(exc, errors.RPCError) and (refused := _refusal(exc)) is not None:
+        return refused
     if isinstance(exc, errors.PhoneNumberInvalidError):
         return ValidationFailed("Telegram rejected the phone number", code="PHONE_NUMBER_INVALID")
     if isinstance(exc, errors.PhoneCodeInvalidError):
@@ -50,9 +116,16 @@ def to_app_error(exc: Exception) -> AppError:
         return BadRequest("the 2FA password is wrong", code="PASSWORD_HASH_INVALID")
     if isinstance(exc, BANNED_ERRORS):
         return Forbidden("Telegram has banned this phone number", code="PHONE_NUMBER_BANNED")
+    if isinstance(exc, DEAUTHORIZED_ERRORS) and not isinstance(exc, errors.SessionPasswordNeededError):
+        # Telegram's 401 is about the profile's session, not the API caller's token.
+        return Conflict("Telegram no longer accepts this profile's session", code="profile_not_active")
     if isinstance(exc, errors.PhoneNumberUnoccupiedError):
         return BadRequest("no Telegram account uses this phone number", code="PHONE_NUMBER_UNOCCUPIED")
+    if isinstance(exc, errors.FloodError):  # another wait, without a length Telethon could read
+        return TooManyRequests(
+            f"Telegram asks to wait: {exc.message}", retry_after=UNKNOWN_WAIT_S, code=str(exc.message)
+        )
     if isinstance(exc, errors.RPCError):
-        status = exc.code if isinstance(exc.code, int) and 400 <= exc.code < 500 else 502
+        status = exc.code if exc.code in _PASSED_THROUGH else 502
         return AppError(f"Telegram answered {exc.message}", code=str(exc.message), status=status)
     return ServiceUnavailable(f"Telegram is unreachable: {type(exc).__name__}", code="telegram_unavailable")

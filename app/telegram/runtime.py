@@ -2,7 +2,9 @@
 
 Each active profile gets a supervisor task that takes the profile's lease, connects with bounded concurrency,
 keeps the lease renewed, and reconnects with backoff after transient failures. An authorization error (ban,
-revoked or unknown key) marks the profile and stops its supervisor: it never crash-loops.
+revoked or unknown key) marks the profile and stops its supervisor: it never crash-loops. Telegram pushes no
+such news: every call's error passes `AccountWatch` (app.telegram.health), and a health check calls at least
+once per `health_interval_s`, so a ban is found at the next call or within that interval.
 
 A connection ends in one order, whatever ends it (a worker joining, SIGTERM, a lost lease): the client is
 disconnected (intake stops), the release hooks commit what it queued, and only then is the lease released,
@@ -28,6 +30,7 @@ from telethon import TelegramClient, functions, types
 from app.lib.logging import log_event
 from app.telegram.connector import TelegramConnector
 from app.telegram.errors import status_for
+from app.telegram.health import AccountWatch, Restriction
 from app.telegram.leases import LeaseStore
 from app.telegram.membership import Membership, SingleProcessMembership, rendezvous_owner
 
@@ -68,6 +71,12 @@ class ProfileSource(Protocol):
 
     async def failed(self, profile_id: UUID, status: str, reason: str) -> None: ...
 
+    async def restricted(self, profile_id: UUID, restriction: Restriction) -> None:
+        """The account is frozen or spam-limited (it stays connected: it can still read)."""
+
+    async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None:
+        """What help.getAppConfig says about a freeze now (None: not frozen, a freeze was lifted)."""
+
 
 ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
 # Called with a profile's new client before it connects (update handlers and stored update state go here,
@@ -105,12 +114,14 @@ class ProfileRuntime:
         instance_id: str | None = None,
         membership: Membership | None = None,
         reconcile_interval_s: float = 5.0,
+        health_interval_s: float = 60.0,
     ) -> None:
         self.connector = connector
         self.source = source
         self.leases = leases
         self.membership = membership or SingleProcessMembership()
         self.reconcile_interval_s = reconcile_interval_s
+        self.health_interval_s = health_interval_s
         self._workers: list[str] = []
         self._background: list[asyncio.Task[None]] = []
         self._retired: set[UUID] = set()
@@ -293,9 +304,12 @@ class ProfileRuntime:
         client = self.connector.client(
             credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, catch_up=True
         )
+        watch = AccountWatch(self.source, profile_id, client, self.health_interval_s)
+        client.on_refusal = watch.on_refusal
         renewer = asyncio.create_task(self._keep_lease(profile_id, client))
         ending = Ending.ERROR
         announced = False
+        health: asyncio.Task[None] | None = None
         try:
             for prepare in self.prepare_hooks:
                 await prepare(credentials, client)
@@ -316,10 +330,13 @@ class ProfileRuntime:
             self._ready.setdefault(profile_id, asyncio.Event()).set()
             announced = True
             self._log_connection(credentials, "profile.connected", "connected")
+            health = asyncio.create_task(watch.run(), name=f"health-{profile_id}")
             try:
                 await client.run_until_disconnected()
             except Exception as exc:
                 return await self._fail_if_fatal(profile_id, exc)
+            if watch.dead:  # Telegram refused the account on some call; the watch marked it and disconnected
+                return "stop"
             # A lost lease ends the connection on purpose; anything else was a dropped connection.
             ending = renewer.result() if renewer.done() and not renewer.cancelled() else Ending.CONNECTION_LOST
             return "again" if renewer.done() else "retry"
@@ -327,6 +344,8 @@ class ProfileRuntime:
             ending = Ending.SHUTDOWN if self._stopping else Ending.DEACTIVATED
             raise
         finally:
+            if health is not None:
+                health.cancel()
             self._connected.pop(profile_id, None)
             ready = self._ready.get(profile_id)
             if ready is not None:
@@ -440,6 +459,7 @@ class ProfileRuntime:
         client = self.connector.client(
             credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, receive_updates=False
         )
+        client.on_refusal = AccountWatch(self.source, credentials.profile_id, client, self.health_interval_s).on_refusal
         try:
             await client.connect()
             yield client

@@ -1,4 +1,4 @@
-"""Failover: channels of a profile that turned banned, deauthorized or limited move to another eligible profile.
+"""Failover: channels of a profile that turned banned, deauthorized, limited or frozen move to another profile.
 
 One place decides: `profiles.services.set_status` calls `request_failover(session)` when a profile enters one of
 those statuses, which wakes this process's `ChannelFailover` right after that transaction commits. The runner
@@ -45,7 +45,12 @@ from app.telegram.channels import ChannelRef
 from app.telegram.commands import ProfileCommands
 from app.telegram.leases import LeaseStore
 
-FAILOVER_STATUSES = (ProfileStatus.BANNED.value, ProfileStatus.DEAUTHORIZED.value, ProfileStatus.LIMITED.value)
+FAILOVER_STATUSES = (
+    ProfileStatus.BANNED.value,
+    ProfileStatus.DEAUTHORIZED.value,
+    ProfileStatus.LIMITED.value,
+    ProfileStatus.FROZEN.value,
+)
 _HOOKED = "channels.failover_hooked"
 _wakers: set[Callable[[], None]] = set()
 

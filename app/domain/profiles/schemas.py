@@ -74,6 +74,9 @@ class ProfileOut(msgspec.Struct):
     telegram: TelegramIdentity | None
     last_active_at: datetime | None
     created_at: datetime
+    frozen_until: datetime | None = None  # status frozen: when Telegram deletes the account unless appealed
+    appeal_url: str | None = None  # status frozen: where to appeal (Telegram's freeze_appeal_url)
+    limited_until: datetime | None = None
     connection: ProfileConnection | msgspec.UnsetType = msgspec.UNSET  # admins only
 
 

@@ -21,10 +21,14 @@ from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound, ValidationFailed
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
+from app.telegram.health import Restriction
 from app.telegram.runtime import ProfileCredentials
 from app.telegram.updates import StoredState
 
-LIVE_STATUSES = (ProfileStatus.ACTIVE.value, ProfileStatus.LIMITED.value)
+# Connected and receiving: a frozen account can still read, a spam-limited one can still write to contacts.
+LIVE_STATUSES = (ProfileStatus.ACTIVE.value, ProfileStatus.LIMITED.value, ProfileStatus.FROZEN.value)
+# Statuses that the user hears about through an `alert`, and that move the profile's channels elsewhere.
+ALERTING_STATUSES = FAILOVER_STATUSES
 
 
 async def get_owned(session: AsyncSession, owner_id: UUID, phone: str) -> TelegramProfile:
@@ -101,6 +105,7 @@ async def bind(
     profile.status_reason = None
     profile.is_active = True
     profile.limited_until = None
+    profile.frozen_until = profile.frozen_appeal_url = None
     _apply_identity(profile, me)
     await session.flush()
     await _start_from(session, profile.id, checkpoint)
@@ -171,8 +176,15 @@ async def set_status(
         return profile
     previous = profile.status
     profile.status, profile.status_reason = status, reason
+    if status != ProfileStatus.FROZEN.value:
+        profile.frozen_until = profile.frozen_appeal_url = None
+    if status != ProfileStatus.LIMITED.value:
+        profile.limited_until = None
     fatal = status in (ProfileStatus.BANNED.value, ProfileStatus.DEAUTHORIZED.value)
     change = {"profile_id": str(profile.id), "from": previous, "to": status, "reason": reason}
+    if status == ProfileStatus.FROZEN.value:
+        change["frozen_until"] = profile.frozen_until.isoformat() if profile.frozen_until else None
+        change["appeal_url"] = profile.frozen_appeal_url
     log_event(
         "error" if fatal else "info",
         "profiles",
@@ -187,7 +199,7 @@ async def set_status(
     )
     if status in FAILOVER_STATUSES:
         request_failover(session)  # its channels move to another profile once this commits
-    if fatal:
+    if status in ALERTING_STATUSES:
         await events.emit(
             session,
             user_id=profile.owner_id,
@@ -197,6 +209,21 @@ async def set_status(
         )
     await session.flush()
     return profile
+
+
+async def restrict(session: AsyncSession, profile_id: UUID, restriction: Restriction) -> TelegramProfile | None:
+    """A frozen or spam-limited account: its dates and appeal link, then the status change with its events."""
+    profile = await session.get(TelegramProfile, profile_id)
+    if profile is None or profile.status not in LIVE_STATUSES:
+        return profile  # banned, deauthorized or deactivated says more than a restriction
+    if restriction.status == ProfileStatus.FROZEN.value:
+        changed = (profile.frozen_until, profile.frozen_appeal_url) != (restriction.until, restriction.appeal_url)
+        profile.frozen_until, profile.frozen_appeal_url = restriction.until, restriction.appeal_url
+        if changed and profile.status == restriction.status:
+            profile.status_reason = None  # the same status with new dates is announced again
+    else:
+        profile.limited_until = restriction.until
+    return await set_status(session, profile_id, restriction.status, restriction.reason)
 
 
 def to_out(profile: TelegramProfile, channel_count: int = 0) -> ProfileOut:
@@ -220,6 +247,9 @@ def to_out(profile: TelegramProfile, channel_count: int = 0) -> ProfileOut:
         telegram=identity,
         last_active_at=profile.last_active_at,
         created_at=profile.created_at,
+        frozen_until=profile.frozen_until,
+        appeal_url=profile.frozen_appeal_url,
+        limited_until=profile.limited_until,
     )
 
 

@@ -12,6 +12,7 @@ from telethon import types
 from app.db.models import ProfileStatus, TelegramProfile
 from app.domain.profiles import services
 from app.lib.crypto import DecryptionError, SecretBox
+from app.telegram.health import Restriction
 from app.telegram.runtime import ProfileCredentials
 
 
@@ -58,7 +59,10 @@ class DatabaseProfileSource:
             profile.telegram_user_id = me.id
             profile.username, profile.first_name, profile.last_name = me.username, me.first_name, me.last_name
             profile.last_active_at = datetime.now(UTC)
-            if profile.status != ProfileStatus.ACTIVE.value and profile.limited_until is None:
+            # Connecting proves nothing about a freeze or a spam limit (a frozen account connects and reads);
+            # only a limit with an end that has passed is over.
+            expired = profile.limited_until is not None and profile.limited_until <= datetime.now(UTC)
+            if profile.status == ProfileStatus.LIMITED.value and expired:
                 await services.set_status(session, profile_id, ProfileStatus.ACTIVE.value, None)
 
     async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None:
@@ -75,3 +79,18 @@ class DatabaseProfileSource:
     async def failed(self, profile_id: UUID, status: str, reason: str) -> None:
         async with self._sessionmaker.begin() as session:
             await services.set_status(session, profile_id, status, reason)
+
+    async def restricted(self, profile_id: UUID, restriction: Restriction) -> None:
+        async with self._sessionmaker.begin() as session:
+            await services.restrict(session, profile_id, restriction)
+
+    async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None:
+        async with self._sessionmaker.begin() as session:
+            profile = await session.get(TelegramProfile, profile_id)
+            if profile is None:
+                return
+            frozen = profile.status == ProfileStatus.FROZEN.value
+            if freeze is not None and (not frozen or profile.frozen_until != freeze.until):
+                await services.restrict(session, profile_id, freeze)
+            elif freeze is None and frozen:  # the appeal succeeded
+                await services.set_status(session, profile_id, ProfileStatus.ACTIVE.value, None)

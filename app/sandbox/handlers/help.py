@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+import zlib
 
-from telethon.tl import functions, types
+from telethon.tl import TLObject, functions, types
 
 from .. import render
 from ..rpc import RpcContext, rpc
@@ -58,5 +59,19 @@ async def get_nearest_dc(ctx: RpcContext, request: functions.help.GetNearestDcRe
 
 
 @rpc(functions.help.GetAppConfigRequest, auth=False)
-async def get_app_config(ctx: RpcContext, request: functions.help.GetAppConfigRequest) -> types.help.AppConfig:
-    return types.help.AppConfig(hash=1, config=types.JsonObject([]))
+async def get_app_config(ctx: RpcContext, request: functions.help.GetAppConfigRequest) -> TLObject:
+    """The client configuration; a frozen account finds its freeze here (Telegram 2025: freeze_* keys)."""
+    entries: list[types.JsonObjectValue] = []
+    auth = ctx.auth_key.authorization
+    user = ctx.dc.state.users.get(auth.user_id) if auth is not None and not auth.password_pending else None
+    if user is not None and user.frozen_since:
+        entries = [
+            types.JsonObjectValue("freeze_since_date", types.JsonNumber(user.frozen_since)),
+            types.JsonObjectValue("freeze_until_date", types.JsonNumber(user.frozen_until)),
+            types.JsonObjectValue("freeze_appeal_url", types.JsonString(user.freeze_appeal_url)),
+        ]
+    config = types.JsonObject(entries)
+    digest = zlib.crc32(bytes(config)) & 0x7FFFFFFF
+    if request.hash and request.hash == digest:
+        return types.help.AppConfigNotModified()
+    return types.help.AppConfig(hash=digest, config=config)

@@ -1,0 +1,140 @@
+"""What Telegram says about one connected account, acted on where it is said.
+
+Telegram does not push a ban or a revoked session: the account's next call answers 401. `AccountWatch` sees every
+RPC error of the profile's client (`ObservedClient.on_refusal`) and, with a paced health check, makes sure a
+silent profile calls at least once per `PROFILE_HEALTH_INTERVAL_S`:
+
+- 401 `AUTH_KEY_UNREGISTERED`, `SESSION_REVOKED`, `USER_DEACTIVATED(_BAN)`... -> banned / deauthorized, disconnected;
+- 420 `FROZEN_METHOD_INVALID` -> frozen, with the dates and appeal link of `help.getAppConfig` (Telegram 2025:
+  `freeze_since_date`, `freeze_until_date`, `freeze_appeal_url`); the check also notices a freeze lifted;
+- 400 `PEER_FLOOD` -> limited (spam-limited: it may only write to mutual contacts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from telethon import TelegramClient, errors, functions, types
+
+from app.lib.logging import log_event
+from app.telegram.errors import restriction_for, status_for
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """A restricted but connected account: `frozen` (until, appeal link) or `limited`."""
+
+    status: str
+    reason: str
+    until: datetime | None = None
+    appeal_url: str | None = None
+
+
+class RestrictionSink(Protocol):
+    """Where the watch reports (the runtime's ProfileSource)."""
+
+    async def failed(self, profile_id: UUID, status: str, reason: str) -> None: ...
+
+    async def restricted(self, profile_id: UUID, restriction: Restriction) -> None: ...
+
+    async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None: ...
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, types.JsonString):
+        return value.value
+    if isinstance(value, types.JsonNumber):
+        return value.value
+    if isinstance(value, types.JsonBool):
+        return value.value
+    return None
+
+
+def freeze_of(config: types.help.AppConfig) -> Restriction | None:
+    """The account's freeze as `help.getAppConfig` describes it, or None when it is not frozen."""
+    values: dict[str, Any] = {}
+    if isinstance(config.config, types.JsonObject):
+        values = {item.key: _json_value(item.value) for item in config.config.value}
+    since = values.get("freeze_since_date")
+    if not since:
+        return None
+    until = values.get("freeze_until_date")
+    appeal = values.get("freeze_appeal_url")
+    return Restriction(
+        status="frozen",
+        reason="Telegram: FROZEN_METHOD_INVALID",
+        until=datetime.fromtimestamp(int(until), UTC) if until else None,
+        appeal_url=str(appeal)[:255] if appeal else None,
+    )
+
+
+class AccountWatch:
+    """One connected profile's refusals and health check."""
+
+    def __init__(self, sink: RestrictionSink, profile_id: UUID, client: TelegramClient, interval_s: float) -> None:
+        self._sink = sink
+        self.profile_id = profile_id
+        self._client = client
+        self._interval_s = interval_s
+        self._config_hash = 0
+        self._disconnecting: asyncio.Task[Any] | None = None
+        self.dead = False  # Telegram refused the account itself: do not reconnect
+
+    async def on_refusal(self, exc: errors.RPCError) -> None:
+        """Act on an RPC error of any call of this client; never raises (the caller's error must surface)."""
+        try:
+            await self._act(exc)
+        except Exception as failure:  # a lost report is retried by the next call or check
+            log_event(
+                "warning",
+                "telegram.health",
+                "profile.refusal_unrecorded",
+                f"could not record {type(exc).__name__}: {type(failure).__name__}",
+                profile_id=self.profile_id,
+            )
+
+    async def _act(self, exc: errors.RPCError) -> None:
+        verdict = None if isinstance(exc, errors.SessionPasswordNeededError) else status_for(exc)
+        if verdict is not None:
+            if self.dead:
+                return
+            self.dead = True
+            await self._sink.failed(self.profile_id, *verdict)
+            # Not awaited here: this runs inside one of the client's own calls.
+            self._disconnecting = asyncio.ensure_future(self._client.disconnect())
+            return
+        restriction = restriction_for(exc)
+        if restriction == "frozen":
+            freeze = await self._read_freeze()
+            await self._sink.restricted(
+                self.profile_id, freeze or Restriction("frozen", "Telegram: FROZEN_METHOD_INVALID")
+            )
+        elif restriction == "limited":
+            await self._sink.restricted(self.profile_id, Restriction("limited", "Telegram: PEER_FLOOD"))
+
+    async def _read_freeze(self) -> Restriction | None:
+        config = await self._client(functions.help.GetAppConfigRequest(hash=0))
+        return freeze_of(config) if isinstance(config, types.help.AppConfig) else None
+
+    async def run(self) -> None:
+        """The health check: a cheap call per interval (spread over it), and the freeze state when it changes."""
+        await asyncio.sleep(random.uniform(0, self._interval_s))
+        while not self.dead:
+            with contextlib.suppress(errors.RPCError, ConnectionError, TimeoutError):
+                await self.check()
+            await asyncio.sleep(self._interval_s)
+
+    async def check(self) -> None:
+        # updates.getState costs Telegram nothing and needs a live authorization: a ban or a revoked session
+        # answers 401 here, which `on_refusal` records.
+        await self._client(functions.updates.GetStateRequest())
+        config = await self._client(functions.help.GetAppConfigRequest(hash=self._config_hash))
+        if isinstance(config, types.help.AppConfig):  # appConfigNotModified: nothing changed
+            self._config_hash = config.hash
+            await self._sink.freeze_state(self.profile_id, freeze_of(config))
