@@ -194,6 +194,9 @@ class ProfileCommands:
         self.lookups = lookups or UsernameLookups()
 
     async def _client(self, profile_id: UUID) -> TelegramClient:
+        refused = self.runtime.refused(profile_id)
+        if refused is not None:
+            raise Conflict(f"the profile is {refused}", code="profile_not_active")
         connected = self.runtime.connected(profile_id)
         if connected is None and profile_id in self.runtime.supervised_ids():
             connected = await self.runtime.wait_connected(profile_id, self.connect_wait_s)

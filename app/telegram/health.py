@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -77,13 +78,21 @@ def freeze_of(config: types.help.AppConfig) -> Restriction | None:
 class AccountWatch:
     """One connected profile's refusals and health check."""
 
-    def __init__(self, sink: RestrictionSink, profile_id: UUID, client: TelegramClient, interval_s: float) -> None:
+    def __init__(
+        self,
+        sink: RestrictionSink,
+        profile_id: UUID,
+        client: TelegramClient,
+        interval_s: float,
+        on_dead: Callable[[str], None] | None = None,
+    ) -> None:
         self._sink = sink
         self.profile_id = profile_id
         self._client = client
         self._interval_s = interval_s
+        self._on_dead = on_dead
         self._config_hash = 0
-        self._disconnecting: asyncio.Task[Any] | None = None
+        self._reporting = asyncio.Lock()
         self.dead = False  # Telegram refused the account itself: do not reconnect
 
     async def on_refusal(self, exc: errors.RPCError) -> None:
@@ -102,12 +111,14 @@ class AccountWatch:
     async def _act(self, exc: errors.RPCError) -> None:
         verdict = None if isinstance(exc, errors.SessionPasswordNeededError) else status_for(exc)
         if verdict is not None:
-            if self.dead:
-                return
-            self.dead = True
-            await self._sink.failed(self.profile_id, *verdict)
-            # Not awaited here: this runs inside one of the client's own calls.
-            self._disconnecting = asyncio.ensure_future(self._client.disconnect())
+            # Under the lock: a second refused call answers only once the first one's report is recorded.
+            async with self._reporting:
+                if self.dead:
+                    return
+                await self._sink.failed(self.profile_id, *verdict)
+                self.dead = True
+                if self._on_dead is not None:
+                    self._on_dead(verdict[0])
             return
         restriction = restriction_for(exc)
         if restriction == "frozen":

@@ -97,6 +97,9 @@ class Ending:
     ERROR = "error"
 
 
+REFUSED_DISCONNECT_DELAY_S = 1.0
+
+
 def lease_name(profile_id: UUID) -> str:
     return f"profile:{profile_id}"
 
@@ -138,6 +141,8 @@ class ProfileRuntime:
         self.release_hooks: list[ReleaseHook] = []
         self.drain_timeout_s = max(10.0, 3 * lease_ttl_ms / 1000)
         self._stopping = False
+        self._refused: dict[UUID, str] = {}
+        self._pending: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -204,6 +209,7 @@ class ProfileRuntime:
         task = self._supervisors.get(profile_id)
         if task is not None and not task.done():
             return
+        self._refused.pop(profile_id, None)  # bound again, or re-activated: a new connection decides
         self._ready.setdefault(profile_id, asyncio.Event())
         task = asyncio.create_task(self._supervise(profile_id), name=f"profile-{profile_id}")
         self._supervisors[profile_id] = task
@@ -304,7 +310,13 @@ class ProfileRuntime:
         client = self.connector.client(
             credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, catch_up=True
         )
-        watch = AccountWatch(self.source, profile_id, client, self.health_interval_s)
+        watch = AccountWatch(
+            self.source,
+            profile_id,
+            client,
+            self.health_interval_s,
+            functools.partial(self._refused_account, profile_id, client),
+        )
         client.on_refusal = watch.on_refusal
         renewer = asyncio.create_task(self._keep_lease(profile_id, client))
         ending = Ending.ERROR
@@ -400,6 +412,25 @@ class ProfileRuntime:
             profile_id=credentials.profile_id,
             context=context,
         )
+
+    def _refused_account(self, profile_id: UUID, client: TelegramClient, status: str) -> None:
+        """Telegram refused the account (banned, logged out): no new work for it, then end its connection.
+
+        The disconnect waits a moment so calls already in flight end with Telegram's own answer (a 401 the API
+        turns into 409), not with a connection torn down under them.
+        """
+        self._refused[profile_id] = status
+        self._connected.pop(profile_id, None)
+        loop = asyncio.get_running_loop()
+        loop.call_later(REFUSED_DISCONNECT_DELAY_S, lambda: self._track(loop.create_task(client.disconnect())))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def refused(self, profile_id: UUID) -> str | None:
+        """The status of a profile Telegram refused while this process had it connected, if it did."""
+        return self._refused.get(profile_id)
 
     async def _fail_if_fatal(self, profile_id: UUID, exc: BaseException) -> str:
         verdict = status_for(exc)

@@ -19,7 +19,7 @@ _names = itertools.count(1)
 
 @pytest.fixture
 def settings_overrides() -> dict[str, str]:
-    return {"CHANNEL_FAILOVER_INTERVAL_S": "0.5"}
+    return {"CHANNEL_FAILOVER_INTERVAL_S": "0.5", "PROFILE_HEALTH_INTERVAL_S": "0.5"}
 
 
 def new_group(sandbox: SandboxDC, *, broadcast: bool) -> tuple[Any, Any, str]:

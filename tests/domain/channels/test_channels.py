@@ -23,7 +23,8 @@ _names = itertools.count(1)
 
 @pytest.fixture
 def settings_overrides() -> dict[str, str]:
-    return {"CHANNEL_FAILOVER_INTERVAL_S": "0.5"}
+    # Telegram pushes no ban: a silent profile's ban is found by its health check.
+    return {"CHANNEL_FAILOVER_INTERVAL_S": "0.5", "PROFILE_HEALTH_INTERVAL_S": "0.5"}
 
 
 def new_channel(sandbox: SandboxDC, *, private: bool = False) -> tuple[Any, User, str]:

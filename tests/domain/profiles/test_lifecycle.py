@@ -18,6 +18,12 @@ from tests.domain.profiles.test_binding import bind, wait_for_status
 pytestmark = pytest.mark.asyncio
 
 
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    # Telegram pushes no ban or revocation: a silent profile learns of it from its health check.
+    return {"PROFILE_HEALTH_INTERVAL_S": "0.5"}
+
+
 def new_sandbox_user(sandbox, **kwargs):
     phone = sandbox_phone()
     return sandbox.control.create_user(phone=phone.lstrip("+"), first_name=kwargs.pop("first_name", "Imp"), **kwargs)
