@@ -334,7 +334,8 @@ class Actions:
     ) -> types.Updates:
         """Join a public channel, or any channel through one of its invite links (private ones only that way)."""
         if user.id not in channel.members:
-            if channel.private and invite is None:
+            # Banned from it or deleted: never; private: only through an invite link.
+            if channel.deleted or user.id in channel.banned or (channel.private and invite is None):
                 raise RpcError(400, "CHANNEL_PRIVATE")
             if len(self.state.channels_of(user.id)) >= MAX_CHANNELS_PER_USER:
                 raise RpcError(400, "CHANNELS_TOO_MUCH")
@@ -374,6 +375,26 @@ class Actions:
         batch = render.updates([types.UpdateChannel(channel.id)], [], [render.channel(channel, user.id)])
         self.hub.push(user.id, batch, exclude=origin)
         return batch
+
+    def remove_member(self, channel: Channel, user: User, *, ban: bool) -> None:
+        """An admin removes `user` (a kick; with `ban`, they may not come back and see channelForbidden).
+
+        Like Telegram, the removed user's clients get updateChannel with the channel as they may see it now.
+        """
+        channel.members.pop(user.id, None)
+        if ban and user.id not in channel.banned:
+            channel.banned.append(user.id)
+        self._changed()
+        self.hub.push(user.id, render.updates([types.UpdateChannel(channel.id)], [], [render.chat(channel, user.id)]))
+
+    def delete_channel(self, channel: Channel) -> None:
+        """The creator deletes the channel: every member gets updateChannel with channelForbidden."""
+        channel.deleted = True
+        members, channel.members = list(channel.members), {}
+        self._changed()
+        for member_id in members:
+            batch = render.updates([types.UpdateChannel(channel.id)], [], [render.chat(channel, member_id)])
+            self.hub.push(member_id, batch)
 
     def _channel_batch(
         self, channel: Channel, viewer_id: int, updates: list[types.TypeUpdate], author: User

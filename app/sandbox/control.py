@@ -225,6 +225,14 @@ class Control:
     def approve_join_request(self, channel: PeerRef, user: UserRef) -> None:
         self.dc.actions.settle_join_request(self.user(user), self.channel(channel), approved=True)
 
+    def remove_member(self, channel: PeerRef, user: UserRef, *, ban: bool = False) -> None:
+        """Kick `user` from the channel (with `ban`: for good); they get updateChannel, as on Telegram."""
+        self.dc.actions.remove_member(self.channel(channel), self.user(user), ban=ban)
+
+    def delete_channel(self, channel: PeerRef) -> None:
+        """Delete the channel: every member gets updateChannel and sees channelForbidden from now on."""
+        self.dc.actions.delete_channel(self.channel(channel))
+
     def _system_user(self) -> User:
         return self.dc.state.user_by_phone(SYSTEM_PHONE) or self.create_user(SYSTEM_PHONE, "Sandbox")
 

@@ -50,6 +50,19 @@ def channel(target: Channel, viewer_id: int) -> types.Channel:
     )
 
 
+def chat(target: Channel, viewer_id: int) -> types.Channel | types.ChannelForbidden:
+    """The channel as `viewer_id` may see it: channelForbidden when deleted, banned or private to them."""
+    if target.forbidden_to(viewer_id):
+        return types.ChannelForbidden(
+            target.id,
+            target.access_hash_for(viewer_id),
+            target.title,
+            broadcast=target.broadcast,
+            megagroup=target.megagroup,
+        )
+    return channel(target, viewer_id)
+
+
 def message(stored: StoredMessage, viewer_id: int, state: SandboxState) -> types.Message:
     if stored.peer_kind == "channel":
         chan = state.channels[stored.peer_id]

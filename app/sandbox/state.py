@@ -171,6 +171,8 @@ class Channel:
     members: dict[int, ChannelMember] = field(default_factory=dict)
     # Pending join requests (user id -> date), made through invite links that need an admin's approval.
     join_requests: dict[int, int] = field(default_factory=dict)
+    banned: list[int] = field(default_factory=list)  # users an admin banned: they see channelForbidden
+    deleted: bool = False  # deleted by its creator: everyone sees channelForbidden
 
     @property
     def megagroup(self) -> bool:
@@ -178,6 +180,10 @@ class Channel:
 
     def access_hash_for(self, viewer_id: int) -> int:
         return hash_for_viewer(self.access_hash, viewer_id)
+
+    def forbidden_to(self, user_id: int) -> bool:
+        """Whether `user_id` sees only channelForbidden: deleted, banned, or private and not a member."""
+        return self.deleted or user_id in self.banned or (self.private and user_id not in self.members)
 
     def allocate_message_id(self) -> int:
         self.next_message_id += 1

@@ -1,10 +1,12 @@
-"""Wires channel failover into the app: processes with background work run the failover runner.
+"""Wires channel failover into the app: processes with background work run the failover runner and watch
+every profile's client for channels it lost.
 
 A plugin whose lifespan is appended after the app's own, so the Telegram runtime is up before the first sweep.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +16,7 @@ from litestar.plugins import InitPlugin
 
 from app.domain.channels.failover import ChannelFailover
 from app.server.context import AppContext
+from app.telegram.channel_access import ChannelAccessWatch
 
 
 class ChannelsRuntime(InitPlugin):
@@ -30,6 +33,12 @@ class ChannelsRuntime(InitPlugin):
             if run_failover
             else None
         )
+        # Where the failover runs, every profile's client also reports channels it lost (kicked, banned, deleted).
+        self._runtime = telegram.runtime
+        # Added now, before the runtime starts, so the profiles it connects at start-up get the handler too.
+        self._access = ChannelAccessWatch(self.failover.monitors, self.failover.lost) if self.failover else None
+        if self._access is not None:
+            self._runtime.prepare_hooks.append(self._access.prepare)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.lifespan.append(self.lifespan)
@@ -38,11 +47,13 @@ class ChannelsRuntime(InitPlugin):
 
     @asynccontextmanager
     async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
-        if self.failover is None:
+        if self.failover is None or self._access is None:
             yield
             return
         await self.failover.start()
         try:
             yield
         finally:
+            with contextlib.suppress(ValueError):
+                self._runtime.prepare_hooks.remove(self._access.prepare)
             await self.failover.stop()

@@ -117,3 +117,49 @@ async def test_private_channel_and_channel_limit(dc: SandboxDC, login_as, alice,
         await client(
             functions.channels.JoinChannelRequest(types.InputChannel(extra.id, extra.access_hash_for(alice.id)))
         )
+
+
+async def test_kick_ban_and_delete_reach_the_member_as_update_channel(dc: SandboxDC, login_as, alice, bob) -> None:
+    kicked = dc.control.create_channel(title="Kick", username="kickme", creator=bob, members=[alice])
+    banned = dc.control.create_channel(title="Ban", username="banme", creator=bob, members=[alice])
+    deleted = dc.control.create_channel(title="Gone", username="goneme", creator=bob, members=[alice])
+    client = await login_as(alice)
+    await client.get_dialogs()
+    seen = collect(client, events.Raw(types.UpdateChannel))
+
+    dc.control.remove_member(kicked, alice)
+    assert (await asyncio.wait_for(seen.get(), 5)).channel_id == kicked.id
+    [chat] = (
+        await client(
+            functions.channels.GetChannelsRequest([types.InputChannel(kicked.id, kicked.access_hash_for(alice.id))])
+        )
+    ).chats
+    assert isinstance(chat, types.Channel)
+    assert chat.left
+    await client(
+        functions.channels.JoinChannelRequest(types.InputChannel(kicked.id, kicked.access_hash_for(alice.id)))
+    )  # may return
+
+    dc.control.remove_member(banned, alice, ban=True)
+    assert (await asyncio.wait_for(seen.get(), 5)).channel_id == banned.id
+    [chat] = (
+        await client(
+            functions.channels.GetChannelsRequest([types.InputChannel(banned.id, banned.access_hash_for(alice.id))])
+        )
+    ).chats
+    assert isinstance(chat, types.ChannelForbidden)
+    with pytest.raises(errors.ChannelPrivateError):
+        await client(
+            functions.channels.JoinChannelRequest(types.InputChannel(banned.id, banned.access_hash_for(alice.id)))
+        )
+
+    dc.control.delete_channel(deleted)
+    assert (await asyncio.wait_for(seen.get(), 5)).channel_id == deleted.id
+    with pytest.raises(errors.ChannelPrivateError):
+        await client.get_messages(types.InputPeerChannel(deleted.id, deleted.access_hash_for(alice.id)), limit=1)
+    [chat] = (
+        await client(
+            functions.channels.GetChannelsRequest([types.InputChannel(deleted.id, deleted.access_hash_for(alice.id))])
+        )
+    ).chats
+    assert isinstance(chat, types.ChannelForbidden)

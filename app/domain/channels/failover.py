@@ -159,6 +159,20 @@ class ChannelFailover:
                 session, channel.owner_id, ref, exclude=[old.id] if old is not None else []
             )
             owner_id, old_phone = channel.owner_id, old.phone if old is not None else None
+        refusals = await self._move(channel_id, candidates, ref, reason, old_phone, gap_start)
+        if refusals is not None:
+            await self._orphan(channel_id, owner_id, reason, old_phone, refusals)
+
+    async def _move(
+        self,
+        channel_id: UUID,
+        candidates: list[TelegramProfile],
+        ref: ChannelRef,
+        reason: str,
+        old_phone: str | None,
+        gap_start: int,
+    ) -> list[dict[str, Any]] | None:
+        """Hand the channel to the first candidate that joins and catch up; the refusals when none did."""
         refusals: list[dict[str, Any]] = []
         closing = AssignmentStatus.REASSIGNED.value
         for profile in candidates:
@@ -179,8 +193,8 @@ class ChannelFailover:
                 min_id=gap_start,
                 limit=self._settings.channel_catchup_limit,
             )
-            return
-        await self._orphan(channel_id, owner_id, reason, old_phone, refusals)
+            return None
+        return refusals
 
     async def _assign(
         self, channel_id: UUID, profile: TelegramProfile, reason: str, old_phone: str | None, closing: str
@@ -194,6 +208,8 @@ class ChannelFailover:
             fresh = await session.get(TelegramProfile, profile.id)
             if fresh is None:
                 return
+            # Capturing from now on (a lost channel was `failed` until a profile took it).
+            channel.status, channel.status_reason = ChannelStatus.ACTIVE.value, None
             session.add(services.open_assignment(channel, fresh, joined=False))
             await session.flush()
             data = {
@@ -258,3 +274,85 @@ class ChannelFailover:
                 context={"channel_id": str(channel.id), "refusals": refusals},
             )
         self.orphaned += 1
+
+    # -- channels a profile lost (kicked, banned, deleted) ------------------------------------------------------
+
+    async def monitors(self, profile_id: UUID, peer_id: int) -> bool:
+        """Whether this profile is the one listening to the channel for some user now."""
+        async with self._sessionmaker() as session:
+            found = await session.scalar(
+                select(Channel.id)
+                .where(
+                    Channel.assigned_profile_id == profile_id,
+                    Channel.peer_id == peer_id,
+                    Channel.status.in_(capture.CAPTURING),
+                )
+                .limit(1)
+            )
+            return found is not None
+
+    async def lost(self, profile_id: UUID, peer_id: int, reason: str) -> None:
+        """The profile can no longer read the channel: mark its monitors `failed` with an alert, then hand each
+        to another profile that can still join it (back to `active`); with none, it stays `failed`."""
+        async with self._sessionmaker.begin() as session:
+            channels = list(
+                await session.scalars(
+                    select(Channel).where(
+                        Channel.assigned_profile_id == profile_id,
+                        Channel.peer_id == peer_id,
+                        Channel.status.in_(capture.CAPTURING),
+                    )
+                )
+            )
+            profile = await session.get(TelegramProfile, profile_id)
+            phone = profile.phone if profile is not None else None
+            moves = []
+            for channel in channels:
+                await self._mark_lost(session, channel, phone, reason)
+                ref = ChannelRef(username=channel.username) if channel.username else ChannelRef(peer_id=channel.peer_id)
+                candidates = await services.eligible_profiles(session, channel.owner_id, ref, exclude=[profile_id])
+                moves.append((channel.id, ref, candidates, await capture.newest_stored_id(session, channel)))
+        for channel_id, ref, candidates, gap_start in moves:
+            refusals = await self._move(channel_id, candidates, ref, f"{phone}: {reason}", phone, gap_start)
+            if refusals is not None:
+                await self._stay_failed(channel_id, reason, refusals)
+
+    @staticmethod
+    async def _mark_lost(session: AsyncSession, channel: Channel, phone: str | None, reason: str) -> None:
+        await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
+        channel.status, channel.status_reason = ChannelStatus.FAILED.value, reason[:255]
+        message = f"profile {phone} lost channel {channel.title or channel.peer_id}: {reason}"
+        data = {
+            **channel_payload(channel),
+            "kind": "channel_lost",
+            "channel_id": str(channel.id),
+            "message": message,
+            "reason": reason,
+            "from": phone,
+        }
+        await events.emit(session, user_id=channel.owner_id, type=EventType.ALERT, profile=phone, data=data)
+        log_event(
+            "error",
+            "channels",
+            "channel.lost",
+            message,
+            user_id=channel.owner_id,
+            context={"channel_id": str(channel.id), "reason": reason},
+        )
+
+    async def _stay_failed(self, channel_id: UUID, reason: str, refusals: list[dict[str, Any]]) -> None:
+        """No other profile could take a lost channel: it stays `failed`, its last attempt closed."""
+        async with self._sessionmaker.begin() as session:
+            channel = await session.get(Channel, channel_id)
+            if channel is None:
+                return
+            await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
+            channel.status, channel.status_reason = ChannelStatus.FAILED.value, reason[:255]
+            log_event(
+                "error",
+                "channels",
+                "channel.failed",
+                f"no profile can read channel {channel.title or channel.peer_id} any more",
+                user_id=channel.owner_id,
+                context={"channel_id": str(channel.id), "refusals": refusals},
+            )

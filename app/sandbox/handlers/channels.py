@@ -17,11 +17,7 @@ async def get_channels(ctx: RpcContext, request: functions.channels.GetChannelsR
         found = ctx.dc.state.channels.get(getattr(item, "channel_id", 0))
         if found is None or not peers.hash_ok(ctx, getattr(item, "access_hash", 0), found):
             raise RpcError(400, "CHANNEL_INVALID")
-        if found.private and ctx.user.id not in found.members:
-            forbidden_hash = found.access_hash_for(ctx.user.id)
-            chats.append(types.ChannelForbidden(found.id, forbidden_hash, found.title, broadcast=found.broadcast))
-        else:
-            chats.append(render.channel(found, ctx.user.id))
+        chats.append(render.chat(found, ctx.user.id))
     return types.messages.Chats(chats=chats)
 
 

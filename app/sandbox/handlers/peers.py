@@ -37,7 +37,7 @@ def channel(ctx: RpcContext, peer: TLObject, *, member: bool = False) -> Channel
         if found is not None and (from_message or hash_ok(ctx, getattr(peer, "access_hash", 0), found)):
             if member and ctx.user.id not in found.members:
                 raise RpcError(400, "CHANNEL_PRIVATE")
-            if found.private and ctx.user.id not in found.members:
+            if found.forbidden_to(ctx.user.id):
                 raise RpcError(400, "CHANNEL_PRIVATE")
             return found
         raise RpcError(400, "CHANNEL_INVALID")
