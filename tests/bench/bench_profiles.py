@@ -22,6 +22,7 @@ from pathlib import Path
 from telethon import types
 
 from app.telegram.connector import DataCenter, TelegramConnector
+from app.telegram.health import Restriction
 from app.telegram.leases import MemoryLeaseStore
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime
 from tests.bench.sandbox_process import login_sandbox_accounts, sandbox_process
@@ -57,6 +58,12 @@ class InMemorySource:
 
     async def failed(self, profile_id: uuid.UUID, status: str, reason: str) -> None:
         print(f"profile {profile_id} failed: {status} {reason}")
+
+    async def restricted(self, profile_id: uuid.UUID, restriction: Restriction) -> None:
+        print(f"profile {profile_id} restricted: {restriction.status}")
+
+    async def freeze_state(self, profile_id: uuid.UUID, freeze: Restriction | None) -> None:
+        return None
 
 
 async def measure(mode: str, accounts: list[tuple[str, str]], connector: TelegramConnector) -> dict[str, float]:
