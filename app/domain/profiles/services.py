@@ -164,6 +164,9 @@ def apply_update(profile: TelegramProfile, data: ProfileUpdate) -> bool:
             profile.status, profile.status_reason = ProfileStatus.INACTIVE.value, "deactivated by the user"
         elif profile.status == ProfileStatus.INACTIVE.value:
             profile.status, profile.status_reason = ProfileStatus.ACTIVE.value, None
+            # Re-activation is how a user clears a spam limit or a freeze Telegram has lifted; the next
+            # refused call or health check sets them again if they still hold.
+            profile.limited_until = profile.frozen_until = profile.frozen_appeal_url = None
     return changed_activity
 
 
