@@ -236,6 +236,11 @@ class Actions:
             raise RpcError(400, "CHANNEL_PRIVATE" if channel.private else "CHAT_WRITE_FORBIDDEN")
         if channel.broadcast and not member.admin:
             raise RpcError(403, "CHAT_WRITE_FORBIDDEN")
+        if channel.slowmode_seconds and not member.admin:
+            wait = member.last_post + channel.slowmode_seconds - now()
+            if wait > 0:
+                raise RpcError(420, f"SLOWMODE_WAIT_{wait}")
+        member.last_post = now()
         stored = StoredMessage(
             id=channel.allocate_message_id(),
             peer_kind="channel",

@@ -225,6 +225,11 @@ class Control:
     def approve_join_request(self, channel: PeerRef, user: UserRef) -> None:
         self.dc.actions.settle_join_request(self.user(user), self.channel(channel), approved=True)
 
+    def set_slowmode(self, channel: PeerRef, seconds: int) -> None:
+        """Slow mode of a supergroup: a member who is not an admin writes once per `seconds` (420 SLOWMODE_WAIT_X)."""
+        self.channel(channel).slowmode_seconds = seconds
+        self.dc.mark_dirty()
+
     def remove_member(self, channel: PeerRef, user: UserRef, *, ban: bool = False) -> None:
         """Kick `user` from the channel (with `ban`: for good); they get updateChannel, as on Telegram."""
         self.dc.actions.remove_member(self.channel(channel), self.user(user), ban=ban)

@@ -152,6 +152,7 @@ class ChannelMember:
     joined: int = field(default_factory=now)
     read_inbox_max_id: int = 0
     admin: bool = False
+    last_post: int = 0  # when this member last wrote (slow mode counts from here)
 
 
 @dataclass
@@ -173,6 +174,7 @@ class Channel:
     join_requests: dict[int, int] = field(default_factory=dict)
     banned: list[int] = field(default_factory=list)  # users an admin banned: they see channelForbidden
     deleted: bool = False  # deleted by its creator: everyone sees channelForbidden
+    slowmode_seconds: int = 0  # supergroups: a non-admin member writes once per this many seconds
 
     @property
     def megagroup(self) -> bool:

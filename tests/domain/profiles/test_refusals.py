@@ -118,3 +118,17 @@ async def test_paid_and_premium_only_recipients_answer_403_with_their_code(clien
 async def _status_is(client, s, status):
     profiles = (await client.get("/profiles", headers=s.headers)).json()
     return next(p for p in profiles if p["phone"] == s.phone)["status"] == status
+
+
+async def test_slow_mode_of_a_supergroup_answers_429_with_the_wait_left(client, app, sandbox):
+    s = await connected_profile(client, app, sandbox)
+    group = sandbox.control.create_channel(
+        title="Slow", username=f"slow{s.contact.id}", creator=s.contact, broadcast=False, members=[s.me]
+    )
+    sandbox.control.set_slowmode(group, 600)
+    first = await send(client, s, receiver=group.username, text="first")
+    assert first.status_code == 200, first.text
+    second = await send(client, s, receiver=group.username, text="second")
+    assert second.status_code == 429, second.text
+    assert second.json()["error"]["code"] == "SLOWMODE_WAIT"
+    assert 590 <= int(second.headers["retry-after"]) <= 600
