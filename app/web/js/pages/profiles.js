@@ -10,8 +10,16 @@ const STATUS_WORDS = {
   inactive: "inactive (switched off)",
   banned: "banned by Telegram",
   deauthorized: "signed out by Telegram",
-  limited: "limited by Telegram",
+  limited: "limited by Telegram (spam: writes to mutual contacts only)",
+  frozen: "frozen by Telegram (reads only)",
 };
+
+function frozenNote(profile) {
+  return h("div", { class: "muted small" },
+    profile.frozen_until ? h("span", {}, "deleted unless appealed by ", timeEl(profile.frozen_until), " ") : null,
+    profile.appeal_url ? h("a", { href: profile.appeal_url, rel: "noopener noreferrer", target: "_blank", text: "appeal" }) : null,
+  );
+}
 
 export function profileName(profile) {
   const tg = profile.telegram || {};
@@ -103,7 +111,8 @@ export function profilesPage(root) {
       ),
       h("td", { "data-label": "Phone", text: p.phone }),
       h("td", { "data-label": "Status" }, badge(p.status, STATUS_WORDS[p.status] || p.status),
-        p.status_reason ? h("div", { class: "muted small", text: p.status_reason }) : null),
+        p.status_reason ? h("div", { class: "muted small", text: p.status_reason }) : null,
+        p.status === "frozen" ? frozenNote(p) : null),
       h("td", { "data-label": "Channels", text: `${p.channel_count} / ${p.max_channels}` }),
       h("td", { "data-label": "Last active" }, timeEl(p.last_active_at)),
       h("td", { class: "actions" }, toggle, remove),
