@@ -84,7 +84,7 @@ async def test_a_kicked_or_banned_profile_hands_the_channel_over(client, app, sa
         done = detail["phone"] == second["phone"] and detail["status"] == "active"
         return detail if done and detail["assignments"][-1]["joined"] else None
 
-    detail = await eventually(moved, timeout=15, what="handed to the second profile")
+    detail = await eventually(moved, timeout=30, what="handed to the second profile")
     assert [a["status"] for a in detail["assignments"]] == ["failed", "active"]
     assert reason in detail["assignments"][0]["reason"]
     alerts = await _lost_alerts(app, channel_id)
@@ -110,7 +110,7 @@ async def test_a_deleted_channel_is_marked_failed_with_an_alert(client, app, san
         detail = await _detail(client, headers, channel_id)
         return detail if detail["status"] == "failed" and detail["assignments"][-1]["ended_at"] else None
 
-    detail = await eventually(failed, timeout=15, what="the monitor failed")
+    detail = await eventually(failed, timeout=30, what="the monitor failed")
     assert "forbidden" in detail["status_reason"]
     assert all(a["status"] == "failed" for a in detail["assignments"])
     assert len(await _lost_alerts(app, channel_id)) == 1
@@ -127,5 +127,5 @@ async def test_a_frozen_profile_hands_its_channels_over(client, app, sandbox):
         detail = await _detail(client, headers, channel_id)
         return detail if detail["phone"] == second["phone"] and detail["assignments"][-1]["joined"] else None
 
-    detail = await eventually(moved, timeout=15, what="handed over by the frozen profile")
+    detail = await eventually(moved, timeout=30, what="handed over by the frozen profile")
     assert "frozen" in detail["assignments"][0]["reason"]

@@ -53,6 +53,6 @@ async def test_the_health_check_finds_a_silent_profiles_ban(client, app, sandbox
     s = await connected_profile(client, app, sandbox)
     calls = sandbox.control.counters.requests["updates.GetStateRequest"]
     getattr(sandbox.control, action)(s.me)
-    found = await wait_for_status(client, s.headers, s.phone, status, timeout=10)
+    found = await wait_for_status(client, s.headers, s.phone, status)
     assert found["status_reason"].startswith("Telegram: ")
     assert sandbox.control.counters.requests["updates.GetStateRequest"] > calls  # the check's own call found it
