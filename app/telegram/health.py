@@ -13,7 +13,6 @@ silent profile calls at least once per `PROFILE_HEALTH_INTERVAL_S`:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,8 +136,18 @@ class AccountWatch:
         """The health check: a cheap call per interval (spread over it), and the freeze state when it changes."""
         await asyncio.sleep(random.uniform(0, self._interval_s))
         while not self.dead:
-            with contextlib.suppress(errors.RPCError, ConnectionError, TimeoutError):
+            try:
                 await self.check()
+            except (errors.RPCError, ConnectionError, TimeoutError):
+                pass  # a refusal was acted on by `on_refusal`; a dropped connection is the supervisor's
+            except Exception as exc:  # e.g. the database was unreachable: the next check tries again
+                log_event(
+                    "warning",
+                    "telegram.health",
+                    "profile.health_check_failed",
+                    f"health check failed: {type(exc).__name__}",
+                    profile_id=self.profile_id,
+                )
             await asyncio.sleep(self._interval_s)
 
     async def check(self) -> None:
