@@ -1,7 +1,7 @@
 """telegram rules: supergroups apart from basic groups, message entities, frozen profiles
 
 Revision ID: 7c1e0f5a9d21
-Revises: 3bf7d680249f
+Revises: 0f4368682c52
 Create Date: 2026-12-01 19:45:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7c1e0f5a9d21'
-down_revision: str | None = '3bf7d680249f'
+down_revision: str | None = '0f4368682c52'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
