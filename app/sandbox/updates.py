@@ -57,6 +57,10 @@ class UpdateHub:
                 conn.push(obj)
                 self.pushed += 1
 
+    def push_too_long(self, user_id: int) -> None:
+        """Send the user's clients updatesTooLong (on demand only: bans and revocations push nothing)."""
+        self.push(user_id, types.UpdatesTooLong())
+
 
 # Differences ---------------------------------------------------------------------------------------------------
 

@@ -153,8 +153,9 @@ def kind_of_peer_id(peer_id: int) -> str:
 
 
 def better_kind(stored: str, seen: str) -> str:
-    """The kind to keep: an entity that says "supergroup" corrects a "channel" guessed from a bare -100 id."""
-    return seen if stored == "channel" and seen == "supergroup" else stored
+    """The kind to keep: an entity that says "supergroup" corrects a "channel" guessed from a bare -100 id (or a
+    "group" from before supergroups had a kind of their own)."""
+    return seen if seen == "supergroup" and stored in ("channel", "group") else stored
 
 
 def chat_ref(entity: Any, peer_id: int) -> ChatRef:

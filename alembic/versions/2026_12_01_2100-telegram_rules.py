@@ -1,8 +1,8 @@
 """telegram rules: supergroups apart from basic groups, message entities, frozen profiles
 
 Revision ID: 7c1e0f5a9d21
-Revises: 0f4368682c52
-Create Date: 2026-12-01 19:45:00
+Revises: 7c1e5a9d2f40
+Create Date: 2026-12-01 21:00:00
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7c1e0f5a9d21'
-down_revision: str | None = '0f4368682c52'
+down_revision: str | None = "7c1e5a9d2f40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,15 +31,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("frozen_until", sa_types.DateTimeUTC(timezone=True), nullable=True))
         batch.add_column(sa.Column("frozen_appeal_url", sa.String(length=255), nullable=True))
     # Megagroups were stored as kind "group" like basic groups; their marked id tells them apart.
-    op.execute(
-        sa.text("UPDATE chats SET kind = 'supergroup' WHERE kind = 'group' AND peer_id < :bound").bindparams(
-            bound=_CHANNEL_ID_BOUND
+    for table in ("chats", "telegram_peers"):
+        op.execute(
+            sa.text(f"UPDATE {table} SET kind = 'supergroup' WHERE kind = 'group' AND peer_id < :bound").bindparams(
+                bound=_CHANNEL_ID_BOUND
+            )
         )
-    )
 
 
 def downgrade() -> None:
-    op.execute(sa.text("UPDATE chats SET kind = 'group' WHERE kind = 'supergroup'"))
+    for table in ("chats", "telegram_peers"):
+        op.execute(sa.text(f"UPDATE {table} SET kind = 'group' WHERE kind = 'supergroup'"))
     with op.batch_alter_table("telegram_profiles") as batch:
         batch.drop_column("frozen_appeal_url")
         batch.drop_column("frozen_until")
