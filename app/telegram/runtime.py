@@ -22,7 +22,7 @@ import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from telethon import TelegramClient, functions, types
@@ -142,7 +142,7 @@ class ProfileRuntime:
         self.drain_timeout_s = max(10.0, 3 * lease_ttl_ms / 1000)
         self._stopping = False
         self._refused: dict[UUID, str] = {}
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -422,9 +422,10 @@ class ProfileRuntime:
         self._refused[profile_id] = status
         self._connected.pop(profile_id, None)
         loop = asyncio.get_running_loop()
-        loop.call_later(REFUSED_DISCONNECT_DELAY_S, lambda: self._track(loop.create_task(client.disconnect())))
+        # Telethon's disconnect() answers a shielded future, not a coroutine: ensure_future takes either.
+        loop.call_later(REFUSED_DISCONNECT_DELAY_S, lambda: self._track(asyncio.ensure_future(client.disconnect())))
 
-    def _track(self, task: asyncio.Task[None]) -> None:
+    def _track(self, task: asyncio.Future[Any]) -> None:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

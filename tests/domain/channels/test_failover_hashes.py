@@ -14,7 +14,8 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture
 def settings_overrides() -> dict[str, str]:
-    return {"CHANNEL_FAILOVER_INTERVAL_S": "0.5"}
+    # Telegram pushes no ban: the banned profile's health check finds it.
+    return {"CHANNEL_FAILOVER_INTERVAL_S": "0.5", "PROFILE_HEALTH_INTERVAL_S": "0.5"}
 
 
 async def test_a_channel_without_username_fails_over_by_id_with_the_new_profiles_hash(client, app, sandbox):
