@@ -63,7 +63,7 @@ class Actions:
         """
         _check_text(text)
         _check_recipient(sender, recipient)
-        stored_entities = formatting.checked(self.state, text, entities)
+        stored_entities = formatting.checked(self.state, sender.id, text, entities)
         date = now()
         own = StoredMessage(
             id=sender.allocate_message_id(),
@@ -130,7 +130,7 @@ class Actions:
         entities: list[TLObject] | None = None,
     ) -> TLObject:
         _check_text(text)
-        stored_entities = formatting.checked(self.state, text, entities)
+        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         own = editor.messages.get(msg_id)
         if own is None or own.peer_kind != "user":
             raise RpcError(400, "MESSAGE_ID_INVALID")
@@ -230,7 +230,7 @@ class Actions:
         entities: list[TLObject] | None = None,
     ) -> tuple[int, TLObject]:
         _check_text(text)
-        stored_entities = formatting.checked(self.state, text, entities)
+        stored_entities = formatting.checked(self.state, author.id, text, entities)
         member = channel.members.get(author.id)
         if member is None:
             raise RpcError(400, "CHANNEL_PRIVATE" if channel.private else "CHAT_WRITE_FORBIDDEN")
@@ -278,7 +278,7 @@ class Actions:
         entities: list[TLObject] | None = None,
     ) -> TLObject:
         _check_text(text)
-        stored_entities = formatting.checked(self.state, text, entities)
+        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         stored = channel.messages.get(msg_id)
         if stored is None:
             raise RpcError(400, "MESSAGE_ID_INVALID")

@@ -18,8 +18,11 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def checked(state: SandboxState, text: str, entities: list[TLObject] | None) -> list[bytes]:
-    """The entities to store (serialised TL), or 400 ENTITY_BOUNDS_INVALID / ENTITY_MENTION_USER_INVALID."""
+def checked(state: SandboxState, sender_id: int, text: str, entities: list[TLObject] | None) -> list[bytes]:
+    """The entities to store (serialised TL), or 400 ENTITY_BOUNDS_INVALID / ENTITY_MENTION_USER_INVALID.
+
+    A mention names its user with the access hash Telegram issued to the sender (hashes are per account).
+    """
     size = _utf16_length(text)
     stored: list[bytes] = []
     for entity in entities or ():
@@ -29,7 +32,7 @@ def checked(state: SandboxState, text: str, entities: list[TLObject] | None) -> 
         if isinstance(entity, types.InputMessageEntityMentionName):
             user = entity.user_id
             found = state.users.get(getattr(user, "user_id", 0))
-            if found is None or getattr(user, "access_hash", None) != found.access_hash:
+            if found is None or getattr(user, "access_hash", None) != found.access_hash_for(sender_id):
                 raise RpcError(400, "ENTITY_MENTION_USER_INVALID")
             entity = types.MessageEntityMentionName(offset, length, found.id)
         stored.append(bytes(entity))
