@@ -1,7 +1,7 @@
 """telegram rules: supergroups apart from basic groups, message entities, frozen profiles
 
 Revision ID: 7c1e0f5a9d21
-Revises: 7c1e5a9d2f40
+Revises: 7c1e5d2a9b40
 Create Date: 2026-12-01 21:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7c1e0f5a9d21'
-down_revision: str | None = "7c1e5a9d2f40"
+down_revision: str | None = "7c1e5d2a9b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
