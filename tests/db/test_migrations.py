@@ -16,7 +16,7 @@ from tests.conftest import make_settings
 
 pytestmark = pytest.mark.asyncio
 
-BEFORE_SUPERGROUPS = "7c1e5d2a9b40"  # the revision before telegram_rules
+BEFORE_SUPERGROUPS = "554901b494f0"  # the revision before telegram_rules
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,8 +1,8 @@
 """telegram rules: supergroups apart from basic groups, message entities, frozen profiles
 
 Revision ID: 7c1e0f5a9d21
-Revises: 7c1e5d2a9b40
-Create Date: 2026-12-01 21:00:00
+Revises: 554901b494f0
+Create Date: 2026-12-01 21:30:00
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '7c1e0f5a9d21'
-down_revision: str | None = "7c1e5d2a9b40"
+down_revision: str | None = "554901b494f0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
