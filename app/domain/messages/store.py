@@ -464,17 +464,7 @@ async def save_states(session: AsyncSession, states_by_profile: Mapping[UUID, tu
         for state in states:
             row = existing.get((profile_id, state.entity_id))
             if row is None:
-                session.add(
-                    UpdateState(
-                        profile_id=profile_id,
-                        entity_id=state.entity_id,
-                        pts=state.pts,
-                        qts=state.qts,
-                        date=state.date,
-                        seq=state.seq,
-                        access_hash=state.access_hash,
-                    )
-                )
+                session.add(state_row(profile_id, state))
             elif state.pts >= row.pts:
                 row.pts, row.qts, row.seq = state.pts, max(row.qts, state.qts), state.seq
                 row.date = max(row.date, state.date)
@@ -496,4 +486,17 @@ async def forget_duplicate(session: AsyncSession, chat_id: UUID, telegram_id: in
         delete(Message).where(
             Message.chat_id == chat_id, Message.telegram_message_id == telegram_id, Message.id != keep
         )
+    )
+
+
+def state_row(profile_id: UUID, state: StoredState) -> UpdateState:
+    """The stored row of one update state (entity 0 is the account, others are channels)."""
+    return UpdateState(
+        profile_id=profile_id,
+        entity_id=state.entity_id,
+        pts=state.pts,
+        qts=state.qts,
+        date=state.date,
+        seq=state.seq,
+        access_hash=state.access_hash,
     )

@@ -16,6 +16,7 @@ from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateS
 from app.domain.channels.failover import FAILOVER_STATUSES, request_failover
 from app.domain.events import services as events
 from app.domain.events.types import EventType
+from app.domain.messages.store import state_row
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound, ValidationFailed
@@ -116,18 +117,7 @@ async def bind(
 async def _start_from(session: AsyncSession, profile_id: UUID, checkpoint: Sequence[StoredState]) -> None:
     """Replace the profile's stored update state (a re-bound profile forgets the old session's channels too)."""
     await session.execute(sa_delete(UpdateState).where(UpdateState.profile_id == profile_id))
-    session.add_all(
-        UpdateState(
-            profile_id=profile_id,
-            entity_id=state.entity_id,
-            pts=state.pts,
-            qts=state.qts,
-            date=state.date,
-            seq=state.seq,
-            access_hash=state.access_hash,
-        )
-        for state in checkpoint
-    )
+    session.add_all(state_row(profile_id, state) for state in checkpoint)
     await session.flush()
 
 
