@@ -70,11 +70,14 @@ async def test_fan_out_across_processes_and_sigkill_mid_delivery_loses_nothing(s
                     return bool(claimed)
 
                 # Both processes dispatch; on a loaded machine B may claim a whole batch before A polls, so events
-                # keep coming until A holds a claim: then A is killed mid-delivery.
+                # keep coming (one each 0.2 s, for at most a minute) until A holds a claim: then A is killed
+                # mid-delivery.
                 for _ in range(300):
                     sent.append((await api.post(f"/webhooks/{hook['id']}/test", headers=headers)).json()["event_id"])
                     if len(sent) > 12 and await first_is_delivering():
                         break
+                    if len(sent) > 12:
+                        await asyncio.sleep(0.2)
                 assert await first_is_delivering(), "process A never claimed a delivery"
                 first.kill()
                 restarted = AppProcess(shared_env, tmp_path, "a2")
