@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -46,6 +47,15 @@ class AttemptCounter(ABC):
     @abstractmethod
     async def reset(self, key: str) -> None:
         """Forget the key."""
+
+    async def hit_all(self, keyed: Iterable[tuple[str, Window]]) -> float | None:
+        """Count one attempt on every key; the longest wait among those now over their limit, None if none is."""
+        waits = []
+        for key, window in keyed:
+            hit = await self.hit(key, window)
+            if hit.count > window.limit:
+                waits.append(hit.retry_after_s)
+        return max(waits) if waits else None
 
 
 class MemoryAttemptCounter(AttemptCounter):

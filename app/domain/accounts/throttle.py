@@ -32,15 +32,11 @@ class LoginThrottle:
 
     async def begin(self, email: str, ip: str) -> None:
         """Count this attempt; raise 429 with Retry-After when the pair or the IP is over its limit."""
-        waits = []
-        for key, window in self._keys(email, ip):
-            hit = await self._counter.hit(key, window)
-            if hit.count > window.limit:
-                waits.append(hit.retry_after_s)
-        if waits:
+        wait = await self._counter.hit_all(self._keys(email, ip))
+        if wait is not None:
             raise TooManyRequests(
                 "too many failed sign-in attempts; try again later",
-                retry_after=math.ceil(max(waits)),
+                retry_after=math.ceil(wait),
                 code="login_throttled",
             )
 

@@ -24,14 +24,12 @@ class CodeSendLimit:
     async def spend(self, owner_id: UUID, phone: str) -> None:
         """Count one code request; raise 429 when the number or the user has used up the window."""
         phone_key = f"code:phone:{hashlib.sha256(phone.encode()).hexdigest()[:32]}"
-        waits = []
-        for key, window in ((phone_key, self._phone_window), (f"code:user:{owner_id}", self._user_window)):
-            hit = await self._counter.hit(key, window)
-            if hit.count > window.limit:
-                waits.append(hit.retry_after_s)
-        if waits:
+        wait = await self._counter.hit_all(
+            ((phone_key, self._phone_window), (f"code:user:{owner_id}", self._user_window))
+        )
+        if wait is not None:
             raise TooManyRequests(
                 "too many login codes were requested; try again later",
-                retry_after=math.ceil(max(waits)),
+                retry_after=math.ceil(wait),
                 code="code_requests_limited",
             )
