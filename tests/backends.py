@@ -6,7 +6,10 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @contextlib.contextmanager
@@ -40,15 +43,45 @@ def redis_server() -> Iterator[str]:
 async def empty_shared_backends(postgres_url: str, redis_url: str) -> None:
     """Empty every table of the PostgreSQL database and the Redis keyspace (after tests of real processes)."""
     from redis.asyncio import Redis
-    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from app.db.base import metadata
-
     engine = create_async_engine(postgres_url)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)} CASCADE"))
-    await engine.dispose()
+    try:
+        await truncate_postgres(engine)
+    finally:
+        await engine.dispose()
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
     await redis.aclose()
+
+
+_OTHER_SESSIONS = (
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND backend_type = 'client backend'"
+)
+
+
+async def truncate_postgres(engine: AsyncEngine) -> None:
+    """Empty every table; a session left in a transaction by the last test fails the test that left it.
+
+    TRUNCATE waits for every other transaction on its tables. Instead of waiting for ever (and stalling the whole
+    suite), it gives up after 20 s, names the sessions that held it, ends them and empties the tables.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db.base import metadata
+
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
+        return
+    except DBAPIError:
+        async with engine.begin() as connection:
+            holders = (await connection.execute(text(f"SELECT pid, state, left(query, 300) {_OTHER_SESSIONS}"))).all()
+            await connection.execute(text(f"SELECT pg_terminate_backend(pid) {_OTHER_SESSIONS}"))
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
+    raise AssertionError(f"sessions outlived the test and blocked emptying the database: {holders}")

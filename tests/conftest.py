@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,18 +16,44 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import text
 
 from app.config import Settings, load_settings
 from app.db.base import metadata
 from app.db.migrations import upgrade
 from app.sandbox import SandboxDC
 from app.server.app import create_app
-from tests.backends import postgres_server, redis_server
+from tests.backends import postgres_server, redis_server, truncate_postgres
 
 os.environ.setdefault("LITESTAR_WARN_IMPLICIT_SYNC_TO_THREAD", "0")
 
+# A test that hangs fails after this long, saying where every task waits, instead of stalling the whole run.
+TEST_TIMEOUT_S = float(os.environ.get("TEST_TIMEOUT_S", "240"))
+
 FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_PARALLELISM": "1"}
+
+
+@pytest.fixture(autouse=True)
+async def watchdog(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Cancel an async test (or its fixtures) running longer than TEST_TIMEOUT_S, printing where each task waits.
+
+    (pytest-timeout, configured in pyproject.toml, is the backstop for a test that blocks the event loop itself.)
+    """
+    name = request.function.__name__
+
+    async def expire() -> None:
+        await asyncio.sleep(TEST_TIMEOUT_S)
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        dump = "\n\n".join(f"task {t.get_name()}:\n{awaiting_chain(t)}" for t in tasks)
+        print(f"{request.node.nodeid} ran longer than {TEST_TIMEOUT_S:.0f} s; its tasks:\n{dump}", file=sys.stderr)
+        for task in tasks:  # the test itself, or the fixture set-up or teardown pytest-asyncio is running
+            if getattr(task.get_coro(), "__name__", "") in (name, "setup", "async_finalizer"):
+                task.cancel(f"the test ran longer than {TEST_TIMEOUT_S:.0f} s")
+
+    timer = asyncio.create_task(expire(), name="test-watchdog")
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @dataclass(frozen=True)
@@ -137,11 +164,10 @@ async def app(backend: Backend, sandbox: SandboxDC, settings_overrides: dict[str
 async def _reset(application: Litestar) -> None:
     """Empty every table and the Redis keyspace so the next test starts clean."""
     ctx = application.state.ctx
-    async with ctx.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in metadata.sorted_tables)
-            await connection.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
+    if ctx.engine.dialect.name == "postgresql":
+        await truncate_postgres(ctx.engine)
+    else:
+        async with ctx.engine.begin() as connection:
             for table in reversed(metadata.sorted_tables):
                 await connection.execute(table.delete())
     await ctx.engine.dispose()

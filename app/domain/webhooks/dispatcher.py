@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import time
@@ -23,6 +24,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.shielded import ShieldedTransactions
 from app.domain.webhooks import delivery
 from app.domain.webhooks.delivery import Job, Outcome, Target
 from app.domain.webhooks.signing import signed_headers
@@ -70,8 +72,10 @@ class WebhookDispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
         self._outcomes: asyncio.Queue[tuple[Target, Job, Outcome, asyncio.Future[None]]] = asyncio.Queue()
-        self._writes: contextlib.AbstractAsyncContextManager[object] = (
-            asyncio.Lock() if settings.sqlite else contextlib.nullcontext()
+        # Writes of a stopping dispatcher finish whole (see app.db.shielded); on SQLite they also take turns
+        # instead of contending for the file lock.
+        self._transactions = ShieldedTransactions(
+            sessionmaker, serialize=asyncio.Lock() if settings.sqlite else contextlib.nullcontext()
         )
         self._client: httpx.AsyncClient | None = None
         self._secrets: dict[str, str] = {}
@@ -117,6 +121,7 @@ class WebhookDispatcher:
         if self._recorder_task is not None:
             self._recorder_task.cancel()
             await asyncio.gather(self._recorder_task, return_exceptions=True)
+        await self._transactions.wait()
         self._loop_task = self._recorder_task = None
         self._lanes.clear()
         if self._client is not None:
@@ -152,8 +157,7 @@ class WebhookDispatcher:
         if not self._lanes or time.monotonic() - self._renewed_at < ttl / 3:
             return
         self._renewed_at = time.monotonic()
-        async with self._writes, self._sessionmaker.begin() as session:
-            await delivery.renew_claims(session, owner=self.owner, ttl_s=ttl)
+        await self._transactions.run(lambda session: delivery.renew_claims(session, owner=self.owner, ttl_s=ttl))
 
     async def _start_lanes(self) -> None:
         async with self._sessionmaker() as session:
@@ -168,15 +172,7 @@ class WebhookDispatcher:
         in_flight = asyncio.Semaphore(settings.webhook_endpoint_concurrency)
         try:
             while True:
-                async with self._writes, self._sessionmaker.begin() as session:
-                    target = await delivery.load_target(session, self._box, webhook_id, self._secrets)
-                    jobs = (
-                        await delivery.claim(
-                            session, webhook_id, limit=self._batch, owner=self.owner, ttl_s=settings.webhook_claim_ttl_s
-                        )
-                        if target is not None
-                        else []
-                    )
+                target, jobs = await self._transactions.run(lambda session: self._claim(session, webhook_id))
                 if target is None or not jobs:
                     return
                 await asyncio.gather(*(self._deliver(target, job, pacer, in_flight) for job in jobs))
@@ -191,6 +187,13 @@ class WebhookDispatcher:
         finally:
             self._lanes.pop(webhook_id, None)
 
+    async def _claim(self, session: AsyncSession, webhook_id: UUID) -> tuple[Target | None, list[Job]]:
+        target = await delivery.load_target(session, self._box, webhook_id, self._secrets)
+        if target is None:
+            return None, []
+        ttl_s = self._settings.webhook_claim_ttl_s
+        return target, await delivery.claim(session, webhook_id, limit=self._batch, owner=self.owner, ttl_s=ttl_s)
+
     async def _deliver(self, target: Target, job: Job, pacer: Pacer, in_flight: asyncio.Semaphore) -> None:
         async with in_flight:
             await pacer.wait(target.max_per_second)
@@ -202,23 +205,13 @@ class WebhookDispatcher:
 
     async def _record_outcomes(self) -> None:
         """Write every outcome waiting in the queue in one transaction, then release the lanes waiting on them."""
-        settings = self._settings
         while True:
             batch = [await self._outcomes.get()]
             while not self._outcomes.empty() and len(batch) < MAX_RECORD_BATCH:
                 batch.append(self._outcomes.get_nowait())
+            outcomes = [(target, job, outcome) for target, job, outcome, _ in batch]
             try:
-                async with self._writes, self._sessionmaker.begin() as session:
-                    await delivery.record(
-                        session,
-                        [(target, job, outcome) for target, job, outcome, _ in batch],
-                        owner=self.owner,
-                        schedule=settings.webhook_retry_schedule_s,
-                        disable=delivery.DisablePolicy(
-                            after_s=settings.webhook_disable_after_s,
-                            min_failures=settings.webhook_disable_after_failures,
-                        ),
-                    )
+                await self._transactions.run(functools.partial(self._record, outcomes=outcomes))
             except Exception as exc:
                 log_event(
                     "error",
@@ -234,6 +227,15 @@ class WebhookDispatcher:
             for *_, recorded in batch:
                 if not recorded.done():
                     recorded.set_result(None)
+
+    async def _record(self, session: AsyncSession, *, outcomes: list[tuple[Target, Job, Outcome]]) -> None:
+        settings = self._settings
+        disable = delivery.DisablePolicy(
+            after_s=settings.webhook_disable_after_s, min_failures=settings.webhook_disable_after_failures
+        )
+        await delivery.record(
+            session, outcomes, owner=self.owner, schedule=settings.webhook_retry_schedule_s, disable=disable
+        )
 
     async def _post(self, target: Target, job: Job) -> Outcome:
         assert self._client is not None
