@@ -101,6 +101,7 @@ class Settings:
     reconcile_messages_per_chat: int = 100
     gap_recovery_limit: int = 1000
     username_cache_ttl_s: float = 86_400.0
+    telegram_request_timeout_s: float = 60.0
     username_resolve_interval_s: float = 1.0
     send_chat_interval_s: float = 1.0
     send_group_per_minute: int = 20
@@ -395,6 +396,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         reconcile_messages_per_chat=read.integer("RECONCILE_MESSAGES_PER_CHAT", 100, minimum=1),
         gap_recovery_limit=read.integer("GAP_RECOVERY_LIMIT", 1000, minimum=1),
         username_cache_ttl_s=read.number("USERNAME_CACHE_TTL_S", 86_400.0, minimum=0.0),
+        telegram_request_timeout_s=read.number("TELEGRAM_REQUEST_TIMEOUT_S", 60.0, minimum=1.0),
         username_resolve_interval_s=read.number("USERNAME_RESOLVE_INTERVAL_S", 1.0, minimum=0.0),
         send_chat_interval_s=read.number("SEND_CHAT_INTERVAL_S", 1.0),
         send_group_per_minute=read.integer("SEND_GROUP_PER_MINUTE", 20, minimum=1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import os
@@ -55,11 +56,45 @@ def _normalise_name(value: type[TLObject] | str) -> str:
     return name.removesuffix("Request").lower()
 
 
+@dataclass
+class HeldCall:
+    name: str
+    remaining: int
+    user_id: int | None
+
+
 class ErrorInjector:
-    """`fail_next` rules: the next N calls of a method (optionally by one user) answer an error."""
+    """`fail_next` rules: the next N calls of a method (optionally by one user) answer an error.
+
+    `hold_next` rules: the next N calls get no answer at all (the connection stays open) until released, as from a
+    data-center in trouble.
+    """
 
     def __init__(self) -> None:
         self.rules: list[InjectedError] = []
+        self.holds: list[HeldCall] = []
+        self._gate = asyncio.Event()  # every held call waits at it until `release`
+
+    def hold(self, request: type[TLObject] | str, times: int, user_id: int | None) -> None:
+        self.holds.append(HeldCall(_normalise_name(request), times, user_id))
+
+    def release(self) -> None:
+        self._gate.set()
+        self._gate = asyncio.Event()
+        self.holds.clear()
+
+    def held(self, name: str, user_id: int | None) -> asyncio.Event | None:
+        """The gate a call of `name` waits at before it is answered, if a hold rule takes it."""
+        wanted = _normalise_name(name)
+        bare = wanted.rsplit(".", 1)[-1]
+        for held in self.holds:
+            if held.name not in (wanted, bare) or (held.user_id is not None and held.user_id != user_id):
+                continue
+            held.remaining -= 1
+            if held.remaining <= 0:
+                self.holds.remove(held)
+            return self._gate
+        return None
 
     def add(self, request: type[TLObject] | str, code: int, message: str, times: int, user_id: int | None) -> None:
         self.rules.append(InjectedError(_normalise_name(request), code, message, times, user_id))
@@ -373,6 +408,15 @@ class Control:
         """Answer the next `times` calls of `request` (class or 'messages.SendMessage') with an rpc_error."""
         user_id = self.user(user).id if user is not None else None
         self.dc.injector.add(request, code, message, times, user_id)
+
+    def hold_next(self, request: type[TLObject] | str, times: int = 1, user: UserRef | None = None) -> None:
+        """Leave the next `times` calls of `request` unanswered (connection open) until `release_held()`."""
+        user_id = self.user(user).id if user is not None else None
+        self.dc.injector.hold(request, times, user_id)
+
+    def release_held(self) -> None:
+        """Answer every held call now (and drop the hold rules not used yet)."""
+        self.dc.injector.release()
 
     def login_session(self, user: UserRef, host: str | None = None, port: int | None = None) -> str:
         """A logged-in Telethon StringSession for `user`, minted server-side (no handshake, no login round trips).

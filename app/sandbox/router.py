@@ -67,6 +67,9 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
     injected = dc.injector.take(name, auth.user_id if auth else None)
     if injected is not None:
         raise injected
+    gate = dc.injector.held(name, auth.user_id if auth else None)
+    if gate is not None:
+        await gate.wait()
     if route is None:
         log.error("FAKEDC NOT IMPLEMENTED: %s (answering 400)", name)
         raise not_implemented(request)

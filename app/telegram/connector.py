@@ -5,6 +5,7 @@ This is the only seam between the service and the sandbox: an address override a
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from telethon import TelegramClient, errors
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
+from app.telegram.errors import NoAnswer
 from app.telegram.gaps import GapAwareClient
 from app.telegram.peers import ProfileSession
 
@@ -45,10 +47,18 @@ class ObservedClient(GapAwareClient):
     """
 
     on_refusal: RefusalHook | None = None
+    # Telethon waits for an answer for ever; a data-center that keeps the connection open and never answers would
+    # hold a user's request, a worker's loop or a shutdown with it. Past this, the call raises `NoAnswer`.
+    request_timeout_s: float = 60.0
 
     async def _call(self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None) -> Any:
         try:
-            return await super()._call(sender, request, ordered, flood_sleep_threshold)
+            async with asyncio.timeout(self.request_timeout_s):
+                return await super()._call(sender, request, ordered, flood_sleep_threshold)
+        except TimeoutError:
+            raise NoAnswer(
+                f"Telegram did not answer {type(request).__name__} within {self.request_timeout_s:g} s"
+            ) from None
         except errors.RPCError as exc:
             if self.on_refusal is not None:
                 await self.on_refusal(exc)
@@ -98,6 +108,7 @@ class TelegramConnector:
     # this is how tests make two runtimes on one machine look like two hosts.
     local_addr: str | None = None
     username_ttl_s: float = 86_400.0  # how long a resolved @username is trusted (see app.telegram.peers)
+    request_timeout_s: float = 60.0  # see ObservedClient.request_timeout_s
     _trusted: set[str] = field(default_factory=set)
 
     def trust_key(self, pem: str) -> None:
@@ -141,6 +152,7 @@ class TelegramConnector:
             entity_cache_limit=5000,
             local_addr=self.local_addr,
         )
+        client.request_timeout_s = self.request_timeout_s
         if self.data_center is not None:
             dc_id = string_session.dc_id or self.data_center.dc_id
             client.session.set_dc(dc_id, self.data_center.host, self.data_center.port)

@@ -20,6 +20,16 @@ from app.lib.errors import (
     ValidationFailed,
 )
 
+NO_ANSWER = "telegram_no_answer"
+
+
+class NoAnswer(ConnectionError):
+    """Telegram kept the connection open but did not answer a request within TELEGRAM_REQUEST_TIMEOUT_S.
+
+    Whether Telegram acted on the request is unknown (a send may have been delivered).
+    """
+
+
 BANNED_ERRORS: tuple[type[Exception], ...] = (
     errors.UserDeactivatedBanError,
     errors.UserDeactivatedError,
@@ -128,4 +138,6 @@ def to_app_error(exc: Exception) -> AppError:
     if isinstance(exc, errors.RPCError):
         status = exc.code if exc.code in _PASSED_THROUGH else 502
         return AppError(f"Telegram answered {exc.message}", code=str(exc.message), status=status)
+    if isinstance(exc, NoAnswer):
+        return ServiceUnavailable(str(exc), code=NO_ANSWER)
     return ServiceUnavailable(f"Telegram is unreachable: {type(exc).__name__}", code="telegram_unavailable")

@@ -106,6 +106,7 @@ def build_connector(settings: Settings) -> TelegramConnector:
     else:
         connector = TelegramConnector(SANDBOX_API_ID, SANDBOX_API_HASH)
     connector.username_ttl_s = settings.username_cache_ttl_s
+    connector.request_timeout_s = settings.telegram_request_timeout_s
     if settings.telegram_dc:
         connector.data_center = DataCenter.parse(settings.telegram_dc)
     if settings.telegram_extra_rsa_key:

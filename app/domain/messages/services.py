@@ -29,6 +29,7 @@ from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFai
 from app.lib.logging import log_event
 from app.telegram.commands import MessageInfo, PeerInfo, ProfileCommands
 from app.telegram.entities import EntityIn, ParseMode, format_text
+from app.telegram.errors import NO_ANSWER
 from app.telegram.updates import ChatRef, ProfileRef
 
 
@@ -169,7 +170,8 @@ class Sender:
             await asyncio.shield(self._fail(ref, claim.message_id, INTERRUPTED))
             raise
         except AppError as exc:
-            await self._fail(ref, claim.message_id, exc.error_code)
+            # Telegram left the send unanswered: it may have arrived, so a retry looks in the chat first.
+            await self._fail(ref, claim.message_id, INTERRUPTED if exc.error_code == NO_ANSWER else exc.error_code)
             raise
         except Exception as exc:
             await self._fail(ref, claim.message_id, type(exc).__name__)

@@ -146,3 +146,33 @@ async def _pending(app, key: str) -> Message | None:
 async def _failed(app, key: str) -> Message | None:
     async with app.state.ctx.sessionmaker() as session:
         return await session.scalar(select(Message).where(Message.idempotency_key == key, Message.status == "failed"))
+
+
+class TestUnansweredSend:
+    @pytest.fixture
+    def settings_overrides(self):
+        return {"TELEGRAM_REQUEST_TIMEOUT_S": "1"}
+
+    async def test_a_send_telegram_leaves_unanswered_is_503_and_its_retry_does_not_send_it_twice(
+        self, client, app, sandbox
+    ):
+        s = await connected_profile(client, app, sandbox)
+        headers = {**s.headers, "Idempotency-Key": "order-6"}
+        # Telegram takes the request and keeps the connection, but answers only after the client gave up.
+        sandbox.control.hold_next("messages.SendMessage", user=s.me)
+        unanswered = await client.post("/messages/send", json=send(s, "late"), headers=headers)
+        assert unanswered.status_code == 503, unanswered.text
+        assert unanswered.json()["error"]["code"] == "telegram_no_answer"
+        row = await row_with_key(app, "order-6")
+        assert (row.status, row.error) == ("failed", INTERRUPTED)
+        sandbox.control.release_held()  # ...and then it does deliver the message
+
+        async def delivered() -> bool:
+            return received_by(s.contact, s.me) == ["late"]
+
+        await eventually(delivered, what="the late delivery")
+        retry = await client.post("/messages/send", json=send(s, "late"), headers=headers)
+        assert retry.status_code == 200, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert received_by(s.contact, s.me) == ["late"]
+        assert (await row_with_key(app, "order-6")).status == "sent"
