@@ -57,12 +57,19 @@ def as_tuples(lines: list[dict[str, Any]]) -> list[tuple[int, str, bool]]:
 
 
 async def wait_for(
-    client: httpx.AsyncClient, headers: dict[str, str], archive_id: str, statuses: set[str], timeout: float = 20.0
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    archive_id: str,
+    statuses: set[str],
+    timeout: float = 20.0,
+    *,
+    runs: int | None = None,
 ) -> dict[str, Any]:
+    """Poll the archive until its status is one of `statuses` (and, given `runs`, that many runs have ended)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         body: dict[str, Any] = (await client.get(f"/archives/{archive_id}", headers=headers)).json()
-        if body.get("status") in statuses:
+        if body.get("status") in statuses and (runs is None or body["progress"]["runs"] >= runs):
             return body
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"archive never reached {statuses}: {body}")

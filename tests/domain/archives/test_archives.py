@@ -218,9 +218,7 @@ async def test_scheduled_archive_exports_only_new_posts(client, app, sandbox):
     # This tick or the scheduler's own poll (it runs meanwhile) starts the run that is due now, never both.
     started = await scheduler.tick()
     assert started in ([UUID(first["id"])], [])
-    await scheduler.idle()
-
-    second = (await client.get(f"/archives/{first['id']}", headers=headers)).json()
+    second = await wait_for(client, headers, first["id"], {"scheduled"}, runs=2)
     assert second["status"] == "scheduled"
     assert second["progress"]["runs"] == 2
     assert second["progress"]["run_messages"] == 3
