@@ -3,8 +3,9 @@ connecting to exactly the address that was checked.
 
 A check that resolves a name and a connection that resolves it again can see two different answers (DNS
 rebinding: public for the check, 127.0.0.1 for the connection). So a host is resolved once, every address is
-checked, and the connection is made to a checked address through `PinnedNetworkBackend`; the URL, the Host
-header and the TLS server name keep the original host name.
+checked, and the connection is made to a checked address through `PinnedNetworkBackend` (httpx, async) or
+`PinnedSyncBackend` (httpcore's blocking pool, for boto3's threads); the URL, the Host header and the TLS server
+name keep the original host name.
 """
 
 from __future__ import annotations
@@ -123,6 +124,14 @@ def pinned(target: CheckedTarget) -> Iterator[None]:
         _pinned.reset(token)
 
 
+def _checked_addresses(target: CheckedTarget | None, host: str, port: int) -> tuple[str, ...]:
+    """The checked addresses for a connection to host:port; ConnectError unless that is the checked target."""
+    # httpcore may hand over an IPv6 literal in brackets; the check saw it without them.
+    if target is None or target.host.lower().strip("[]") != host.lower().strip("[]") or target.port != port:
+        raise httpcore.ConnectError("refused to connect to an address that was not checked")
+    return target.addresses
+
+
 class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
     """Opens TCP connections only to the addresses of the target pinned for the current attempt.
 
@@ -141,11 +150,8 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        target = _pinned.get()
-        if target is None or target.host.lower() != host.lower() or target.port != port:
-            raise httpcore.ConnectError("refused to connect to an address that was not checked")
         failure: Exception | None = None
-        for address in target.addresses:
+        for address in _checked_addresses(_pinned.get(), host, port):
             try:
                 return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
@@ -163,6 +169,55 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class PinnedSyncBackend(httpcore.NetworkBackend):
+    """The blocking twin of `PinnedNetworkBackend`, bound to one checked target for its whole life.
+
+    For clients that run in worker threads (boto3): a pool built on it connects only to `target`'s checked
+    addresses, and TLS is started by httpcore with the URL's host as server name.
+    """
+
+    def __init__(self, target: CheckedTarget, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._target = target
+        self._inner = inner or httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        failure: Exception | None = None
+        for address in _checked_addresses(self._target, host, port):
+            try:
+                return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are not a target")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def pinned_pool(target: CheckedTarget, *, max_connections: int = 10) -> httpcore.ConnectionPool:
+    """A blocking connection pool whose connections go only to `target`'s checked addresses."""
+    return httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=max_connections,
+        network_backend=PinnedSyncBackend(target),
+    )
 
 
 def pinned_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:

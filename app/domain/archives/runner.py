@@ -121,12 +121,14 @@ class ArchiveRunner:
         box: SecretBox,
         settings: Settings,
         instance_id: str,
+        targets: TargetPolicy,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.runtime = runtime
         self.box = box
         self.settings = settings
         self.instance_id = instance_id
+        self.targets = targets  # S3 endpoints follow the private-target policy of webhooks
 
     async def run(self, archive_id: UUID) -> None:
         """Export until the run completes, fails or loses its claim; the caller holds the claim."""
@@ -344,11 +346,11 @@ class ArchiveRunner:
             parts = (*safe_relative_path(relative).parts, str(job.id))
             return LocalSink(root, parts, f"{relative}/{job.id}")
         location = s3_location(job.target)
-        try:  # the endpoint's name may resolve elsewhere by now
-            await check_endpoint(location, TargetPolicy(allow_private=self.settings.webhook_allow_private_targets))
+        try:  # the endpoint's name may resolve elsewhere by now; this run connects only to what is checked here
+            target = await check_endpoint(location, self.targets)
         except TargetRefused as exc:
             raise StorageError(f"target.endpoint_url refused: {exc}") from None
-        return S3Sink(location, decrypt_credentials(self.box, job.secret), str(job.id))
+        return S3Sink(location, decrypt_credentials(self.box, job.secret), str(job.id), target)
 
     async def _read_batch(
         self, job: Job, connected: ConnectedProfile, cursor: int, taken: int

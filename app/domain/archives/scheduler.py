@@ -23,6 +23,7 @@ from app.db.models import Archive, ArchiveStatus
 from app.domain.archives.runner import ArchiveRunner, now
 from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
+from app.lib.targets import TargetPolicy
 from app.telegram.runtime import ProfileRuntime
 
 CANDIDATES = 200
@@ -41,12 +42,13 @@ class ArchiveScheduler:
         runtime: ProfileRuntime,
         box: SecretBox,
         settings: Settings,
+        targets: TargetPolicy,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.runtime = runtime
         self.instance_id = f"archives:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self.runner = ArchiveRunner(sessionmaker, runtime, box, settings, self.instance_id)
+        self.runner = ArchiveRunner(sessionmaker, runtime, box, settings, self.instance_id, targets)
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None

@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.lib.crypto import SecretBox
 from app.lib.errors import ValidationFailed
-from app.lib.targets import TargetPolicy, TargetRefused, resolve_target
+from app.lib.targets import CheckedTarget, TargetPolicy, TargetRefused, resolve_target
 
 MESSAGES_FILE = "messages.jsonl"
 
@@ -185,28 +185,49 @@ class S3Location:
         return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
 
 
-def s3_client(location: S3Location, credentials: dict[str, str | None], *, attempts: int = 4) -> Any:
+S3_CONNECT_TIMEOUT_S = 5.0
+S3_READ_TIMEOUT_S = 30.0
+
+
+def s3_client(
+    location: S3Location, credentials: dict[str, str | None], target: CheckedTarget | None, *, attempts: int = 4
+) -> Any:
+    """A boto3 client for `location`; with an endpoint_url, every request goes to `target`'s checked addresses."""
     import boto3  # only processes that write to S3 pay for importing it
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    from app.domain.archives.s3_pinning import pin_client
+
+    if location.endpoint_url and target is None:
+        raise ValueError("an S3 endpoint_url is connected to only at an address that was checked")
+    client = boto3.session.Session().client(
         "s3",
         endpoint_url=location.endpoint_url,
         region_name=location.region or "us-east-1",
         aws_access_key_id=credentials.get("access_key_id"),
         aws_secret_access_key=credentials.get("secret_access_key"),
-        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": attempts, "mode": "standard"}),
+        config=Config(
+            connect_timeout=S3_CONNECT_TIMEOUT_S,
+            read_timeout=S3_READ_TIMEOUT_S,
+            retries={"max_attempts": attempts, "mode": "standard"},
+            # Path style keeps every request on the endpoint's own (checked) name, never `<bucket>.<name>`.
+            s3={"addressing_style": "path"} if location.endpoint_url else None,
+        ),
     )
+    if location.endpoint_url and target is not None:
+        pin_client(client, target, connect_timeout=S3_CONNECT_TIMEOUT_S, read_timeout=S3_READ_TIMEOUT_S)
+    return client
 
 
-async def check_endpoint(location: S3Location, policy: TargetPolicy) -> None:
-    """Raise TargetRefused for an endpoint_url that is not http(s) or, when the policy says so, not public.
+async def check_endpoint(location: S3Location, policy: TargetPolicy) -> CheckedTarget | None:
+    """The endpoint_url's checked addresses (None for AWS itself); TargetRefused when not http(s) or, when the
+    policy says so, not public (the webhooks' `WEBHOOK_ALLOW_PRIVATE_TARGETS`).
 
-    The webhooks' private-target policy (`WEBHOOK_ALLOW_PRIVATE_TARGETS`). boto3 resolves the name again when
-    it connects, so the check runs at creation and before every run, not only once.
+    Runs at creation and before every run; the client of that run then connects only to these addresses.
     """
     if location.endpoint_url:
-        await resolve_target(location.endpoint_url, policy)
+        return await resolve_target(location.endpoint_url, policy)
+    return None
 
 
 async def check_bucket(location: S3Location, credentials: dict[str, str | None], policy: TargetPolicy) -> None:
@@ -216,14 +237,14 @@ async def check_bucket(location: S3Location, credentials: dict[str, str | None],
     same, so the answer tells nothing about which internal ports are open.
     """
     try:
-        await check_endpoint(location, policy)
+        target = await check_endpoint(location, policy)
     except TargetRefused as exc:
         raise ValidationFailed(
             f"target.endpoint_url: {exc}", code="invalid_s3_endpoint", details=[{"field": "target.endpoint_url"}]
         ) from None
 
     def head() -> None:
-        s3_client(location, credentials, attempts=1).head_bucket(Bucket=location.bucket)
+        s3_client(location, credentials, target, attempts=1).head_bucket(Bucket=location.bucket)
 
     try:
         await asyncio.to_thread(head)
@@ -234,9 +255,16 @@ async def check_bucket(location: S3Location, credentials: dict[str, str | None],
 
 
 class S3Sink:
-    def __init__(self, location: S3Location, credentials: dict[str, str | None], archive_key: str) -> None:
+    def __init__(
+        self,
+        location: S3Location,
+        credentials: dict[str, str | None],
+        archive_key: str,
+        target: CheckedTarget | None,
+    ) -> None:
+        """`target`: the endpoint's addresses as `check_endpoint` checked them for this run."""
         self.s3 = location
-        self.client = s3_client(location, credentials)
+        self.client = s3_client(location, credentials, target)
         self.archive_key = archive_key
         self.location = f"s3://{location.bucket}/{location.key(archive_key)}"
 
