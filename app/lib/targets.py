@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import ipaddress
 import socket
+import ssl
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -211,10 +212,12 @@ class PinnedSyncBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def pinned_pool(target: CheckedTarget, *, max_connections: int = 10) -> httpcore.ConnectionPool:
+def pinned_pool(
+    target: CheckedTarget, *, ssl_context: ssl.SSLContext | None = None, max_connections: int = 10
+) -> httpcore.ConnectionPool:
     """A blocking connection pool whose connections go only to `target`'s checked addresses."""
     return httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
         max_connections=max_connections,
         network_backend=PinnedSyncBackend(target),
     )

@@ -12,6 +12,7 @@ unchanged because failures are raised as the exceptions botocore's own HTTP laye
 from __future__ import annotations
 
 import io
+import ssl
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -56,14 +57,16 @@ def _request_body(request: AWSPreparedRequest) -> bytes:
 class PinnedSender:
     """A `before-send` handler sending each request over a connection to `target`'s checked addresses."""
 
-    def __init__(self, target: CheckedTarget, *, connect_timeout: float, read_timeout: float) -> None:
-        self._pool = pinned_pool(target)
+    def __init__(
+        self, target: CheckedTarget, *, ca_bundle: str | None, connect_timeout: float, read_timeout: float
+    ) -> None:
+        # The CA bundle botocore itself would verify with (AWS_CA_BUNDLE, `ca_bundle` in the AWS config), else
+        # httpx's default (certifi's), so an S3-compatible store behind a private CA keeps working.
+        trusted = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
+        self._pool = pinned_pool(target, ssl_context=trusted)
         self._timeouts = {"connect": connect_timeout, "read": read_timeout, "write": read_timeout, "pool": read_timeout}
         # The pool's sockets close with the client that holds this handler, without a close() call from its users.
         weakref.finalize(self, self._pool.close)
-
-    def close(self) -> None:
-        self._pool.close()
 
     def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         url = request.url
@@ -98,8 +101,9 @@ class PinnedSender:
         return AWSResponse(url, response.status, received, _BufferedBody(response.content))
 
 
-def pin_client(client: Any, target: CheckedTarget, *, connect_timeout: float, read_timeout: float) -> PinnedSender:
-    """Make every request of the boto3 `client` go to `target`'s checked addresses; returns the handler."""
-    sender = PinnedSender(target, connect_timeout=connect_timeout, read_timeout=read_timeout)
+def pin_client(
+    client: Any, target: CheckedTarget, *, ca_bundle: str | None, connect_timeout: float, read_timeout: float
+) -> None:
+    """Make every request of the boto3 `client` go to `target`'s checked addresses."""
+    sender = PinnedSender(target, ca_bundle=ca_bundle, connect_timeout=connect_timeout, read_timeout=read_timeout)
     client.meta.events.register("before-send", sender)
-    return sender

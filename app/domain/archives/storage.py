@@ -194,13 +194,15 @@ def s3_client(
 ) -> Any:
     """A boto3 client for `location`; with an endpoint_url, every request goes to `target`'s checked addresses."""
     import boto3  # only processes that write to S3 pay for importing it
+    import botocore.session
     from botocore.config import Config
 
     from app.domain.archives.s3_pinning import pin_client
 
     if location.endpoint_url and target is None:
         raise ValueError("an S3 endpoint_url is connected to only at an address that was checked")
-    client = boto3.session.Session().client(
+    aws = botocore.session.get_session()
+    client = boto3.session.Session(botocore_session=aws).client(
         "s3",
         endpoint_url=location.endpoint_url,
         region_name=location.region or "us-east-1",
@@ -215,7 +217,13 @@ def s3_client(
         ),
     )
     if location.endpoint_url and target is not None:
-        pin_client(client, target, connect_timeout=S3_CONNECT_TIMEOUT_S, read_timeout=S3_READ_TIMEOUT_S)
+        pin_client(
+            client,
+            target,
+            ca_bundle=aws.get_config_variable("ca_bundle"),
+            connect_timeout=S3_CONNECT_TIMEOUT_S,
+            read_timeout=S3_READ_TIMEOUT_S,
+        )
     return client
 
 
