@@ -32,11 +32,13 @@ class SandboxProcess:
 
 
 @contextlib.contextmanager
-def sandbox_process() -> Iterator[SandboxProcess]:
+def sandbox_process(*, demo: bool = False) -> Iterator[SandboxProcess]:
+    """`demo`: seed the demo world (contacts such as @demo_ada that greet and befriend every new account)."""
     # In memory: a state file would be rewritten every second, slower as the benchmark's messages pile up.
     pem_path = Path(tempfile.mkdtemp(prefix="bench-sandbox-")) / "sandbox.pub.pem"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.sandbox", "--port", "0", "--public-key", str(pem_path), "--no-demo"],
+        [sys.executable, "-m", "app.sandbox", "--port", "0", "--public-key", str(pem_path)]
+        + ([] if demo else ["--no-demo"]),
         stdout=subprocess.PIPE,
         text=True,
     )
