@@ -14,6 +14,16 @@ from litestar import Litestar, Request
 from litestar._openapi.plugin import OpenAPIPlugin  # Litestar's own plugin; no public hook completes its document
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Operation, Reference, RequestBody, Schema
 
+from app.domain.profiles.schemas import LABEL_MAX_LENGTH, ImportSession
+from app.server.openapi_constraints import (
+    PHONE_PATTERN,
+    body_types,
+    constrain_bodies,
+    constrain_phones,
+    push_down_parameter_bounds,
+    schema_of,
+)
+
 ERROR_SCHEMA = Schema(
     type="object",  # type: ignore[arg-type]
     required=["error"],
@@ -49,6 +59,7 @@ _TELEGRAM_PREFIXES = ("/messages", "/conversations", "/profiles", "/channels")
 
 # (method, path) -> (summary, description, extra error statuses, request-body example)
 _Doc = tuple[str, str, tuple[int, ...], dict[str, Any] | None]
+_UPLOAD_EXAMPLE = {"file": "<the .session file>", "label": "imported"}
 _CREDENTIALS = {"email": "ada@example.com", "password": "correct horse"}
 OPERATIONS: dict[tuple[str, str], _Doc] = {
     ("POST", "/auth/register"): (
@@ -115,7 +126,7 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         "Import a session",
         "Binds a profile from an existing Telethon session string.",
         (409,),
-        {"session_string": "1BVts...", "label": "imported"},
+        {"session_string": "1BVtsOKABu...", "label": "imported"},
     ),
     ("PATCH", "/profiles/{phone}"): (
         "Change a profile",
@@ -160,7 +171,12 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         "Send a message",
         "Sends as the profile; `Idempotency-Key` makes a retry send once.",
         (409, 429),
-        {"phone": "+9996621234", "receiver": "@demo_ada", "text": "Hello"},
+        {
+            "phone": "+9996621234",
+            "tg_receiver": "@demo_ada",
+            "text": "Hello",
+            "entities": [{"type": "bold", "offset": 0, "length": 5}],
+        },
     ),
     ("GET", "/conversations"): ("Inbox", "Stored conversations grouped by profile, with unread counts.", (), None),
     ("GET", "/conversations/{conversation_id}/messages"): (
@@ -200,7 +216,7 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         "Archive a chat",
         "Schedules an export of a chat's messages for a time window.",
         (409,),
-        {"phone": "+9996621234", "peer": "@demo_ada"},
+        {"channel": "@sandbox_news", "target": {"type": "local", "path": "news/2026"}},
     ),
     ("GET", "/archives/{archive_id}"): ("An archive", "Status and location of one archive job.", (), None),
     ("DELETE", "/archives/{archive_id}"): (
@@ -270,44 +286,6 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
 }
 
 
-# What app.lib.phones.normalize_phone accepts: separators anywhere, an optional `+` or `00`, then an E.164 number.
-_SEPARATOR = r"[\s().-]*"
-PHONE_PATTERN = rf"^{_SEPARATOR}(?:\+|0{_SEPARATOR}0)?{_SEPARATOR}[1-9](?:{_SEPARATOR}[0-9]){{6,14}}{_SEPARATOR}$"
-PHONE_DESCRIPTION = "International number (E.164, e.g. +15551234567); spaces, dots, dashes and brackets are ignored."
-
-
-def _constrain_phone(schema: Schema | Reference | None) -> None:
-    if isinstance(schema, Schema):
-        schema.pattern = PHONE_PATTERN
-        schema.description = schema.description or PHONE_DESCRIPTION
-        for option in schema.one_of or []:
-            _constrain_phone(option)
-
-
-def _request_component_names(operation: Operation) -> set[str]:
-    if not isinstance(operation.request_body, RequestBody):
-        return set()
-    names = set()
-    for media in operation.request_body.content.values():
-        schema = media.schema
-        options = [schema, *(schema.one_of or [])] if isinstance(schema, Schema) else [schema]
-        names |= {option.ref.rsplit("/", 1)[-1] for option in options if isinstance(option, Reference)}
-    return names
-
-
-def _constrain_phones(openapi: OpenAPI, operations: list[Operation]) -> None:
-    """The phone pattern the server enforces, on every phone a request carries (body field, path or query)."""
-    schemas = openapi.components.schemas or {}
-    for operation in operations:
-        for parameter in operation.parameters or []:
-            if getattr(parameter, "name", None) == "phone":
-                _constrain_phone(getattr(parameter, "schema", None))
-        for name in _request_component_names(operation):
-            component = schemas.get(name)
-            if component is not None and component.properties and "phone" in component.properties:
-                _constrain_phone(component.properties["phone"])
-
-
 def _error_response(description: str) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=description,
@@ -332,39 +310,83 @@ def _statuses(method: str, path: str, operation: Operation, extra: tuple[int, ..
     return statuses
 
 
-def complete_contract(openapi: OpenAPI) -> OpenAPI:
-    """Add summaries, descriptions, examples and the real error responses to every operation (in place)."""
+def _operations(openapi: OpenAPI) -> dict[tuple[str, str], Operation]:
+    return {
+        (method.upper(), path): operation
+        for path, item in (openapi.paths or {}).items()
+        for method in ("get", "post", "put", "patch", "delete")
+        if (operation := getattr(item, method, None)) is not None
+    }
+
+
+def complete_contract(openapi: OpenAPI, app: Litestar | None = None) -> OpenAPI:
+    """Add summaries, descriptions, examples, the real error responses and the real request bounds (in place).
+
+    With the app, request bodies get every bound their msgspec types enforce (`openapi_constraints`), the
+    session-import body (read by hand, so Litestar cannot see it) is described, and the registration
+    password carries the configured PASSWORD_MIN_LENGTH / PASSWORD_MAX_LENGTH.
+    """
     components = openapi.components
     components.schemas = {**(components.schemas or {}), "Error": ERROR_SCHEMA}
-    operations: list[Operation] = []
-    for path, item in (openapi.paths or {}).items():
-        for method in ("get", "post", "put", "patch", "delete"):
-            operation: Operation | None = getattr(item, method, None)
-            if operation is None:
-                continue
-            operations.append(operation)
-            summary, description, extra, example = OPERATIONS.get(
-                (method.upper(), path), (operation.summary or "", "", (), None)
-            )
-            operation.summary = summary
-            operation.description = operation.description or description  # the handler's docstring, when it has one
-            if example is not None and isinstance(operation.request_body, RequestBody):
-                for media in operation.request_body.content.values():
-                    media.example = example
-            responses = dict(operation.responses or {})
-            responses.pop("400", None)  # Litestar's ValidationException body: replaced by the service's shape
-            for status in sorted(_statuses(method.upper(), path, operation, extra)):
-                responses[str(status)] = _error_response(ERRORS.get(status, "Error"))
-            operation.responses = responses
-    _constrain_phones(openapi, operations)
+    by_key = _operations(openapi)
+    if app is not None:
+        _describe_import_body(openapi, app, by_key.get(("POST", "/profiles/import")))
+    for (method, path), operation in by_key.items():
+        summary, description, extra, example = OPERATIONS.get((method, path), (operation.summary or "", "", (), None))
+        operation.summary = summary
+        operation.description = operation.description or description  # the handler's docstring, when it has one
+        if example is not None and isinstance(operation.request_body, RequestBody):
+            for media_type, media in operation.request_body.content.items():
+                media.example = example if media_type == "application/json" else _UPLOAD_EXAMPLE
+        responses = dict(operation.responses or {})
+        responses.pop("400", None)  # Litestar's ValidationException body: replaced by the service's shape
+        for status in sorted(_statuses(method, path, operation, extra)):
+            responses[str(status)] = _error_response(ERRORS.get(status, "Error"))
+        operation.responses = responses
+    push_down_parameter_bounds(by_key)
+    if app is not None:
+        constrain_bodies(openapi, by_key, body_types(app))
+        _password_policy(openapi, app)
+    constrain_phones(openapi, list(by_key.values()))
     return openapi
+
+
+def _describe_import_body(openapi: OpenAPI, app: Litestar, operation: Operation | None) -> None:
+    if operation is None or operation.request_body is not None:
+        return
+    upload = Schema(
+        type="object",  # type: ignore[arg-type]
+        required=["file"],
+        properties={
+            "file": Schema(type="string", format="binary", description="a Telethon .session file, at most 1 MB"),  # type: ignore[arg-type]
+            "label": Schema(type="string", max_length=LABEL_MAX_LENGTH),  # type: ignore[arg-type]
+        },
+    )
+    operation.request_body = RequestBody(
+        required=True,
+        content={
+            "application/json": OpenAPIMediaType(schema=schema_of(openapi, app, ImportSession)),
+            "multipart/form-data": OpenAPIMediaType(schema=upload),
+        },
+    )
+    constrain_bodies(openapi, {("POST", "/profiles/import"): operation}, {("POST", "/profiles/import"): ImportSession})
+
+
+def _password_policy(openapi: OpenAPI, app: Litestar) -> None:
+    """Registration checks the configured password policy (login accepts any stored password's length)."""
+    settings = app.state.ctx.settings
+    registration = (openapi.components.schemas or {}).get("Registration")
+    password = registration.properties.get("password") if registration and registration.properties else None
+    if isinstance(password, Schema):
+        password.min_length = settings.password_min_length
+        password.max_length = settings.password_max_length
 
 
 def openapi_document(app: Litestar) -> OpenAPI:
     """The application's completed OpenAPI document (built and completed once, on first use)."""
     openapi = app.plugins.get(OpenAPIPlugin).provide_openapi()
     if "Error" not in (openapi.components.schemas or {}):
-        complete_contract(openapi)
+        complete_contract(openapi, app)
     return openapi
 
 
@@ -374,4 +396,4 @@ async def complete_before_docs(request: Request) -> None:
         openapi_document(request.app)
 
 
-__all__ = ["ERRORS", "OPERATIONS", "complete_before_docs", "complete_contract", "openapi_document"]
+__all__ = ["ERRORS", "OPERATIONS", "PHONE_PATTERN", "complete_before_docs", "complete_contract", "openapi_document"]

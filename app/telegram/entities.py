@@ -38,16 +38,20 @@ _CLASSES: dict[str, type[Any]] = {
 _SENDABLE = frozenset(_CLASSES) - {"unknown", "diff_insert", "diff_replace", "diff_delete", "formatted_date"}
 
 
+# An entity lies within a text of at most 4096 characters, each at most two UTF-16 units.
+MAX_UTF16_OFFSET = 2 * 4096
+
+
 class EntityIn(msgspec.Struct, forbid_unknown_fields=True):
     """One formatting entity of a message to send (the JSON shape above)."""
 
-    type: str
-    offset: Annotated[int, msgspec.Meta(ge=0)]
-    length: Annotated[int, msgspec.Meta(ge=1)]
-    url: str | None = None
-    language: str | None = None
-    user_id: int | None = None
-    document_id: int | None = None
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]  # one of the sendable types (checked later)
+    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_UTF16_OFFSET)]
+    length: Annotated[int, msgspec.Meta(ge=1, le=MAX_UTF16_OFFSET)]
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
+    language: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    user_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
+    document_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
     collapsed: bool | None = None
 
 

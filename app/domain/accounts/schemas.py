@@ -8,7 +8,9 @@ from uuid import UUID
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
+# What accounts.services.normalize_email accepts (surrounding whitespace is stripped before the check).
+EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=EMAIL_PATTERN, examples=["ada@example.com"])]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
@@ -45,12 +47,15 @@ class InvitationOut(msgspec.Struct, omit_defaults=True):
     token: str | None = None  # only in the response that created it
 
 
+RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    refresh_token: RefreshToken
 
 
 class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: str | None = None
+    refresh_token: RefreshToken | None = None
 
 
 class TokenPair(msgspec.Struct):

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import RefreshToken, User, UserRole
 from app.domain.accounts import invitations, registration
 from app.domain.accounts.registration import RegistrationPolicy
-from app.domain.accounts.schemas import Registration, TokenPair
+from app.domain.accounts.schemas import EMAIL_PATTERN, Registration, TokenPair
 from app.lib.errors import Conflict, Unauthorized, ValidationFailed
 from app.lib.security import InvalidToken, PasswordHasher, TokenCodec, hash_token
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

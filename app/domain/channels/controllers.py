@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from app.domain.channels import capture, services
 from app.domain.channels.monitor import ChannelMonitor
 from app.domain.channels.schemas import AddChannel, ChannelMessagePage, ChannelOut
+from app.domain.messages.schemas import CURSOR_MAX_LENGTH, PAGE_MAX
 from app.server.auth import AuthUser
 from app.server.context import AppContext
 from app.server.deps import Ctx, DbSession
@@ -83,8 +84,8 @@ class ChannelsController(Controller):
         request: Request[AuthUser, Any, Any],
         db_session: DbSession,
         include_deleted: bool = True,
-        cursor: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Parameter(max_length=CURSOR_MAX_LENGTH)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=PAGE_MAX)] = 50,
     ) -> ChannelMessagePage:
         """Stored posts, newest first, each once, with previous texts; deleted posts keep their content."""
         channel = await services.get_owned(db_session, request.user.id, channel_id)

@@ -67,10 +67,12 @@ async def list_logs(
                 details=[{"field": field}],
             )
     owner = rows_owner(user_id, is_admin, filters.user_id)
-    if not store.queryable:
-        raise _unavailable()
     if filters.phone is not None and filters.profile_id is not None:
         raise BadRequest("give phone or profile_id, not both", code="invalid_filter", details={"field": "phone"})
+    if filters.phone is not None:  # bad input is a 4xx even while the log store is down
+        normalize_phone(filters.phone, source="query", code="validation_error")
+    if not store.queryable:
+        raise _unavailable()
     profile_id = filters.profile_id
     if filters.phone is not None:
         profile_id = await resolve_profile_id(session, user_id, filters.phone, is_admin=is_admin)

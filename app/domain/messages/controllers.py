@@ -13,6 +13,11 @@ from app.db.engine import release_connection
 from app.db.models import TelegramProfile
 from app.domain.messages import inbox, services
 from app.domain.messages.schemas import (
+    CURSOR_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    OFFSET_MAX,
+    PAGE_MAX,
+    PEER_MAX_LENGTH,
     ConversationsOut,
     DialogsOut,
     DialogsQuery,
@@ -31,9 +36,14 @@ from app.server.auth import AuthUser
 from app.server.context import AppContext
 from app.server.deps import Ctx, DbSession
 
-LimitParam = Annotated[int, Parameter(ge=1, le=200)]
-OffsetParam = Annotated[int, Parameter(ge=0, le=10_000)]
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False)]
+# The same bounds as the JSON bodies' (schemas), so query and body forms of a request accept the same values.
+LimitParam = Annotated[int, Parameter(ge=1, le=PAGE_MAX)]
+OffsetParam = Annotated[int, Parameter(ge=0, le=OFFSET_MAX)]
+PeerParam = Annotated[str, Parameter(min_length=1, max_length=PEER_MAX_LENGTH)]
+CursorParam = Annotated[str | None, Parameter(max_length=CURSOR_MAX_LENGTH, description="next_cursor of the last page")]
+IdempotencyKey = Annotated[
+    str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+]
 
 
 async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
@@ -132,7 +142,7 @@ class MessagesController(Controller):
     async def history(
         self,
         phone: str,
-        peer: str,
+        peer: PeerParam,
         request: Request[AuthUser, Any, Any],
         ctx: Ctx,
         db_session: DbSession,
@@ -173,7 +183,7 @@ class ConversationsController(Controller):
         conversation_id: UUID,
         request: Request[AuthUser, Any, Any],
         db_session: DbSession,
-        cursor: str | None = None,
+        cursor: CursorParam = None,
         limit: LimitParam = 50,
         include_deleted: bool = True,
     ) -> MessagePage:

@@ -12,11 +12,18 @@ from app.telegram.commands import DialogInfo, MessageInfo, PeerInfo, UnreadDialo
 from app.telegram.entities import EntityIn, ParseMode
 
 MAX_TEXT = 4096
+PEER_MAX_LENGTH = 255  # an @username, a t.me link or a phone
+CURSOR_MAX_LENGTH = 512  # next_cursor values are far shorter
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["+9996612345"])]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
-Receiver = Annotated[str, msgspec.Meta(min_length=1, max_length=255, examples=["@username", "+15551234567"])]
-Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
-Offset = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+Receiver = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=PEER_MAX_LENGTH, examples=["@username", "+15551234567"])
+]
+PAGE_MAX = 200
+OFFSET_MAX = 10_000
+Limit = Annotated[int, msgspec.Meta(ge=1, le=PAGE_MAX)]
+Offset = Annotated[int, msgspec.Meta(ge=0, le=OFFSET_MAX)]
 MessageId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]  # Telegram message ids are 32-bit
 
 

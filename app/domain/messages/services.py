@@ -23,7 +23,7 @@ from app.db.models import Chat, Message, MessageStatus, TelegramProfile
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages import store
-from app.domain.messages.schemas import MAX_TEXT, SendResult, StoredMessage
+from app.domain.messages.schemas import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_TEXT, SendResult, StoredMessage
 from app.domain.profiles import services as profiles
 from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
@@ -74,8 +74,11 @@ def validate_idempotency_key(key: str | None) -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > 255:
-        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", details=[{"field": "Idempotency-Key"}])
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationFailed(
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters",
+            details=[{"field": "Idempotency-Key"}],
+        )
     return key
 
 

@@ -19,7 +19,7 @@ from app.domain.events.types import EventType
 from app.domain.messages.store import state_row
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
 from app.lib.crypto import SecretBox
-from app.lib.errors import Conflict, NotFound, ValidationFailed
+from app.lib.errors import Conflict, NotFound
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
 from app.telegram.health import Restriction
@@ -33,11 +33,11 @@ ALERTING_STATUSES = FAILOVER_STATUSES
 
 
 async def get_owned(session: AsyncSession, owner_id: UUID, phone: str) -> TelegramProfile:
-    """The caller's profile with this phone; another user's profile is indistinguishable from none (404)."""
-    try:
-        normalized = normalize_phone(phone)
-    except ValidationFailed:
-        raise NotFound("profile not found") from None
+    """The caller's profile with this phone; another user's profile is indistinguishable from none (404).
+
+    A value that is no phone number at all is a 422, as the documented phone pattern says (it was a 404).
+    """
+    normalized = normalize_phone(phone)
     profile = await session.scalar(
         select(TelegramProfile).where(TelegramProfile.owner_id == owner_id, TelegramProfile.phone == normalized)
     )
