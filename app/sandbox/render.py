@@ -47,6 +47,22 @@ def channel(target: Channel, viewer_id: int) -> types.Channel:
         access_hash=target.access_hash_for(viewer_id),
         username=target.username,
         participants_count=len(target.members),
+        admin_rights=_admin_rights(target) if member is not None and member.admin else None,
+    )
+
+
+def _admin_rights(target: Channel) -> types.ChatAdminRights:
+    """What Telegram shows an admin (the creator included) of its own rights; posting exists in broadcasts only."""
+    return types.ChatAdminRights(
+        change_info=True,
+        post_messages=True if target.broadcast else None,
+        edit_messages=True if target.broadcast else None,
+        delete_messages=True,
+        ban_users=True if target.megagroup else None,
+        invite_users=True,
+        pin_messages=True if target.megagroup else None,
+        manage_call=True,
+        other=True,
     )
 
 

@@ -33,6 +33,7 @@ class ChatRef:
     title: str | None = None
     username: str | None = None
     access_hash: int | None = None
+    can_post: bool | None = None  # None: the entity did not say (see `can_post`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,31 @@ def chat_ref(entity: Any, peer_id: int) -> ChatRef:
         title=_clean(title),
         username=_clean(getattr(entity, "username", None)),
         access_hash=getattr(entity, "access_hash", None),
+        can_post=can_post(entity),
     )
+
+
+def can_post(entity: Any) -> bool | None:
+    """Whether the account may write in this chat, as the entity describes it; None when it does not say.
+
+    A broadcast channel takes posts from its creator and admins with `post_messages` only; a group from its
+    members unless they, or all members, are banned from sending. A `min` entity carries no rights at all.
+    """
+    if isinstance(entity, (types.ChannelForbidden, types.ChatForbidden)):
+        return False
+    if not isinstance(entity, (types.Channel, types.Chat)) or getattr(entity, "min", False):
+        return None
+    admin = entity.admin_rights
+    if entity.creator:
+        return True
+    if getattr(entity, "broadcast", False):
+        return bool(admin and admin.post_messages)
+    if entity.left or getattr(entity, "deactivated", False):
+        return False
+    if admin is not None:
+        return True
+    banned = [getattr(entity, "banned_rights", None), entity.default_banned_rights]
+    return not any(rights is not None and rights.send_messages for rights in banned)
 
 
 _MEDIA_TYPES: dict[type[Any], str] = {

@@ -60,6 +60,8 @@ class Chat(Base):
     kind: Mapped[str] = mapped_column(String(16), default=ChatKind.USER.value)
     title: Mapped[str | None] = mapped_column(String(255), default=None)
     username: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Whether the profile may write here, as Telegram last described the chat (None: not said yet).
+    can_post: Mapped[bool | None] = mapped_column(Boolean, default=None)
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     read_outbox_max_id: Mapped[int] = mapped_column(BigInteger, default=0)  # the peer read ours up to here
     last_message_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Chat, Message, MessageEdit, TelegramProfile
+from app.db.models import Chat, ChatKind, Message, MessageEdit, TelegramProfile
 from app.domain.messages.schemas import ConversationOut, ConversationsOut, MessagePage, ProfileConversations
 from app.domain.messages.services import stored
 from app.domain.profiles import services as profiles
@@ -35,7 +35,13 @@ def conversation_out(chat: Chat, last: Message | None = None) -> ConversationOut
         unread_count=chat.unread_count,
         last_message_at=chat.last_message_at,
         last_message=stored(last) if last is not None else None,
+        can_post=chat_can_post(chat),
     )
+
+
+def chat_can_post(chat: Chat) -> bool:
+    """What Telegram last said; before it said anything, a broadcast channel is for its admins only."""
+    return chat.can_post if chat.can_post is not None else chat.kind != ChatKind.CHANNEL.value
 
 
 async def list_conversations(

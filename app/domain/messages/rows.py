@@ -68,6 +68,7 @@ class ChatRow:
     username: str | None
     access_hash: int | None
     last_message_at: datetime | None
+    can_post: bool | None
 
     def insert_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class ChatRow:
             "title": self.title,
             "username": self.username,
             "access_hash": self.access_hash,
+            "can_post": self.can_post,
             "unread_count": 0,
             "read_outbox_max_id": 0,
             "last_message_at": None,

@@ -130,6 +130,7 @@ class ConversationOut(msgspec.Struct):
     unread_count: int
     last_message_at: datetime | None
     last_message: StoredMessage | None = None
+    can_post: bool = True  # False: a broadcast channel the profile does not admin, or a group it may not write in
 
 
 class ProfileConversations(msgspec.Struct):

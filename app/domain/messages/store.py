@@ -63,6 +63,8 @@ async def upsert_chat(session: AsyncSession, profile: ProfileRef, ref: ChatRef, 
         chat.username = ref.username
     if ref.access_hash is not None:
         chat.access_hash = ref.access_hash
+    if ref.can_post is not None:
+        chat.can_post = ref.can_post
     if cache is not None:
         cache[key] = chat
     return chat
@@ -222,6 +224,7 @@ _RENAME = (
         title=bindparam("b_title"),
         username=bindparam("b_username"),
         access_hash=bindparam("b_access_hash"),
+        can_post=bindparam("b_can_post"),
         updated_at=bindparam("b_now", type_=_CHATS.c.updated_at.type),
     )
 )
@@ -266,6 +269,7 @@ def _chat_row(profile: ProfileRef, ref: ChatRef) -> ChatRow:
         username=ref.username,
         access_hash=ref.access_hash,
         last_message_at=None,
+        can_post=ref.can_post,
     )
 
 
@@ -275,9 +279,11 @@ def _rename(chat: ChatRow, ref: ChatRef) -> bool:
     title = ref.title[:255] if ref.title is not None else chat.title
     username = ref.username if ref.username is not None else chat.username
     access_hash = ref.access_hash if ref.access_hash is not None else chat.access_hash
-    if (kind, title, username, access_hash) == (chat.kind, chat.title, chat.username, chat.access_hash):
+    can_post = ref.can_post if ref.can_post is not None else chat.can_post
+    seen = (kind, title, username, access_hash, can_post)
+    if seen == (chat.kind, chat.title, chat.username, chat.access_hash, chat.can_post):
         return False
-    chat.kind, chat.title, chat.username, chat.access_hash = kind, title, username, access_hash
+    chat.kind, chat.title, chat.username, chat.access_hash, chat.can_post = seen
     return True
 
 
@@ -288,6 +294,7 @@ def _rename_params(chat: ChatRow, now: datetime) -> dict[str, Any]:
         "b_title": chat.title,
         "b_username": chat.username,
         "b_access_hash": chat.access_hash,
+        "b_can_post": chat.can_post,
         "b_now": now,
     }
 

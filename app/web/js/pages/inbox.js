@@ -38,6 +38,14 @@ const phoneOf = (c) => c.phone || c.profile_phone || (typeof c.profile === "stri
 const titleOf = (c) => c.title || c.name || c.username || (c.peer_id ? `Chat ${c.peer_id}` : "Conversation");
 const isOutgoing = (m) => m.direction === "outgoing" || m.direction === "out" || m.outgoing === true;
 const timeOf = (m) => m.date || m.sent_at || m.created_at;
+// Older servers sent no can_post: then only broadcast channels were read-only.
+const canPost = (c) => (typeof c.can_post === "boolean" ? c.can_post : c.kind !== "channel");
+
+function whyNoReply(c) {
+  return c.kind === "channel"
+    ? "This is a broadcast channel and this profile is not one of its admins: only admins post here, so there is no reply box."
+    : "This profile may not write in this chat (it left, or writing is restricted for it), so there is no reply box.";
+}
 
 export function inboxPage(root) {
   const profiles = new Map(); // phone -> profile
@@ -67,8 +75,7 @@ export function inboxPage(root) {
     h("small", { id: `${replyId}-hint`, class: "hint", text: "Enter sends, Shift+Enter adds a line." }),
     replyMsg.el,
   );
-  const noReply = h("p", { class: "muted small no-reply", hidden: true,
-    text: "This is a broadcast channel: only its admins post here, so there is no reply box." });
+  const noReply = h("p", { class: "muted small no-reply", hidden: true });
   const back = h("button", { type: "button", class: "link back", text: "← Conversations" });
   const thread = h("section", { class: "thread", "aria-labelledby": "thread-title" },
     back, threadTitle, threadMeta, messagesEl, replyForm, noReply);
@@ -183,10 +190,12 @@ export function inboxPage(root) {
     threadTitle.textContent = openConversation ? titleOf(openConversation) : "Conversation";
     threadMeta.textContent = phone ? `via ${profile ? profileName(profile) : phone} (${phone})` : "";
     replyLabel.textContent = phone ? `Reply as ${profile ? profileName(profile) : phone}` : "Reply";
-    // A broadcast channel takes posts from its admins only: offer no box that would fail with CHAT_WRITE_FORBIDDEN.
-    const readOnly = openConversation && openConversation.kind === "channel";
-    replyForm.hidden = Boolean(readOnly);
+    // Offer a box only where the profile can write (the API's can_post): elsewhere it would fail with
+    // CHAT_WRITE_FORBIDDEN, so say why instead.
+    const readOnly = Boolean(openConversation) && !canPost(openConversation);
+    replyForm.hidden = readOnly;
     noReply.hidden = !readOnly;
+    noReply.textContent = readOnly ? whyNoReply(openConversation) : "";
     messagesEl.hidden = false;
     clear(messagesEl);
     await loadMessages({ announceNew: false });
