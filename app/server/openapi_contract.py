@@ -42,9 +42,11 @@ ERROR_SCHEMA = Schema(
 )
 
 ERRORS: dict[int, str] = {
-    400: "Malformed request: the body is not valid JSON, or filters that do not fit together.",
+    400: "Malformed request: the body is not valid JSON, filters that do not fit together, or a request Telegram "
+    "refused as malformed (e.g. a wrong login code).",
     401: "Missing, invalid, expired or revoked bearer token.",
-    403: "The signed-in user may not do this (e.g. administrators only).",
+    403: "The signed-in user may not do this (e.g. administrators only), or Telegram refuses it for this profile "
+    "(writing forbidden, frozen or spam-limited account, the recipient's privacy).",
     404: "Not found, or it belongs to another user.",
     409: "Conflicts with the current state (already exists, already bound, in flight).",
     410: "Expired (a login code or login, an invite link): start again.",
@@ -304,7 +306,7 @@ def _statuses(method: str, path: str, operation: Operation, extra: tuple[int, ..
     if operation.request_body is not None:
         statuses.add(400)
     if path.startswith(_TELEGRAM_PREFIXES) and not (method == "GET" and path in {"/profiles", "/conversations"}):
-        statuses.add(503)
+        statuses |= {400, 403, 503}  # Telegram's own 400/403 refusals are passed through (app.telegram.errors)
     if path in {"/logs", "/health"}:
         statuses.add(503)
     return statuses

@@ -53,6 +53,8 @@ async def test_error_responses_are_the_services_error_shape(client):
             assert "401" in errors, (method, path)
         if "{" in path:
             assert "404" in errors, (method, path)
+        if (method, path) in {("POST", "/messages/send"), ("POST", "/conversations/{conversation_id}/reply")}:
+            assert {"400", "403", "409", "429", "503"} <= errors.keys(), (method, path)  # Telegram's refusals
         for status, body in errors.items():
             schema = body["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
