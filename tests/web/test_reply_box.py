@@ -3,13 +3,34 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from playwright.async_api import expect
 
 from tests.live import eventually
 from tests.web.conftest import auth, open_page, screenshot, sign_up
-from tests.web.test_dashboard import fresh_phone, import_profile
+
+# Numbers of their own (test_dashboard's counter exists once per importing module, so it cannot be shared).
+_numbers = itertools.count(1)
+
+
+def fresh_phone(digit: int) -> str:
+    return f"+99966{digit}{9500 + next(_numbers):04d}"
+
+
+async def import_profile(service, dc, tokens, name: str):
+    """A sandbox user bound to the app user by session import (no login round trips)."""
+    user = dc.control.create_user(phone=fresh_phone(3).lstrip("+"), first_name=name)
+    async with service.client() as http:
+        response = await http.post(
+            "/profiles/import",
+            headers=auth(tokens),
+            json={"session_string": dc.control.login_session(user), "label": name},
+        )
+    assert response.status_code == 201, response.text
+    return user
+
 
 READ_ONLY_REASON = re.compile("broadcast channel and this profile is not one of its admins")
 
