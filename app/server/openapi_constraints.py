@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
-from litestar._openapi.datastructures import SchemaRegistry
+from litestar._openapi.datastructures import SchemaRegistry  # private, as in openapi_contract: no public hook
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar._openapi.schema_generation.schema import SchemaCreator
 from litestar.handlers import HTTPRouteHandler
