@@ -78,6 +78,7 @@ class Settings:
     worker_heartbeat_ttl_ms: int = 6_000
     profile_connect_concurrency: int = 20
     profile_health_interval_s: float = 60.0
+    profile_limited_recheck_s: float = 86_400.0  # a spam limit is assumed lifted after this (0: only by a send)
     command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
@@ -100,6 +101,8 @@ class Settings:
     reconcile_dialogs: int = 20
     reconcile_messages_per_chat: int = 100
     gap_recovery_limit: int = 1000
+    gap_refresh_chats: int = 100
+    gap_refresh_messages: int = 100
     username_cache_ttl_s: float = 86_400.0
     telegram_request_timeout_s: float = 60.0
     username_resolve_interval_s: float = 1.0
@@ -135,6 +138,8 @@ class Settings:
     channel_backfill_limit: int = 100
     channel_catchup_limit: int = 1000
     channel_failover_interval_s: float = 2.0
+    channel_retry_min_s: float = 60.0
+    channel_retry_max_s: float = 21_600.0
 
     @property
     def is_production(self) -> bool:
@@ -367,6 +372,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         worker_heartbeat_ttl_ms=read.integer("WORKER_HEARTBEAT_TTL_MS", 6_000, minimum=1000),
         profile_connect_concurrency=read.integer("PROFILE_CONNECT_CONCURRENCY", 20, minimum=1),
         profile_health_interval_s=read.number("PROFILE_HEALTH_INTERVAL_S", 60.0, minimum=0.1),
+        profile_limited_recheck_s=read.number("PROFILE_LIMITED_RECHECK_S", 86_400.0, minimum=0.0),
         command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
@@ -395,6 +401,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         reconcile_dialogs=read.integer("RECONCILE_DIALOGS", 20, minimum=1),
         reconcile_messages_per_chat=read.integer("RECONCILE_MESSAGES_PER_CHAT", 100, minimum=1),
         gap_recovery_limit=read.integer("GAP_RECOVERY_LIMIT", 1000, minimum=1),
+        gap_refresh_chats=read.integer("GAP_REFRESH_CHATS", 100, minimum=0),
+        gap_refresh_messages=read.integer("GAP_REFRESH_MESSAGES", 100, minimum=1),
         username_cache_ttl_s=read.number("USERNAME_CACHE_TTL_S", 86_400.0, minimum=0.0),
         telegram_request_timeout_s=read.number("TELEGRAM_REQUEST_TIMEOUT_S", 60.0, minimum=1.0),
         username_resolve_interval_s=read.number("USERNAME_RESOLVE_INTERVAL_S", 1.0, minimum=0.0),
@@ -429,6 +437,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         channel_backfill_limit=read.integer("CHANNEL_BACKFILL_LIMIT", 100, minimum=0),
         channel_catchup_limit=read.integer("CHANNEL_CATCHUP_LIMIT", 1000, minimum=1),
         channel_failover_interval_s=read.number("CHANNEL_FAILOVER_INTERVAL_S", 2.0, minimum=0.05),
+        channel_retry_min_s=read.number("CHANNEL_RETRY_MIN_S", 60.0, minimum=0.05),
+        channel_retry_max_s=read.number("CHANNEL_RETRY_MAX_S", 21_600.0, minimum=0.05),
     )
 
 

@@ -269,6 +269,13 @@ class Control:
         """Kick `user` from the channel (with `ban`: for good); they get updateChannel, as on Telegram."""
         self.dc.actions.remove_member(self.channel(channel), self.user(user), ban=ban)
 
+    def unban_member(self, channel: PeerRef, user: UserRef) -> None:
+        """An admin lifts a ban (channels.editBanned with no rights removed): the user may join again."""
+        target, who = self.channel(channel), self.user(user)
+        if who.id in target.banned:
+            target.banned.remove(who.id)
+            self.dc.mark_dirty()
+
     def delete_channel(self, channel: PeerRef) -> None:
         """Delete the channel: every member gets updateChannel and sees channelForbidden from now on."""
         self.dc.actions.delete_channel(self.channel(channel))

@@ -1,7 +1,7 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
 from app.db.models.archives import Archive, ArchiveStatus
-from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelStatus
+from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelJoinMarker, ChannelStatus
 from app.db.models.events import Event
 from app.db.models.messaging import (
     ACCOUNT_BOX_KINDS,
@@ -26,6 +26,7 @@ __all__ = [
     "AssignmentStatus",
     "Channel",
     "ChannelAssignment",
+    "ChannelJoinMarker",
     "ChannelStatus",
     "Chat",
     "ChatKind",

@@ -52,6 +52,9 @@ class Channel(Base):
     status: Mapped[str] = mapped_column(String(16), default=ChannelStatus.ACTIVE.value)
     status_reason: Mapped[str | None] = mapped_column(String(255), default=None)
     last_message_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # A `failed` channel (no profile could read it) is tried again at `retry_at`, backing off per attempt.
+    retry_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"Channel(id={self.id}, peer_id={self.peer_id}, status={self.status})"
@@ -72,3 +75,17 @@ class ChannelAssignment(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.ACTIVE.value)
     reason: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+class ChannelJoinMarker(Base):
+    """A join this service asked Telegram for and has not recorded yet (committed before the join call).
+
+    If the process dies between Telegram's answer and the commit that records the monitor, the retry finds the
+    profile a member already; the marker tells it the membership is ours, so removing the monitor leaves.
+    """
+
+    __tablename__ = "channel_join_markers"
+    __table_args__ = (UniqueConstraint("profile_id", "ref_key", name="uq_channel_join_markers_profile_id_ref_key"),)
+
+    profile_id: Mapped[UUID] = mapped_column(ForeignKey("telegram_profiles.id", ondelete="CASCADE"))
+    ref_key: Mapped[str] = mapped_column(String(200))  # the channel as named: "u:name", "i:hash" or "p:-100..."

@@ -11,6 +11,11 @@ newest stored post is fetched through it. Posts are upserts keyed by (chat, Tele
 live feed and the catch-up deliver is stored once. With no profile able to join, the channel turns `orphaned`
 and an `alert` is raised. A profile that recovers gets nothing back automatically; adding an orphaned channel
 again (`POST /channels`) resumes it through the profile then chosen.
+
+A channel that turned `failed` (kicked, banned or deleted, and no other profile could join it) is tried again
+by the sweep: first after `CHANNEL_RETRY_MIN_S`, then doubling per refused attempt up to `CHANNEL_RETRY_MAX_S`
+(`retry_at`, `retries`); and at once when a profile of the same user connects as `active` (a new profile, or
+one that recovered), through `retry_failed_soon`.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -61,6 +67,17 @@ def request_failover(session: AsyncSession) -> None:
     if not sync_session.info.get(_HOOKED):
         sa_event.listen(sync_session, "after_commit", _wake)
         sync_session.info[_HOOKED] = True
+
+
+async def retry_failed_soon(session: AsyncSession, owner_id: UUID) -> None:
+    """A profile of this user became usable: its `failed` channels are due now (the sweep wakes after commit)."""
+    moved = await session.execute(
+        update(Channel)
+        .where(Channel.owner_id == owner_id, Channel.status == ChannelStatus.FAILED.value)
+        .values(retry_at=datetime.now(UTC))
+    )
+    if getattr(moved, "rowcount", 0):
+        request_failover(session)
 
 
 def _wake(_: Session) -> None:
@@ -135,9 +152,21 @@ class ChannelFailover:
                         .order_by(Channel.created_at)
                     )
                 )
+                due = list(
+                    await session.scalars(
+                        select(Channel.id)
+                        .where(
+                            Channel.status == ChannelStatus.FAILED.value,
+                            or_(Channel.retry_at.is_(None), Channel.retry_at <= datetime.now(UTC)),
+                        )
+                        .order_by(Channel.retry_at)
+                    )
+                )
             for channel_id in ids:
                 await self.fail_over(channel_id)
-            return len(ids)
+            for channel_id in due:
+                await self.retry_failed(channel_id)
+            return len(ids) + len(due)
         finally:
             with contextlib.suppress(Exception):
                 await self._leases.release(lease, self._instance_id)
@@ -162,6 +191,24 @@ class ChannelFailover:
         refusals = await self._move(channel_id, candidates, ref, reason, old_phone, gap_start)
         if refusals is not None:
             await self._orphan(channel_id, owner_id, reason, old_phone, refusals)
+
+    async def retry_failed(self, channel_id: UUID) -> None:
+        """Try a `failed` channel again through any eligible profile of its user; with none, back off further."""
+        async with self._sessionmaker() as session:
+            channel = await session.get(Channel, channel_id)
+            if channel is None or channel.status != ChannelStatus.FAILED.value:
+                return
+            reason = channel.status_reason or "no profile could read the channel"
+            gap_start = await capture.newest_stored_id(session, channel)
+            ref = ChannelRef(username=channel.username) if channel.username else ChannelRef(peer_id=channel.peer_id)
+            candidates = await services.eligible_profiles(session, channel.owner_id, ref)
+        refusals = await self._move(channel_id, candidates, ref, f"retrying: {reason}", None, gap_start)
+        if refusals is not None:
+            await self._stay_failed(channel_id, reason, refusals)
+
+    def _backoff(self, retries: int) -> timedelta:
+        low, high = self._settings.channel_retry_min_s, self._settings.channel_retry_max_s
+        return timedelta(seconds=min(high, low * 2 ** min(max(retries - 1, 0), 32)))
 
     async def _move(
         self,
@@ -245,6 +292,7 @@ class ChannelFailover:
         )
         for row in rows:
             row.joined = not was_member
+        channel.retries, channel.retry_at = 0, None  # readable again: a later loss backs off from the start
 
     async def _orphan(
         self, channel_id: UUID, owner_id: UUID, reason: str, old_phone: str | None, refusals: list[dict[str, Any]]
@@ -309,6 +357,8 @@ class ChannelFailover:
             moves = []
             for channel in channels:
                 await self._mark_lost(session, channel, phone, reason)
+                # Not due before the hand-over below has had its try (the sweep retries failed channels).
+                channel.retry_at = datetime.now(UTC) + self._backoff(channel.retries + 1)
                 ref = ChannelRef(username=channel.username) if channel.username else ChannelRef(peer_id=channel.peer_id)
                 candidates = await services.eligible_profiles(session, channel.owner_id, ref, exclude=[profile_id])
                 moves.append((channel.id, ref, candidates, await capture.newest_stored_id(session, channel)))
@@ -348,11 +398,14 @@ class ChannelFailover:
                 return
             await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
             channel.status, channel.status_reason = ChannelStatus.FAILED.value, reason[:255]
+            channel.retries = (channel.retries or 0) + 1
+            channel.retry_at = datetime.now(UTC) + self._backoff(channel.retries)
             log_event(
                 "error",
                 "channels",
                 "channel.failed",
-                f"no profile can read channel {channel.title or channel.peer_id} any more",
+                f"no profile can read channel {channel.title or channel.peer_id} any more; "
+                f"retrying at {channel.retry_at.isoformat(timespec='seconds')}",
                 user_id=channel.owner_id,
-                context={"channel_id": str(channel.id), "refusals": refusals},
+                context={"channel_id": str(channel.id), "refusals": refusals, "retries": channel.retries},
             )

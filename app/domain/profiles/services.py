@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telethon import types
 
 from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateState
-from app.domain.channels.failover import FAILOVER_STATUSES, request_failover
+from app.domain.channels.failover import FAILOVER_STATUSES, request_failover, retry_failed_soon
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages.store import state_row
@@ -192,6 +192,8 @@ async def set_status(
     )
     if status in FAILOVER_STATUSES:
         request_failover(session)  # its channels move to another profile once this commits
+    elif status == ProfileStatus.ACTIVE.value:
+        await retry_failed_soon(session, profile.owner_id)  # it may read channels no other profile could
     if status in ALERTING_STATUSES:
         await events.emit(
             session,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telethon import types
 
 from app.db.models import ProfileStatus, TelegramProfile
+from app.domain.channels.failover import retry_failed_soon
 from app.domain.profiles import services
 from app.lib.crypto import DecryptionError, SecretBox
 from app.telegram.health import Restriction
@@ -64,6 +65,8 @@ class DatabaseProfileSource:
             expired = profile.limited_until is not None and profile.limited_until <= datetime.now(UTC)
             if profile.status == ProfileStatus.LIMITED.value and expired:
                 await services.set_status(session, profile_id, ProfileStatus.ACTIVE.value, None)
+            if profile.status == ProfileStatus.ACTIVE.value:
+                await retry_failed_soon(session, profile.owner_id)  # it may read channels no other profile could
 
     async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None:
         """Record the end of this worker's connection (a newer owner's report is never overwritten)."""
