@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.models import Channel, ChannelStatus, ProfileStatus, TelegramProfile
-from app.domain.channels import capture, services
+from app.domain.channels import capture, join_markers, services
 from app.domain.channels.schemas import AddChannel
 from app.domain.profiles import services as profiles
 from app.lib.errors import AppError, Conflict
@@ -49,6 +50,7 @@ class ChannelMonitor:
                     code="no_eligible_profile",
                 )
         profile, info = await self._join_first(owner_id, candidates, str(data.channel), auto=data.phone is None)
+        await join_markers.clear(session, profile.id, ref)  # recorded in the same commit as the monitor
         if existing is not None:
             return await services.resume(session, existing, profile, info), True
         return await services.create(session, owner_id, profile, info), False
@@ -68,9 +70,12 @@ class ChannelMonitor:
     ) -> tuple[TelegramProfile, ChannelInfo]:
         ref = parse_channel(channel)
         for position, profile in enumerate(candidates):
+            marked_before = await join_markers.mark(self.sessionmaker, profile.id, ref)
             try:
-                return profile, await self.commands.join_channel(profile.id, ref)
+                info = await self.commands.join_channel(profile.id, ref)
             except AppError as exc:
+                if exc.status < 500:  # Telegram refused: nothing was joined (a 5xx may have joined)
+                    await join_markers.clear_now(self.sessionmaker, profile.id, ref)
                 if auto and exc.error_code in _TRY_NEXT and position + 1 < len(candidates):
                     log_event(
                         "warning",
@@ -86,6 +91,12 @@ class ChannelMonitor:
                         self.sessionmaker, owner_id=owner_id, profile=profile, channel=channel, error=exc
                     )
                 raise
+            if info.was_member and marked_before:
+                # An earlier attempt joined and died before recording it: the membership is ours.
+                return profile, msgspec.structs.replace(info, was_member=False)
+            if info.was_member:
+                await join_markers.clear_now(self.sessionmaker, profile.id, ref)  # nothing of ours to leave
+            return profile, info
         raise AssertionError("no candidates")  # callers pass at least one
 
     async def backfill(self, channel_id: UUID) -> int:
