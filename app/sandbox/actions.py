@@ -445,6 +445,8 @@ def _check_recipient(sender: User, recipient: User) -> None:
     if sender.id == recipient.id:
         return
     known = sender.id in recipient.contacts
+    if sender.spam_limited and sender.spam_limited_until and now() >= sender.spam_limited_until:
+        sender.spam_limited, sender.spam_limited_until = False, 0  # Telegram lifted the limit by itself
     if sender.spam_limited and not (known and recipient.id in sender.contacts):
         raise RpcError(400, "PEER_FLOOD")
     if recipient.paid_messages_stars and not known:

@@ -380,9 +380,14 @@ class Control:
         target.freeze_appeal_url = ""
         self.dc.mark_dirty()
 
-    def limit_spam(self, user: UserRef, limited: bool = True) -> None:
-        """Spam-limit the account: messages to anyone but mutual contacts answer 400 PEER_FLOOD."""
-        self.user(user).spam_limited = limited
+    def limit_spam(self, user: UserRef, limited: bool = True, *, for_s: int | None = None) -> None:
+        """Spam-limit the account: messages to anyone but mutual contacts answer 400 PEER_FLOOD.
+
+        As on Telegram the limit ends by itself: after `for_s` seconds when given (else when lifted here).
+        """
+        target = self.user(user)
+        target.spam_limited = limited
+        target.spam_limited_until = now() + for_s if limited and for_s is not None else 0
         self.dc.mark_dirty()
 
     def set_privacy(self, user: UserRef, *, paid_stars: int = 0, premium_required: bool = False) -> None:

@@ -127,6 +127,7 @@ class User:
     frozen_until: int = 0
     freeze_appeal_url: str = ""
     spam_limited: bool = False  # sends to anyone but mutual contacts answer 400 PEER_FLOOD
+    spam_limited_until: int = 0  # unix time Telegram lifts the limit by itself (0: only `limit_spam(False)`)
     premium: bool = False
     # Who may write to this user: non-contacts pay this many Stars per message (0: free) ...
     paid_messages_stars: int = 0

@@ -7,7 +7,9 @@ silent profile calls at least once per `PROFILE_HEALTH_INTERVAL_S`:
 - 401 `AUTH_KEY_UNREGISTERED`, `SESSION_REVOKED`, `USER_DEACTIVATED(_BAN)`... -> banned / deauthorized, disconnected;
 - 420 `FROZEN_METHOD_INVALID` -> frozen, with the dates and appeal link of `help.getAppConfig` (Telegram 2025:
   `freeze_since_date`, `freeze_until_date`, `freeze_appeal_url`); the check also notices a freeze lifted;
-- 400 `PEER_FLOOD` -> limited (spam-limited: it may only write to mutual contacts).
+- 400 `PEER_FLOOD` -> limited (spam-limited: it may only write to mutual contacts). Telegram lifts such limits
+  after a while and says nothing: with `limited_recheck_s` the limit is assumed lifted that long after the last
+  PEER_FLOOD (`limited_until`, checked by the health check); the next refused send sets it again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -44,6 +46,8 @@ class RestrictionSink(Protocol):
     async def restricted(self, profile_id: UUID, restriction: Restriction) -> None: ...
 
     async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None: ...
+
+    async def limit_check(self, profile_id: UUID) -> None: ...
 
 
 def _json_value(value: Any) -> Any:
@@ -84,11 +88,14 @@ class AccountWatch:
         client: TelegramClient,
         interval_s: float,
         on_dead: Callable[[str], None] | None = None,
+        *,
+        limited_recheck_s: float = 0.0,
     ) -> None:
         self._sink = sink
         self.profile_id = profile_id
         self._client = client
         self._interval_s = interval_s
+        self._limited_recheck_s = limited_recheck_s
         self._on_dead = on_dead
         self._config_hash = 0
         self._reporting = asyncio.Lock()
@@ -126,7 +133,9 @@ class AccountWatch:
                 self.profile_id, freeze or Restriction("frozen", "Telegram: FROZEN_METHOD_INVALID")
             )
         elif restriction == "limited":
-            await self._sink.restricted(self.profile_id, Restriction("limited", "Telegram: PEER_FLOOD"))
+            recheck = self._limited_recheck_s
+            until = datetime.now(UTC) + timedelta(seconds=recheck) if recheck > 0 else None
+            await self._sink.restricted(self.profile_id, Restriction("limited", "Telegram: PEER_FLOOD", until))
 
     async def _read_freeze(self) -> Restriction | None:
         config = await self._client(functions.help.GetAppConfigRequest(hash=0))
@@ -154,6 +163,7 @@ class AccountWatch:
         # updates.getState costs Telegram nothing and needs a live authorization: a ban or a revoked session
         # answers 401 here, which `on_refusal` records.
         await self._client(functions.updates.GetStateRequest())
+        await self._sink.limit_check(self.profile_id)
         config = await self._client(functions.help.GetAppConfigRequest(hash=self._config_hash))
         if isinstance(config, types.help.AppConfig):  # appConfigNotModified: nothing changed
             self._config_hash = config.hash

@@ -77,6 +77,9 @@ class ProfileSource(Protocol):
     async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None:
         """What help.getAppConfig says about a freeze now (None: not frozen, a freeze was lifted)."""
 
+    async def limit_check(self, profile_id: UUID) -> None:
+        """A spam limit whose re-check time (`limited_until`) has passed is assumed lifted."""
+
 
 ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
 # Called with a profile's new client before it connects (update handlers and stored update state go here,
@@ -118,6 +121,7 @@ class ProfileRuntime:
         membership: Membership | None = None,
         reconcile_interval_s: float = 5.0,
         health_interval_s: float = 60.0,
+        limited_recheck_s: float = 0.0,
     ) -> None:
         self.connector = connector
         self.source = source
@@ -125,6 +129,7 @@ class ProfileRuntime:
         self.membership = membership or SingleProcessMembership()
         self.reconcile_interval_s = reconcile_interval_s
         self.health_interval_s = health_interval_s
+        self.limited_recheck_s = limited_recheck_s
         self._workers: list[str] = []
         self._background: list[asyncio.Task[None]] = []
         self._retired: set[UUID] = set()
@@ -316,6 +321,7 @@ class ProfileRuntime:
             client,
             self.health_interval_s,
             functools.partial(self._refused_account, profile_id, client),
+            limited_recheck_s=self.limited_recheck_s,
         )
         client.on_refusal = watch.on_refusal
         renewer = asyncio.create_task(self._keep_lease(profile_id, client))
@@ -491,7 +497,14 @@ class ProfileRuntime:
         client = self.connector.client(
             credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, receive_updates=False
         )
-        client.on_refusal = AccountWatch(self.source, credentials.profile_id, client, self.health_interval_s).on_refusal
+        watch = AccountWatch(
+            self.source,
+            credentials.profile_id,
+            client,
+            self.health_interval_s,
+            limited_recheck_s=self.limited_recheck_s,
+        )
+        client.on_refusal = watch.on_refusal
         try:
             await client.connect()
             yield client

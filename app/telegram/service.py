@@ -148,6 +148,7 @@ def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSourc
         lease_ttl_ms=settings.profile_lease_ttl_ms,
         connect_concurrency=settings.profile_connect_concurrency,
         health_interval_s=settings.profile_health_interval_s,
+        limited_recheck_s=settings.profile_limited_recheck_s,
     )
     bus = CommandBus(redis, runtime.instance_id) if redis is not None else None
     service = TelegramService(connector=connector, leases=leases, runtime=runtime, settings=settings, bus=bus)

@@ -65,6 +65,9 @@ class InMemorySource:
     async def freeze_state(self, profile_id: uuid.UUID, freeze: Restriction | None) -> None:
         return None
 
+    async def limit_check(self, profile_id: uuid.UUID) -> None:
+        return None
+
 
 async def measure(mode: str, accounts: list[tuple[str, str]], connector: TelegramConnector) -> dict[str, float]:
     """Connect every session in this (fresh) process; return seconds to connect and MB per idle client."""

@@ -24,6 +24,7 @@ from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages import store
 from app.domain.messages.schemas import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_TEXT, SendResult, StoredMessage
+from app.domain.profiles import limits
 from app.domain.profiles import services as profiles
 from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
@@ -130,6 +131,7 @@ class _Claim:
     message_id: UUID
     replay: SendResult | None = None
     since: datetime | None = None  # set when an earlier attempt may have been delivered: look before resending
+    refused_under_limit: bool = False  # the earlier attempt was refused with PEER_FLOOD
 
 
 class Sender:
@@ -212,6 +214,7 @@ class Sender:
             if chat.last_message_at is None or chat.last_message_at < row.date:
                 chat.last_message_at = row.date
             await session.flush()
+            await limits.lift_by_send(session, ref.profile_id, chat.id, refused_before=claim.refused_under_limit)
             await events.emit(
                 session,
                 user_id=ref.owner_id,
@@ -262,9 +265,10 @@ class Sender:
                 if row.status == MessageStatus.SENT.value:
                     return _Claim(chat.id, row.id, replay=SendResult(row.status, chat.id, peer_of(chat), stored(row)))
                 unsure = row.status == MessageStatus.PENDING.value or row.error == INTERRUPTED
+                refused = row.error == limits.PEER_FLOOD
                 if not await _take_over(session, row, outgoing, now, now - self._stale_after):
                     raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
-                return _Claim(chat.id, row.id, since=row.created_at if unsure else None)
+                return _Claim(chat.id, row.id, since=row.created_at if unsure else None, refused_under_limit=refused)
             row = Message(
                 chat_id=chat.id,
                 direction="out",

@@ -11,7 +11,7 @@ from telethon import types
 
 from app.db.models import ProfileStatus, TelegramProfile
 from app.domain.channels.failover import retry_failed_soon
-from app.domain.profiles import services
+from app.domain.profiles import limits, services
 from app.lib.crypto import DecryptionError, SecretBox
 from app.telegram.health import Restriction
 from app.telegram.runtime import ProfileCredentials
@@ -86,6 +86,10 @@ class DatabaseProfileSource:
     async def restricted(self, profile_id: UUID, restriction: Restriction) -> None:
         async with self._sessionmaker.begin() as session:
             await services.restrict(session, profile_id, restriction)
+
+    async def limit_check(self, profile_id: UUID) -> None:
+        async with self._sessionmaker.begin() as session:
+            await limits.lift_expired(session, profile_id)
 
     async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None:
         async with self._sessionmaker.begin() as session:
