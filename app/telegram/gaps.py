@@ -35,6 +35,15 @@ class GapAwareClient(TelegramClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gap_listeners: list[GapListener] = []
+        # The connect-time catch-up can answer TooLong before anyone listens: kept for the first listener.
+        self._unheard: list[GapNotice] = []
+
+    def listen(self, listener: GapListener) -> None:
+        """Add a listener; it hears at once what was noticed while nobody listened."""
+        self.gap_listeners.append(listener)
+        unheard, self._unheard = self._unheard, []
+        for notice in unheard:
+            self._tell(notice)
 
     async def __call__(self, request: Any, ordered: bool = False, flood_sleep_threshold: int | None = None) -> Any:
         result = await super().__call__(request, ordered=ordered, flood_sleep_threshold=flood_sleep_threshold)
@@ -45,6 +54,10 @@ class GapAwareClient(TelegramClient):
         return result
 
     def _tell(self, notice: GapNotice) -> None:
+        if not self.gap_listeners:
+            if notice not in self._unheard:
+                self._unheard.append(notice)
+            return
         for listener in list(self.gap_listeners):
             try:
                 listener(notice)

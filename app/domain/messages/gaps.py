@@ -7,6 +7,12 @@ messages inside that window are refreshed (an edited text is stored as an edit, 
 marked deleted). Everything goes through the ingest queue, whose idempotent upserts make a message that the live
 feed delivers too land once. When more messages are missing than the limit lets us read, the rest is lost
 to the service: a `gap` event names the chat and the bounds (`after_id` < missing ids < `before_id`).
+
+When the account's own difference is too long (`differenceTooLong`, also after `updatesTooLong`), Telegram
+replays no edit or deletion either, and those of a chat that got no new message leave no trace in the dialog
+list. So that pass also re-reads the newest `GAP_REFRESH_MESSAGES` of each stored private chat and basic group
+(the `GAP_REFRESH_CHATS` most recently active), refreshing edits and deletions the same way; a `gap` event
+(`unchecked: true`) names the stored ids beyond that window, and every chat beyond the chat bound.
 """
 
 from __future__ import annotations
@@ -23,10 +29,10 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telethon import TelegramClient, types, utils
+from telethon import TelegramClient, errors, types, utils
 
 from app.config import Settings
-from app.db.models import Chat, Message, TelegramProfile, UpdateState
+from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, TelegramProfile, UpdateState
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages.ingest import MessageIngest
@@ -60,6 +66,13 @@ class StoredRow:
 class Gap:
     after_id: int
     before_id: int
+    unchecked: bool = False  # stored messages whose edits and deletions could not be checked (not missing ones)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChat:
+    ref: ChatRef
+    newest: int
 
 
 class GapRecovery:
@@ -75,8 +88,11 @@ class GapRecovery:
         self._ingest = ingest
         self._limit = settings.gap_recovery_limit
         self._dialogs = settings.reconcile_dialogs
+        self._refresh_chats = settings.gap_refresh_chats
+        self._refresh_messages = settings.gap_refresh_messages
         self._tasks: dict[tuple[UUID, int], asyncio.Task[None]] = {}
         self._again: set[tuple[UUID, int]] = set()
+        self._full: set[tuple[UUID, int]] = set()  # the account pass must refresh quiet chats too (TooLong)
         self.recovered = 0
         self.gaps = 0
 
@@ -94,7 +110,7 @@ class GapRecovery:
     async def _connected(self, connected: ConnectedProfile) -> None:
         client = connected.client
         if isinstance(client, GapAwareClient):
-            client.gap_listeners.append(functools.partial(self._noticed, connected))
+            client.listen(functools.partial(self._noticed, connected))
         async with self._sessionmaker() as session:
             resumed = await session.scalar(
                 select(func.count())
@@ -105,11 +121,16 @@ class GapRecovery:
             self.schedule(connected, ACCOUNT)
 
     def _noticed(self, connected: ConnectedProfile, notice: GapNotice) -> None:
-        self.schedule(connected, notice.channel_id or ACCOUNT)
+        self.schedule(connected, notice.channel_id or ACCOUNT, refresh_quiet=notice.channel_id is None)
 
-    def schedule(self, connected: ConnectedProfile, scope: int) -> None:
-        """Recover `scope` (a bare channel id, or ACCOUNT) soon; once more afterwards if it is running now."""
+    def schedule(self, connected: ConnectedProfile, scope: int, *, refresh_quiet: bool = False) -> None:
+        """Recover `scope` (a bare channel id, or ACCOUNT) soon; once more afterwards if it is running now.
+
+        `refresh_quiet`: the account difference was too long, so quiet chats are re-read as well.
+        """
         key = (connected.credentials.profile_id, scope)
+        if refresh_quiet:
+            self._full.add(key)
         running = self._tasks.get(key)
         if running is not None and not running.done():
             self._again.add(key)
@@ -122,8 +143,10 @@ class GapRecovery:
         key = (connected.credentials.profile_id, scope)
         while True:
             self._again.discard(key)
+            full = key in self._full
+            self._full.discard(key)
             try:
-                await self.recover(connected, scope)
+                await self.recover(connected, scope, refresh_quiet=full)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a disconnect or flood wait: the next reconnect recovers again
@@ -138,7 +161,7 @@ class GapRecovery:
             if key not in self._again or not connected.client.is_connected():
                 return
 
-    async def recover(self, connected: ConnectedProfile, scope: int) -> None:
+    async def recover(self, connected: ConnectedProfile, scope: int, *, refresh_quiet: bool = False) -> None:
         credentials, client = connected.credentials, connected.client
         profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
         if scope == ACCOUNT:
@@ -155,19 +178,75 @@ class GapRecovery:
             stored = await newest_stored_ids(session, profile.profile_id, [ref.peer_id for _, ref, _ in targets])
         if bound_at is None:
             return  # deleted meanwhile
+        read: set[int] = set()
         for peer, ref, top in targets:
             newest = stored.get(ref.peer_id, 0)
             if top is not None and top == newest:
                 continue  # the account-wide pass reads only chats whose newest message changed
-            await self._recover_chat(client, profile, peer, ref, newest, bound_at - timedelta(seconds=1))
+            await self._recover_chat(
+                client, profile, peer, ref, newest, bound_at - timedelta(seconds=1), report_unchecked=refresh_quiet
+            )
+            read.add(ref.peer_id)
+        if scope == ACCOUNT and refresh_quiet:
+            await self._refresh_quiet_chats(client, profile, read, bound_at - timedelta(seconds=1))
+
+    async def _refresh_quiet_chats(
+        self, client: TelegramClient, profile: ProfileRef, read: set[int], bound_at: datetime
+    ) -> None:
+        """Re-read the newest window of each stored private chat and basic group the dialog pass did not read.
+
+        Bounded: at most `GAP_REFRESH_CHATS` chats (most recently active first), one window each; a flood wait
+        is waited out as archive reads do. Chats beyond the bound are announced as unchecked.
+        """
+        chats = [c for c in await self._stored_chats(profile.profile_id) if c.ref.peer_id not in read]
+        for position, chat in enumerate(chats):
+            if position >= self._refresh_chats:
+                await self._announce(profile, chat.ref, Gap(0, chat.newest + 1, unchecked=True), 0)
+                continue
+            peer = await _input_peer(client, chat.ref)
+            while True:
+                try:
+                    await self._recover_chat(
+                        client,
+                        profile,
+                        peer,
+                        chat.ref,
+                        chat.newest,
+                        bound_at,
+                        limit=self._refresh_messages,
+                        report_unchecked=True,
+                    )
+                    break
+                except errors.FloodWaitError as wait:
+                    await asyncio.sleep(wait.seconds)
+
+    async def _stored_chats(self, profile_id: UUID) -> list[StoredChat]:
+        """The profile's private chats and basic groups with stored messages, most recently active first."""
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(Chat.peer_id, Chat.kind, Chat.title, Chat.username, Chat.access_hash)
+                .where(Chat.profile_id == profile_id, Chat.kind.in_(ACCOUNT_BOX_KINDS))
+                .order_by(Chat.last_message_at.desc().nulls_last())
+            )
+            chats = [ChatRef(*row) for row in rows]
+            newest = await newest_stored_ids(session, profile_id, [c.peer_id for c in chats])
+        return [StoredChat(ref, newest[ref.peer_id]) for ref in chats if newest.get(ref.peer_id)]
 
     async def _recover_chat(
-        self, client: TelegramClient, profile: ProfileRef, peer: Any, ref: ChatRef, newest: int, bound_at: datetime
+        self,
+        client: TelegramClient,
+        profile: ProfileRef,
+        peer: Any,
+        ref: ChatRef,
+        newest: int,
+        bound_at: datetime,
+        *,
+        limit: int | None = None,
+        report_unchecked: bool = False,
     ) -> None:
-        window = [
-            m for m in await client.get_messages(peer, limit=self._limit) if not isinstance(m, types.MessageEmpty)
-        ]
-        complete = len(window) < self._limit  # the whole history fits in the window
+        limit = limit or self._limit
+        window = [m for m in await client.get_messages(peer, limit=limit) if not isinstance(m, types.MessageEmpty)]
+        complete = len(window) < limit  # the whole history fits in the window
         oldest = min((m.id for m in window), default=0)
         young = datetime.now(UTC) - timedelta(seconds=IN_FLIGHT_S)
         records: list[UpdateRecord] = []
@@ -198,13 +277,15 @@ class GapRecovery:
             await self._ingest.queue.put(record)
         self.recovered += len(fresh)
         gap = await self._unread_gap(client, peer, newest, oldest, complete)
+        if gap is None and report_unchecked and not complete:
+            gap = await self._unchecked(profile.profile_id, ref.peer_id, oldest)
         if fresh or gap:
             log_event(
                 "warning" if gap else "info",
                 "messages.gaps",
                 "gap.recovered",
                 f"{len(fresh)} messages Telegram did not replay were read from history"
-                + (f"; ids {gap.after_id}..{gap.before_id} (exclusive) are beyond the limit" if gap else ""),
+                + (f"; ids {gap.after_id}..{gap.before_id} (exclusive) are beyond the window" if gap else ""),
                 user_id=profile.owner_id,
                 profile_id=profile.profile_id,
                 context={
@@ -224,6 +305,21 @@ class GapRecovery:
             return None
         beyond = await client.get_messages(peer, limit=1, max_id=oldest, min_id=newest)
         return Gap(newest, oldest) if beyond else None
+
+    async def _unchecked(self, profile_id: UUID, peer_id: int, oldest: int) -> Gap | None:
+        """Stored messages below the window: their edits and deletions could not be checked."""
+        async with self._sessionmaker() as session:
+            lowest = await session.scalar(
+                select(func.min(Message.telegram_message_id))
+                .join(Chat, Chat.id == Message.chat_id)
+                .where(
+                    Chat.profile_id == profile_id,
+                    Chat.peer_id == peer_id,
+                    Message.telegram_message_id < oldest,
+                    Message.is_deleted.is_(False),
+                )
+            )
+        return Gap(int(lowest) - 1, oldest, unchecked=True) if lowest else None
 
     async def _stored_window(self, profile_id: UUID, peer_id: int, low: int, high: int) -> list[StoredRow]:
         if high <= 0:
@@ -260,9 +356,25 @@ class GapRecovery:
                     "after_id": gap.after_id,
                     "before_id": gap.before_id,
                     "recovered": recovered,
-                    "reason": "more messages were missed than GAP_RECOVERY_LIMIT allows reading",
+                    "unchecked": gap.unchecked,
+                    "reason": (
+                        "edits and deletions of these stored messages could not be checked (beyond GAP_REFRESH_*)"
+                        if gap.unchecked
+                        else "more messages were missed than GAP_RECOVERY_LIMIT allows reading"
+                    ),
                 },
             )
+
+
+async def _input_peer(client: TelegramClient, ref: ChatRef) -> Any:
+    """The stored chat as an InputPeer: from the profile's peers, else from the chat's own access hash."""
+    try:
+        return await client.get_input_entity(ref.peer_id)
+    except ValueError:
+        real_id, peer_type = utils.resolve_id(ref.peer_id)
+        if peer_type is types.PeerChat:
+            return types.InputPeerChat(real_id)
+        return types.InputPeerUser(real_id, ref.access_hash or 0)
 
 
 def _edited(row: StoredRow, message: types.Message) -> bool:
