@@ -93,6 +93,7 @@ class GapRecovery:
         self._tasks: dict[tuple[UUID, int], asyncio.Task[None]] = {}
         self._again: set[tuple[UUID, int]] = set()
         self._full: set[tuple[UUID, int]] = set()  # the account pass must refresh quiet chats too (TooLong)
+        self._announced: dict[tuple[UUID, int, Gap], None] = {}  # insertion-ordered, bounded
         self.recovered = 0
         self.gaps = 0
 
@@ -340,6 +341,14 @@ class GapRecovery:
             return [StoredRow(int(tid or 0), text or "", edit) for tid, text, edit in rows]
 
     async def _announce(self, profile: ProfileRef, ref: ChatRef, gap: Gap, recovered: int) -> None:
+        # Two passes over one chat at once (the reconnect's account pass and a TooLong notice of the channel)
+        # find the same gap: it is announced once.
+        key = (profile.profile_id, ref.peer_id, gap)
+        if key in self._announced:
+            return
+        self._announced[key] = None
+        while len(self._announced) > 10_000:
+            del self._announced[next(iter(self._announced))]
         self.gaps += 1
         async with self._sessionmaker.begin() as session:
             chat_id = await session.scalar(
