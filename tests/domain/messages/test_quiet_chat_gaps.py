@@ -107,3 +107,30 @@ async def test_edits_and_deletions_of_a_quiet_chat_survive_difference_too_long(a
 async def _at_least(client: httpx.AsyncClient, headers: dict[str, str], conversation_id: str, n: int) -> Any:
     items = await stored_messages(client, headers, conversation_id)
     return items if len(items) >= n else None
+
+
+async def test_an_edit_in_a_quiet_chat_dropped_with_updates_too_long_is_refreshed(client, app, sandbox):
+    from tests.domain.messages.support import connected_profile
+
+    s = await connected_profile(client, app, sandbox, email="quiettoolong@example.com")
+    quiet, busy = sandbox.control.as_user(s.contact), sandbox.control.as_user(new_contact(sandbox, "Busy"))
+    sent = [await quiet.send_message(s.me, f"calm {n}") for n in range(3)]
+    chat = await eventually(lambda: conversation_with(client, s.headers, s.contact.id), what="the quiet chat")
+    await eventually(lambda: _at_least(client, s.headers, chat["id"], 3), what="three stored")
+    sandbox.limits.account_difference_bound = 10
+    try:
+        sandbox.control.drop_connections(s.me)  # Telethon reconnects on its own
+        await quiet.edit_message(s.me, sent[1], "calm 1 edited")
+        for n in range(30):
+            await busy.send_message(s.me, f"noise {n}")
+        sandbox.control.push_updates_too_long(s.me)  # Telegram dropped the updates; the difference is too long
+
+        async def refreshed() -> bool:
+            return "calm 1 edited" in await _rows(app, s.profile_id, s.contact.id)
+
+        await eventually(refreshed, timeout=20, what="the quiet chat's edit refreshed")
+    finally:
+        sandbox.limits.account_difference_bound = 1_000_000
+    await asyncio.sleep(0.5)  # a duplicate would land now
+    edited = [e for e in await _events(app, "message.edited") if e.get("text") == "calm 1 edited"]
+    assert len(edited) == 1, edited
