@@ -80,8 +80,10 @@ async def test_a_failed_channel_is_retried_at_once_by_a_new_active_profile(clien
 
     async def taken() -> dict[str, Any] | None:
         detail = await _detail(client, headers, channel_id)
-        return detail if detail["status"] == "active" and detail["phone"] == second["phone"] else None
+        # The assignment is committed before the join and marked joined after it: wait for both.
+        done = detail["status"] == "active" and detail["phone"] == second["phone"]
+        return detail if done and detail["assignments"][-1]["joined"] else None
 
     detail = await eventually(taken, timeout=30, what="the new profile took the failed channel")
-    assert detail["assignments"][-1]["joined"] is True
+    assert detail["assignments"][-1]["status"] == "active"
     assert first["phone"] != second["phone"]
