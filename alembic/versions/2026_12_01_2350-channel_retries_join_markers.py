@@ -1,7 +1,7 @@
 """channel retries and join markers: failed channels are retried with backoff, joins survive a crash
 
 Revision ID: 3b8d2e6f1a47
-Revises: 7c1e0f5a9d21
+Revises: 3b8d5e2c7a14
 Create Date: 2026-12-01 23:50:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3b8d2e6f1a47"
-down_revision: str | None = "7c1e0f5a9d21"
+down_revision: str | None = "3b8d5e2c7a14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
