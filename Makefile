@@ -68,7 +68,10 @@ test-future: install-dev $(CLOCKWAIT_SHIM)
 	@bash .ci/install-faketime
 	LD_PRELOAD=$(abspath $(CLOCKWAIT_SHIM)) faketime '+400 days' $(VENV)/bin/pytest $(FUTURE_TESTS)
 
+# The HTTP benchmarks load the service with Debian's wrk (compiled, so it measures the server, not itself);
+# without it (no root, no apt-get) they print why and skip.
 bench: install-dev
+	@bash .ci/install-wrk
 	$(PY) -m tests.bench
 
 clean:

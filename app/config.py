@@ -85,6 +85,8 @@ class Settings:
 
     clickhouse_dsn: str | None = None
     metrics_token: str | None = field(default=None, repr=False)
+    metrics_scrape_interval_s: float = 15.0
+    health_cache_s: float = 1.0
     log_shipping: LogShipping = "embedded"
     log_level: str = "INFO"
     log_format: LogFormat = "json"
@@ -378,6 +380,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
         clickhouse_dsn=clickhouse_dsn,
         metrics_token=metrics_token,
+        metrics_scrape_interval_s=read.number("METRICS_SCRAPE_INTERVAL_S", 15.0),
+        health_cache_s=read.number("HEALTH_CACHE_S", 1.0),
         log_shipping=cast(LogShipping, log_shipping),
         log_level=read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         # Readable lines for a person in development; JSON wherever a machine (Vector, LOG_SHIPPING=stdout) reads them.

@@ -37,7 +37,8 @@ from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
-from app.domain.system.health import HealthCheck
+from app.domain.system.health import HealthCheck, HealthReporter
+from app.domain.system.metrics import DatabaseAggregates
 from app.domain.webhooks.controllers import WebhooksController
 from app.lib.counters import create_attempt_counter
 from app.lib.crypto import SecretBox
@@ -129,6 +130,10 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
         context.sqlite_writes = asyncio.Lock()
     context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))
+    context.health = HealthReporter(context.health_checks, settings.health_cache_s)
+    context.metrics_aggregates = DatabaseAggregates(
+        context.sessionmaker, context.telegram.leases, settings.metrics_scrape_interval_s
+    )
     return context
 
 

@@ -16,7 +16,8 @@ from app.domain.accounts.throttle import LoginThrottle
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
 from app.domain.profiles.code_limits import CodeSendLimit
-from app.domain.system.health import HealthCheck
+from app.domain.system.health import HealthCheck, HealthReporter
+from app.domain.system.metrics import DatabaseAggregates
 from app.lib.crypto import SecretBox
 from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
@@ -38,6 +39,8 @@ class AppContext:
     logs: LogStore
     code_sends: CodeSendLimit
     health_checks: list[HealthCheck] = field(default_factory=list)
+    health: HealthReporter = field(init=False)  # answers GET /health from `health_checks`
+    metrics_aggregates: DatabaseAggregates = field(init=False)  # the database-wide figures of GET /metrics
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     telegram: TelegramService = field(init=False)
     revocations: LoginRevocations = field(init=False)  # needs the channels plugin, built with the app

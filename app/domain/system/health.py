@@ -1,4 +1,8 @@
-"""Component checks behind `GET /health`: each reports status and latency; critical ones decide the code."""
+"""Component checks behind `GET /health`: each reports status and latency; critical ones decide the code.
+
+The checks' outcomes are kept for `HEALTH_CACHE_S`: a load balancer, a dashboard and a monitor polling at
+once cost one database round trip per interval, not one per request. The `details` figures stay live.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
+from app.lib.recent import RecentValue
 
 CheckFn = Callable[[], Awaitable[None]]
 DetailsFn = Callable[[], Mapping[str, Any]]
@@ -37,7 +43,14 @@ class HealthReport(msgspec.Struct):
     components: list[ComponentStatus]
 
 
-async def _run(check: HealthCheck) -> ComponentStatus:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    status: str
+    latency_ms: float
+    error: str | None
+
+
+async def _run(check: HealthCheck) -> _Outcome:
     started = time.perf_counter()
     message: str | None = None
     status = "up"
@@ -46,14 +59,31 @@ async def _run(check: HealthCheck) -> ComponentStatus:
     except Exception as exc:  # a failing component is reported, never raised
         status = "down"
         message = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"[:300]
-    latency = round((time.perf_counter() - started) * 1000, 3)
-    details = dict(check.details()) if check.details is not None else None
-    return ComponentStatus(
-        name=check.name, status=status, critical=check.critical, latency_ms=latency, error=message, details=details
-    )
+    return _Outcome(status, round((time.perf_counter() - started) * 1000, 3), message)
 
 
-async def run_checks(checks: list[HealthCheck]) -> HealthReport:
-    components = list(await asyncio.gather(*(_run(check) for check in checks)))
-    healthy = all(c.status == "up" for c in components if c.critical)
-    return HealthReport(status="ok" if healthy else "degraded", components=components)
+class HealthReporter:
+    """Runs the component checks at most once per `max_age_s` and reports them with their live details."""
+
+    def __init__(self, checks: list[HealthCheck], max_age_s: float) -> None:
+        self.checks = checks  # components register theirs while the app is built
+        self._outcomes = RecentValue(self._run_all, max_age_s)
+
+    async def _run_all(self) -> list[tuple[HealthCheck, _Outcome]]:
+        checks = list(self.checks)
+        return list(zip(checks, await asyncio.gather(*(_run(check) for check in checks)), strict=True))
+
+    async def report(self) -> HealthReport:
+        components = [
+            ComponentStatus(
+                name=check.name,
+                status=outcome.status,
+                critical=check.critical,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+                details=dict(check.details()) if check.details is not None else None,
+            )
+            for check, outcome in await self._outcomes.get()
+        ]
+        healthy = all(c.status == "up" for c in components if c.critical)
+        return HealthReport(status="ok" if healthy else "degraded", components=components)

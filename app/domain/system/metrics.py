@@ -1,45 +1,84 @@
 """What `GET /metrics` reports: this process's HTTP traffic, Telegram runtime and ingest, and database-wide
-counts by status (the same numbers whichever process is scraped)."""
+counts by status (the same numbers whichever process is scraped).
+
+The database-wide counts are computed at most once per `METRICS_SCRAPE_INTERVAL_S`: several scrapers (or
+one scraping often) cost one round of aggregate queries per interval. This process's own figures are live.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Channel, TelegramProfile, WebhookDelivery
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
 from app.domain.profiles.ownership import counts_per_worker
 from app.lib.metrics import Family, Sample
+from app.lib.recent import RecentValue
 from app.telegram.leases import LeaseStore
 from app.telegram.runtime import ProfileRuntime
 
 
+class DatabaseAggregates:
+    """The database-wide families of `/metrics`, computed at most once per `max_age_s`."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], leases: LeaseStore, max_age_s: float) -> None:
+        self._sessionmaker = sessionmaker
+        self._leases = leases
+        self._recent = RecentValue(self._collect, max_age_s)
+
+    @property
+    def computations(self) -> int:
+        return self._recent.computations
+
+    async def families(self) -> list[Family]:
+        return await self._recent.get()
+
+    async def _collect(self) -> list[Family]:
+        async with self._sessionmaker() as session:
+            held, connected = await counts_per_worker(session, self._leases)
+            return [
+                Family(
+                    "tgmp_profiles",
+                    "gauge",
+                    "Telegram profiles by status (all processes).",
+                    await _by_status(session, TelegramProfile.status),
+                ),
+                Family(
+                    "tgmp_channels",
+                    "gauge",
+                    "Monitored channels by status (all processes).",
+                    await _by_status(session, Channel.status),
+                ),
+                Family(
+                    "tgmp_webhook_deliveries",
+                    "gauge",
+                    "Webhook deliveries by status (all processes).",
+                    await _by_status(session, WebhookDelivery.status),
+                ),
+                Family(
+                    "tgmp_worker_profiles_held",
+                    "gauge",
+                    "Live profiles whose lease each worker holds (all processes).",
+                    tuple(Sample(count, {"worker": worker}) for worker, count in sorted(held.items())),
+                ),
+                Family(
+                    "tgmp_worker_profiles_connected",
+                    "gauge",
+                    "Live profiles each worker holds and reports connected (all processes).",
+                    tuple(Sample(count, {"worker": worker}) for worker, count in sorted(connected.items())),
+                ),
+            ]
+
+
 async def collect(
-    session: AsyncSession, runtime: ProfileRuntime, leases: LeaseStore, ingest: MessageIngest | None, logs: LogStore
+    aggregates: DatabaseAggregates, runtime: ProfileRuntime, ingest: MessageIngest | None, logs: LogStore
 ) -> list[Family]:
-    held, connected = await counts_per_worker(session, leases)
     families = [
-        Family(
-            "tgmp_profiles",
-            "gauge",
-            "Telegram profiles by status (all processes).",
-            await _by_status(session, TelegramProfile.status),
-        ),
-        Family(
-            "tgmp_channels",
-            "gauge",
-            "Monitored channels by status (all processes).",
-            await _by_status(session, Channel.status),
-        ),
-        Family(
-            "tgmp_webhook_deliveries",
-            "gauge",
-            "Webhook deliveries by status (all processes).",
-            await _by_status(session, WebhookDelivery.status),
-        ),
+        *await aggregates.families(),
         Family(
             "tgmp_profiles_connected",
             "gauge",
@@ -51,18 +90,6 @@ async def collect(
             "gauge",
             "Profiles this process keeps connected or is connecting.",
             (Sample(len(runtime.supervised_ids())),),
-        ),
-        Family(
-            "tgmp_worker_profiles_held",
-            "gauge",
-            "Live profiles whose lease each worker holds (all processes).",
-            tuple(Sample(count, {"worker": worker}) for worker, count in sorted(held.items())),
-        ),
-        Family(
-            "tgmp_worker_profiles_connected",
-            "gauge",
-            "Live profiles each worker holds and reports connected (all processes).",
-            tuple(Sample(count, {"worker": worker}) for worker, count in sorted(connected.items())),
         ),
     ]
     if ingest is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.conftest import bearer, register_and_login
 from tests.domain.profiles.test_binding import bind
+from tests.domain.system.statements import statements_containing
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,3 +54,25 @@ async def test_a_metrics_token_is_required_when_configured(client):
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "invalid_metrics_token"
     assert (await client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})).status_code == 200
+
+
+@pytest.mark.parametrize("settings_overrides", [{"METRICS_SCRAPE_INTERVAL_S": "3600"}], indirect=True)
+async def test_database_aggregates_are_computed_once_per_scrape_interval(client, app):
+    engine = app.state.ctx.engine
+    with statements_containing(engine, "GROUP BY telegram_profiles.status") as aggregates:
+        burst = await asyncio.gather(*(client.get("/metrics") for _ in range(10)))
+        later = [await client.get("/metrics") for _ in range(5)]
+    assert [r.status_code for r in burst + later] == [200] * 15
+    assert len(aggregates) == 1, aggregates
+    assert app.state.ctx.metrics_aggregates.computations == 1
+    # This process's own figures stay live: every scrape before the last one is counted in it.
+    assert value(later[-1].text, 'tgmp_http_requests_total{method="GET",route="/metrics",status="2xx"}') == 14
+    assert "tgmp_profiles_connected 0" in later[-1].text
+
+
+@pytest.mark.parametrize("settings_overrides", [{"METRICS_SCRAPE_INTERVAL_S": "0"}], indirect=True)
+async def test_with_no_interval_every_scrape_queries_the_database(client, app):
+    with statements_containing(app.state.ctx.engine, "GROUP BY telegram_profiles.status") as aggregates:
+        for _ in range(3):
+            assert (await client.get("/metrics")).status_code == 200
+    assert len(aggregates) == 3
