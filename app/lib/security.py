@@ -8,7 +8,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
@@ -38,13 +38,24 @@ class TokenClaims:
     expires_at: int
 
 
+LEEWAY_S = 5
+VERIFIED_TOKENS_KEPT = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class TokenCodec:
-    """Signs and verifies tokens with one secret, issuer and audience."""
+    """Signs and verifies tokens with one secret, issuer and audience.
+
+    A token whose signature and claims were verified once is remembered (by its exact text, bounded), so a
+    client calling with the same access token is not verified again on every request: PyJWT's decode is
+    about a quarter of an authenticated request. Its expiry is still checked on every use; whether it was
+    revoked is the caller's check (app.server.auth), made on every request.
+    """
 
     secret: str
     issuer: str
     audience: str
+    _verified: dict[str, TokenClaims] = field(default_factory=dict, compare=False, repr=False)
 
     def encode(
         self,
@@ -80,6 +91,20 @@ class TokenCodec:
         return jwt.encode(payload, self.secret, algorithm=ALGORITHM), claims
 
     def decode(self, token: str, *, expected_type: TokenType) -> TokenClaims:
+        known = self._verified.get(token)
+        if known is None:
+            known = self._verify(token, expected_type)
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = known
+        elif time.time() > known.expires_at + LEEWAY_S:
+            del self._verified[token]
+            raise InvalidToken("token has expired")
+        if known.token_type != expected_type:
+            raise InvalidToken(f"expected an {expected_type} token")
+        return known
+
+    def _verify(self, token: str, expected_type: TokenType) -> TokenClaims:
         try:
             payload = jwt.decode(
                 token,
@@ -88,7 +113,7 @@ class TokenCodec:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": _REQUIRED_CLAIMS},
-                leeway=5,
+                leeway=LEEWAY_S,
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("token has expired") from None

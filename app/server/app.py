@@ -22,6 +22,7 @@ from app.domain.accounts.controllers import AccountsController, InvitationsContr
 from app.domain.accounts.registration import announce_setup_token
 from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
+from app.domain.accounts.shown_users import ShownUsers
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
 from app.domain.channels.controllers import ChannelsController
@@ -130,6 +131,7 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
         context.sqlite_writes = asyncio.Lock()
     context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))
+    context.shown_users = ShownUsers(context.sessionmaker, settings.user_cache_ttl_s)
     context.health = HealthReporter(context.health_checks, settings.health_cache_s)
     context.metrics_aggregates = DatabaseAggregates(
         context.sessionmaker, context.telegram.leases, settings.metrics_scrape_interval_s

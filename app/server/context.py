@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
+from app.domain.accounts.shown_users import ShownUsers
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
@@ -39,6 +40,7 @@ class AppContext:
     logs: LogStore
     code_sends: CodeSendLimit
     health_checks: list[HealthCheck] = field(default_factory=list)
+    shown_users: ShownUsers = field(init=False)  # what GET /auth/me shows, kept for USER_CACHE_TTL_S
     health: HealthReporter = field(init=False)  # answers GET /health from `health_checks`
     metrics_aggregates: DatabaseAggregates = field(init=False)  # the database-wide figures of GET /metrics
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -21,21 +22,12 @@ from app.domain.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from app.lib.errors import NotFound, ServiceUnavailable, Unauthorized
+from app.domain.accounts.shown_users import user_out
+from app.lib.errors import ServiceUnavailable, Unauthorized
 from app.lib.logging import log_event
 from app.lib.security import InvalidToken
 from app.server.auth import AuthUser, admin_only, revoke_access_family, revoke_access_token
 from app.server.deps import Ctx, DbSession
-
-
-def user_out(user: services.User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        role=user.role,
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-    )
 
 
 def client_ip(request: Request) -> str:
@@ -62,7 +54,9 @@ class AccountsController(Controller):
         return user_out(user)
 
     @post("/auth/login", status_code=HTTP_200_OK, security=[])
-    async def login(self, data: JSONBody[Credentials], request: Request, ctx: Ctx, db_session: DbSession) -> TokenPair:
+    async def login(
+        self, data: JSONBody[Credentials], request: Request, ctx: Ctx, db_session: DbSession
+    ) -> Response[TokenPair]:
         """Exchange email and password for an access and a refresh token."""
         email, ip = data.email.strip().lower(), client_ip(request)
         await ctx.throttle.begin(email, ip)
@@ -76,7 +70,10 @@ class AccountsController(Controller):
             raise Unauthorized("email or password is wrong", code="invalid_credentials")
         await ctx.throttle.succeeded(email, ip)
         log_event("info", "accounts", "user.logged_in", "user signed in", user_id=str(user.id))
-        return await services.issue_tokens(db_session, ctx.token_policy, user)
+        tokens = await services.issue_tokens(db_session, ctx.token_policy, user)
+        # last_login_at changed: forget what /auth/me showed, now and once the change is committed
+        ctx.shown_users.forget(user.id)
+        return Response(tokens, background=BackgroundTask(ctx.shown_users.forget, user.id))
 
     @post(["/refresh", "/auth/refresh"], status_code=HTTP_200_OK, security=[])
     async def refresh(self, data: JSONBody[RefreshRequest], ctx: Ctx, db_session: DbSession) -> TokenPair:
@@ -121,12 +118,9 @@ class AccountsController(Controller):
         log_event("info", "accounts", "user.logged_out", "user signed out", user_id=str(user.id))
 
     @get("/auth/me")
-    async def me(self, request: Request, db_session: DbSession) -> UserOut:
+    async def me(self, request: Request, ctx: Ctx) -> UserOut:
         """The signed-in application user."""
-        user = await services.get_user(db_session, request.user.id)
-        if user is None:
-            raise NotFound("user not found")
-        return user_out(user)
+        return await ctx.shown_users.get(request.user.id)
 
 
 def invitation_out(invitation: Invitation, token: str | None = None) -> InvitationOut:
