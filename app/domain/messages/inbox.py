@@ -6,7 +6,7 @@ import base64
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Chat, ChatKind, Message, MessageEdit, TelegramProfile
@@ -48,17 +48,15 @@ async def list_conversations(
     session: AsyncSession, owner_id: UUID, phone: str | None, *, per_profile: int = 200
 ) -> ConversationsOut:
     """The caller's conversations grouped by profile, newest first, with unread counts."""
-    query = select(Chat).where(Chat.owner_id == owner_id, Chat.last_message_at.is_not(None))
+    mine = [Chat.owner_id == owner_id, Chat.last_message_at.is_not(None)]
     if phone is not None:
         profile = await profiles.get_owned(session, owner_id, phone)
-        query = query.where(Chat.profile_id == profile.id)
-    chats = list(await session.scalars(query.order_by(Chat.last_message_at.desc(), Chat.id.desc())))
-    last = await _last_messages(session, [c.id for c in chats])
+        mine.append(Chat.profile_id == profile.id)
     groups: dict[tuple[UUID | None, str], list[ConversationOut]] = {}
-    for chat in chats:
+    for chat, last in (await session.execute(_with_last_message(mine))).tuples():
         bucket = groups.setdefault((chat.profile_id, chat.profile_phone), [])
         if len(bucket) < per_profile:
-            bucket.append(conversation_out(chat, last.get(chat.id)))
+            bucket.append(conversation_out(chat, last))
     result = [
         ProfileConversations(
             phone=phone_,
@@ -73,27 +71,26 @@ async def list_conversations(
     return ConversationsOut(profiles=result)
 
 
-async def _last_messages(session: AsyncSession, chat_ids: list[UUID]) -> dict[UUID, Message]:
-    if not chat_ids:
-        return {}
-    latest = (
-        select(Message.chat_id, Message.id)
-        .where(Message.chat_id.in_(chat_ids))
-        .order_by(Message.chat_id, Message.date.desc(), Message.id.desc())
-        .distinct(Message.chat_id)
+def _with_last_message(mine: list[ColumnElement[bool]]) -> Select[Chat, Message]:
+    """The chats `mine` selects, newest first, each with its newest message, in one statement.
+
+    The newest message is ranked in the database (SQLite and PostgreSQL both have window functions), so
+    only one message per chat is loaded however many the chats hold.
+    """
+    rank = func.row_number().over(partition_by=Message.chat_id, order_by=(Message.date.desc(), Message.id.desc()))
+    ranked = (
+        select(Message.id.label("message_id"), Message.chat_id.label("chat_id"), rank.label("rank"))
+        .join(Chat, Chat.id == Message.chat_id)
+        .where(*mine)
+        .subquery()
     )
-    if session.get_bind().dialect.name != "postgresql":
-        # SQLite has no DISTINCT ON: take the newest row per chat in Python (chat lists are small).
-        rows = await session.scalars(
-            select(Message).where(Message.chat_id.in_(chat_ids)).order_by(Message.date.desc(), Message.id.desc())
-        )
-        newest: dict[UUID, Message] = {}
-        for row in rows:
-            newest.setdefault(row.chat_id, row)
-        return newest
-    ids = [row.id for row in (await session.execute(latest)).all()]
-    messages = await session.scalars(select(Message).where(Message.id.in_(ids)))
-    return {m.chat_id: m for m in messages}
+    return (
+        select(Chat, Message)
+        .outerjoin(ranked, and_(ranked.c.chat_id == Chat.id, ranked.c.rank == 1))
+        .outerjoin(Message, Message.id == ranked.c.message_id)
+        .where(*mine)
+        .order_by(Chat.last_message_at.desc(), Chat.id.desc())
+    )
 
 
 def encode_cursor(message: Message) -> str:

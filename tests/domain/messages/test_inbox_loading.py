@@ -1,0 +1,54 @@
+"""GET /conversations loads one message per conversation (the newest), however many are stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+from sqlalchemy import event
+
+from app.db.models import Chat, Message
+from tests.conftest import bearer, register_and_login
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_only_the_newest_message_of_each_conversation_is_loaded(client, app):
+    tokens = await register_and_login(client, "ada@example.com")
+    owner = UUID((await client.get("/auth/me", headers=bearer(tokens))).json()["id"])
+    now = datetime.now(UTC)
+    async with app.state.ctx.sessionmaker.begin() as session:
+        for index in range(3):
+            chat = Chat(
+                owner_id=owner,
+                profile_phone="+9996610000",
+                peer_id=500 + index,
+                last_message_at=now - timedelta(hours=index),
+            )
+            session.add(chat)
+            await session.flush()
+            for number in range(20):
+                session.add(
+                    Message(
+                        chat_id=chat.id,
+                        telegram_message_id=number + 1,
+                        direction="in",
+                        text=f"{index}/{number}",
+                        date=now - timedelta(hours=index, minutes=20 - number),
+                    )
+                )
+    loaded: list[Message] = []
+
+    def record(target: Message, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(Message, "load", record)
+    try:
+        listed = await client.get("/conversations", headers=bearer(tokens))
+    finally:
+        event.remove(Message, "load", record)
+    assert listed.status_code == 200
+    conversations = listed.json()["profiles"][0]["conversations"]
+    assert [c["last_message"]["text"] for c in conversations] == ["0/19", "1/19", "2/19"]
+    assert len(loaded) == 3
