@@ -114,7 +114,7 @@ def main() -> int:
         return 0
     data_dir = tempfile.mkdtemp(prefix="bench-http-")
     env = {**os.environ, "DATA_DIR": data_dir, "LOG_SHIPPING": "off", "APP_ENV": "development"}
-    for name in ("DATABASE_URL", "REDIS_URL", "CLICKHOUSE_DSN"):
+    for name in ("DATABASE_URL", "REDIS_URL", "CLICKHOUSE_DSN", "LOG_FORMAT"):
         env.pop(name, None)  # the embedded defaults
     os.environ.update(env)  # seed_conversations reads the same settings as the service
     before: WrkResult
