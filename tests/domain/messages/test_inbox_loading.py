@@ -1,4 +1,4 @@
-"""GET /conversations loads one message per conversation (the newest), however many are stored."""
+"""GET /conversations reads each conversation with its newest message in one ranked statement."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
-from sqlalchemy import event
 
 from app.db.models import Chat, Message
 from tests.conftest import bearer, register_and_login
+from tests.domain.system.statements import statements_containing
 
 pytestmark = pytest.mark.asyncio
 
 
-async def test_only_the_newest_message_of_each_conversation_is_loaded(client, app):
+async def test_conversations_come_with_their_newest_message_from_one_statement(client, app):
     tokens = await register_and_login(client, "ada@example.com")
     owner = UUID((await client.get("/auth/me", headers=bearer(tokens))).json()["id"])
     now = datetime.now(UTC)
@@ -38,17 +38,10 @@ async def test_only_the_newest_message_of_each_conversation_is_loaded(client, ap
                         date=now - timedelta(hours=index, minutes=20 - number),
                     )
                 )
-    loaded: list[Message] = []
-
-    def record(target: Message, _context: object) -> None:
-        loaded.append(target)
-
-    event.listen(Message, "load", record)
-    try:
+    with statements_containing(app.state.ctx.engine, "messages") as reads:
         listed = await client.get("/conversations", headers=bearer(tokens))
-    finally:
-        event.remove(Message, "load", record)
     assert listed.status_code == 200
     conversations = listed.json()["profiles"][0]["conversations"]
     assert [c["last_message"]["text"] for c in conversations] == ["0/19", "1/19", "2/19"]
-    assert len(loaded) == 3
+    assert len(reads) == 1, reads  # chats and their newest messages in one statement, ranked in the database
+    assert "row_number" in reads[0].lower()
