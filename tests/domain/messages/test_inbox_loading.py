@@ -24,6 +24,7 @@ async def test_conversations_come_with_their_newest_message_from_one_statement(c
                 owner_id=owner,
                 profile_phone="+9996610000",
                 peer_id=500 + index,
+                kind="channel" if index == 2 else "user",
                 last_message_at=now - timedelta(hours=index),
             )
             session.add(chat)
@@ -43,5 +44,7 @@ async def test_conversations_come_with_their_newest_message_from_one_statement(c
     assert listed.status_code == 200
     conversations = listed.json()["profiles"][0]["conversations"]
     assert [c["last_message"]["text"] for c in conversations] == ["0/19", "1/19", "2/19"]
+    # A broadcast channel Telegram has said nothing about yet is for its admins only.
+    assert [c["can_post"] for c in conversations] == [True, True, False]
     assert len(reads) == 1, reads  # chats and their newest messages in one statement, ranked in the database
     assert "row_number" in reads[0].lower()
