@@ -49,11 +49,9 @@ async def test_a_new_sign_in_shows_its_time_at_once(client):
 
 
 @KEPT
-@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # processes share revocations through Redis
 async def test_a_logout_in_another_process_is_refused_at_once(client, app, backend):
     """Two API processes sharing Redis: the one that kept the user still refuses the revoked token."""
-    if backend.name != "postgres":
-        pytest.skip("processes share revocations through Redis; the embedded default is one process")
     tokens = await register_and_login(client, "ada@example.com")
     assert (await client.get("/auth/me", headers=bearer(tokens))).status_code == 200
     other = create_app(app.state.ctx.settings, run_background=False)
