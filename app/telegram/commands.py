@@ -8,7 +8,6 @@ This one runs them on the live client of this process (409 `profile_not_connecte
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,8 +23,8 @@ from app.telegram.history import ReadableChannel, readable_channels, resolve_cha
 from app.telegram.lookups import UsernameLookups
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.peers import PeerRecord, ProfileSession
+from app.telegram.records import MessageInfo, PeerInfo, kind_of_peer_id, message_info, peer_info
 from app.telegram.runtime import ProfileRuntime
-from app.telegram.updates import chat_kind, kind_of_peer_id, message_record
 
 _LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?@?([A-Za-z0-9_]+)/?$", re.IGNORECASE)
 _USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{0,31}$")
@@ -51,29 +50,6 @@ NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
     errors.ChannelInvalidError,
     errors.ChatIdInvalidError,
 )
-
-
-class PeerInfo(msgspec.Struct, frozen=True):
-    peer_id: int  # Telethon's marked id (users > 0, groups < 0, channels -100...)
-    kind: str  # user | group (basic) | supergroup | channel
-    title: str | None = None
-    username: str | None = None
-    access_hash: int | None = None
-
-
-class MessageInfo(msgspec.Struct, frozen=True):
-    id: int
-    out: bool
-    date: datetime
-    text: str
-    sender_id: int | None = None
-    sender_name: str | None = None
-    media_type: str | None = None
-    media: dict[str, Any] | None = None
-    edit_date: datetime | None = None
-    reply_to: int | None = None
-    text_sanitized: bool = False
-    entities: list[dict[str, Any]] | None = None
 
 
 class DialogInfo(msgspec.Struct, frozen=True):
@@ -105,36 +81,8 @@ class ReadResult(msgspec.Struct, frozen=True):
     max_id: int
 
 
-def peer_info(entity: Any) -> PeerInfo:
-    return PeerInfo(
-        peer_id=utils.get_peer_id(entity),
-        kind=chat_kind(entity),
-        title=utils.get_display_name(entity) or None,
-        username=getattr(entity, "username", None),
-        access_hash=getattr(entity, "access_hash", None),
-    )
-
-
 def record_info(record: PeerRecord) -> PeerInfo:
     return PeerInfo(record.peer_id, record.kind, record.title, record.username, record.access_hash)
-
-
-def message_info(message: Any) -> MessageInfo:
-    record = message_record(message)
-    return MessageInfo(
-        id=record.id,
-        out=record.out,
-        date=record.date,
-        text=record.text,
-        sender_id=record.sender_id,
-        sender_name=record.sender_name,
-        media_type=record.media_type,
-        media=record.media,
-        edit_date=record.edit_date,
-        reply_to=record.reply_to,
-        text_sanitized=record.text_sanitized,
-        entities=record.entities,
-    )
 
 
 def parse_receiver(receiver: str | int) -> str | int:

@@ -42,7 +42,7 @@ class PeerRecord:
 
 def peer_kind(entity: Any) -> str:
     if isinstance(entity, types.Channel | types.ChannelForbidden):
-        # As app.telegram.updates.chat_kind: a supergroup numbers its messages apart from the account's box.
+        # As app.telegram.records.chat_kind: a supergroup numbers its messages apart from the account's box.
         return "supergroup" if getattr(entity, "megagroup", False) or getattr(entity, "gigagroup", False) else "channel"
     if isinstance(entity, types.Chat | types.ChatForbidden):
         return "group"

@@ -18,8 +18,6 @@ from app.telegram.bus import CommandBus
 from app.telegram.channels import ChannelInfo, ChannelRef
 from app.telegram.commands import (
     DialogPage,
-    MessageInfo,
-    PeerInfo,
     ProfileCommands,
     ReadResult,
     SentMessage,
@@ -27,6 +25,7 @@ from app.telegram.commands import (
 )
 from app.telegram.history import ReadableChannel
 from app.telegram.leases import LeaseStore
+from app.telegram.records import MessageInfo, PeerInfo
 from app.telegram.runtime import lease_name
 
 ROUTED = (

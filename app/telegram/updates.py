@@ -20,55 +20,10 @@ from uuid import UUID
 
 from telethon import TelegramClient, events, types, utils
 
-from app.telegram.entities import entities_json
+from app.telegram.records import MessageInfo, PeerInfo, message_info, peer_info
 from app.telegram.runtime import ProfileCredentials
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRef:
-    peer_id: int  # Telethon's marked id: users > 0, basic groups < 0, channels -100...
-    kind: str  # user | group (basic) | supergroup | channel
-    title: str | None = None
-    username: str | None = None
-    access_hash: int | None = None
-    can_post: bool | None = None  # None: the entity did not say (see `can_post`)
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
-    id: int
-    out: bool
-    date: datetime
-    text: str
-    sender_id: int | None = None
-    sender_name: str | None = None
-    media_type: str | None = None
-    media: dict[str, Any] | None = None
-    edit_date: datetime | None = None
-    reply_to: int | None = None
-    text_sanitized: bool = False  # the text held U+0000, replaced (PostgreSQL text cannot store it)
-    entities: list[dict[str, Any]] | None = None  # Telegram's formatting (app.telegram.entities)
-
-
-NUL_REPLACEMENT = "\ufffd"
-
-
-def without_nul(value: str) -> str:
-    """Telegram text may hold U+0000, which PostgreSQL text cannot store: replaced by U+FFFD."""
-    return value.replace("\x00", NUL_REPLACEMENT) if "\x00" in value else value
-
-
-def _clean(value: str | None) -> str | None:
-    return without_nul(value) if value else value
-
-
-def _clean_media(media: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Media metadata (file names, page titles) goes to a JSON column, where U+0000 is refused as well."""
-    if not media:
-        return media
-    return {key: without_nul(value) if isinstance(value, str) else value for key, value in media.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +36,16 @@ class ProfileRef:
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     profile: ProfileRef
-    chat: ChatRef
-    message: MessageRecord
+    chat: PeerInfo
+    message: MessageInfo
     received_at: float  # loop time at receipt, for latency figures
 
 
 @dataclass(frozen=True, slots=True)
 class EditedMessage:
     profile: ProfileRef
-    chat: ChatRef
-    message: MessageRecord
+    chat: PeerInfo
+    message: MessageInfo
     received_at: float
 
 
@@ -133,146 +88,6 @@ class Checkpoint:
 
 UpdateRecord = NewMessage | EditedMessage | DeletedMessages | ReadReceipt | Checkpoint
 Sink = Callable[[UpdateRecord], Awaitable[None]]
-
-
-def chat_kind(entity: Any) -> str:
-    """user, group (a basic group), supergroup (megagroup or gigagroup) or channel (broadcast)."""
-    if isinstance(entity, types.Channel):
-        return "supergroup" if entity.megagroup or entity.gigagroup else "channel"
-    if isinstance(entity, types.ChannelForbidden):
-        return "supergroup" if entity.megagroup else "channel"
-    if isinstance(entity, (types.Chat, types.ChatForbidden)):
-        return "group"
-    return "user"
-
-
-def kind_of_peer_id(peer_id: int) -> str:
-    """A guess from the marked id alone: a -100 id may be a supergroup too (see `better_kind`)."""
-    if peer_id > 0:
-        return "user"
-    return "channel" if str(peer_id).startswith("-100") else "group"
-
-
-def better_kind(stored: str, seen: str) -> str:
-    """The kind to keep: an entity that says "supergroup" corrects a "channel" guessed from a bare -100 id (or a
-    "group" from before supergroups had a kind of their own)."""
-    return seen if seen == "supergroup" and stored in ("channel", "group") else stored
-
-
-def chat_ref(entity: Any, peer_id: int) -> ChatRef:
-    """Describe a Telethon entity (User, Chat, Channel); unknown entities keep just the id."""
-    if entity is None:
-        return ChatRef(peer_id=peer_id, kind=kind_of_peer_id(peer_id))
-    title = utils.get_display_name(entity) or None
-    return ChatRef(
-        peer_id=peer_id,
-        kind=chat_kind(entity),
-        title=_clean(title),
-        username=_clean(getattr(entity, "username", None)),
-        access_hash=getattr(entity, "access_hash", None),
-        can_post=can_post(entity),
-    )
-
-
-def can_post(entity: Any) -> bool | None:
-    """Whether the account may write in this chat, as the entity describes it; None when it does not say.
-
-    A broadcast channel takes posts from its creator and admins with `post_messages` only; a group from its
-    members unless they, or all members, are banned from sending. A `min` entity carries no rights at all.
-    """
-    if isinstance(entity, (types.ChannelForbidden, types.ChatForbidden)):
-        return False
-    if not isinstance(entity, (types.Channel, types.Chat)) or getattr(entity, "min", False):
-        return None
-    admin = entity.admin_rights
-    if entity.creator:
-        return True
-    if getattr(entity, "broadcast", False):
-        return bool(admin and admin.post_messages)
-    if entity.left or getattr(entity, "deactivated", False):
-        return False
-    if admin is not None:
-        return True
-    banned = [getattr(entity, "banned_rights", None), entity.default_banned_rights]
-    return not any(rights is not None and rights.send_messages for rights in banned)
-
-
-_MEDIA_TYPES: dict[type[Any], str] = {
-    types.MessageMediaPhoto: "photo",
-    types.MessageMediaDocument: "document",
-    types.MessageMediaGeo: "geo",
-    types.MessageMediaGeoLive: "geo_live",
-    types.MessageMediaVenue: "venue",
-    types.MessageMediaContact: "contact",
-    types.MessageMediaWebPage: "webpage",
-    types.MessageMediaPoll: "poll",
-    types.MessageMediaDice: "dice",
-    types.MessageMediaGame: "game",
-    types.MessageMediaInvoice: "invoice",
-}
-
-
-def media_of(media: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """The media type and its metadata (no download)."""
-    if media is None or isinstance(media, types.MessageMediaEmpty):
-        return None, None
-    kind = _MEDIA_TYPES.get(type(media), type(media).__name__.removeprefix("MessageMedia").lower())
-    meta: dict[str, Any] = {}
-    document = getattr(media, "document", None)
-    if isinstance(document, types.Document):
-        meta.update(id=document.id, mime_type=document.mime_type, size=document.size)
-        for attribute in document.attributes:
-            if isinstance(attribute, types.DocumentAttributeFilename):
-                meta["file_name"] = attribute.file_name
-            elif isinstance(attribute, types.DocumentAttributeSticker):
-                kind = "sticker"
-            elif isinstance(attribute, types.DocumentAttributeAudio):
-                kind = "voice" if attribute.voice else "audio"
-                meta["duration"] = attribute.duration
-            elif isinstance(attribute, types.DocumentAttributeVideo):
-                kind = "video"
-                meta.update(duration=attribute.duration, width=attribute.w, height=attribute.h)
-    photo = getattr(media, "photo", None)
-    if isinstance(photo, types.Photo):
-        meta["id"] = photo.id
-    if isinstance(media, types.MessageMediaGeo) and isinstance(media.geo, types.GeoPoint):
-        meta.update(lat=media.geo.lat, long=media.geo.long)
-    if isinstance(media, types.MessageMediaContact):
-        meta.update(phone=media.phone_number, first_name=media.first_name, user_id=media.user_id)
-    if isinstance(media, types.MessageMediaWebPage) and isinstance(media.webpage, types.WebPage):
-        meta.update(url=media.webpage.url, title=media.webpage.title)
-    return kind, meta
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def message_record(message: Any) -> MessageRecord:
-    """Normalise a Telethon custom Message (from an event or from get_messages)."""
-    sender = getattr(message, "_sender", None)
-    media_type, media = media_of(getattr(message, "media", None))
-    media = _clean_media(media)
-    if isinstance(message, types.MessageService):
-        media_type, media = "service", {"action": type(message.action).__name__}
-    reply = message.reply_to
-    text = getattr(message, "message", None) or ""
-    return MessageRecord(
-        id=message.id,
-        out=bool(message.out),
-        date=_utc(message.date) or datetime.now(UTC),
-        text=without_nul(text),
-        text_sanitized="\x00" in text,
-        sender_id=message.sender_id,
-        sender_name=_clean(utils.get_display_name(sender) or None) if sender is not None else None,
-        media_type=media_type,
-        media=media,
-        edit_date=_utc(getattr(message, "edit_date", None)),
-        reply_to=getattr(reply, "reply_to_msg_id", None),
-        entities=entities_json(getattr(message, "entities", None)),
-    )
 
 
 class UpdateFeed:
@@ -321,24 +136,24 @@ class UpdateFeed:
         finally:
             self._inflight -= 1
 
-    async def _chat_of(self, event: Any) -> ChatRef:
+    async def _chat_of(self, event: Any) -> PeerInfo:
         chat = event.message.chat if event.message is not None else None
         if chat is None:
             with contextlib.suppress(Exception):
                 chat = await event.get_chat()
-        return chat_ref(chat, event.chat_id)
+        return peer_info(chat, event.chat_id)
 
     async def _on_new(self, event: events.NewMessage.Event) -> None:
         async def work() -> UpdateRecord:
             now = asyncio.get_running_loop().time()
-            return NewMessage(self.profile, await self._chat_of(event), message_record(event.message), now)
+            return NewMessage(self.profile, await self._chat_of(event), message_info(event.message), now)
 
         await self._guarded(work)
 
     async def _on_edit(self, event: events.MessageEdited.Event) -> None:
         async def work() -> UpdateRecord:
             now = asyncio.get_running_loop().time()
-            return EditedMessage(self.profile, await self._chat_of(event), message_record(event.message), now)
+            return EditedMessage(self.profile, await self._chat_of(event), message_info(event.message), now)
 
         await self._guarded(work)
 

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models import CHANNEL_BOX_KINDS, Channel, ChannelStatus, Chat, ChatKind, Message, TelegramProfile
 from app.domain.messages.rows import ChatLike
 from app.lib.logging import log_event
-from app.telegram.commands import MessageInfo, ProfileCommands
-from app.telegram.updates import ChatRef, MessageRecord, NewMessage, ProfileRef
+from app.telegram.commands import ProfileCommands
+from app.telegram.records import PeerInfo
+from app.telegram.updates import NewMessage, ProfileRef
 
 CAPTURING = (ChannelStatus.ACTIVE.value, ChannelStatus.PAUSED.value)
 
@@ -71,23 +72,6 @@ async def channel_contexts(session: AsyncSession, chats: Iterable[ChatLike]) -> 
     return contexts
 
 
-def _record(info: MessageInfo) -> MessageRecord:
-    return MessageRecord(
-        id=info.id,
-        out=info.out,
-        date=info.date,
-        text=info.text,
-        sender_id=info.sender_id,
-        sender_name=info.sender_name,
-        media_type=info.media_type,
-        media=info.media,
-        edit_date=info.edit_date,
-        reply_to=info.reply_to,
-        text_sanitized=info.text_sanitized,
-        entities=info.entities,
-    )
-
-
 async def newest_stored_id(session: AsyncSession, channel: Channel, profile_id: UUID | None = None) -> int:
     """The highest Telegram message id stored for the channel (under one profile, or under any)."""
     where = [Chat.owner_id == channel.owner_id, Chat.peer_id == channel.peer_id]
@@ -127,11 +111,11 @@ async def fetch_and_store(
         )  # a supergroup's chat says so once an update named it; a bare id can only say "channel"
         # No access hash: the channel row's may belong to the profile it was assigned to before (hashes are per
         # account); the assigned profile addresses the channel with its own (app.telegram.peers).
-        chat = ChatRef(channel.peer_id, kind or ChatKind.CHANNEL.value, channel.title, channel.username)
+        chat = PeerInfo(channel.peer_id, kind or ChatKind.CHANNEL.value, channel.title, channel.username)
     messages = await commands.channel_messages(ref.profile_id, chat.peer_id, min_id=min_id, limit=limit)
     if not messages:
         return 0
-    updates = [NewMessage(ref, chat, _record(m), 0.0) for m in messages]
+    updates = [NewMessage(ref, chat, m, 0.0) for m in messages]
     for attempt in range(5):
         try:
             async with sessionmaker.begin() as session:

@@ -39,17 +39,9 @@ from app.domain.messages.ingest import MessageIngest
 from app.domain.messages.reconcile import IN_FLIGHT_S, newest_stored_ids
 from app.lib.logging import log_event
 from app.telegram.gaps import GapAwareClient, GapNotice
+from app.telegram.records import PeerInfo, message_info, peer_info
 from app.telegram.runtime import ConnectedProfile, ProfileRuntime
-from app.telegram.updates import (
-    ChatRef,
-    DeletedMessages,
-    EditedMessage,
-    NewMessage,
-    ProfileRef,
-    UpdateRecord,
-    chat_ref,
-    message_record,
-)
+from app.telegram.updates import DeletedMessages, EditedMessage, NewMessage, ProfileRef, UpdateRecord
 
 log = logging.getLogger(__name__)
 ACCOUNT = 0  # the scope of account-level recovery (channels are scoped by their bare id)
@@ -71,7 +63,7 @@ class Gap:
 
 @dataclass(frozen=True, slots=True)
 class StoredChat:
-    ref: ChatRef
+    ref: PeerInfo
     newest: int
 
 
@@ -167,11 +159,11 @@ class GapRecovery:
         profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
         if scope == ACCOUNT:
             dialogs = [d for d in await client.get_dialogs(limit=self._dialogs) if d.message is not None]
-            targets = [(d.input_entity, chat_ref(d.entity, d.id), d.message.id) for d in dialogs]
+            targets = [(d.input_entity, peer_info(d.entity, d.id), d.message.id) for d in dialogs]
         else:
             peer_id = utils.get_peer_id(types.PeerChannel(scope))
             entity = await client.get_entity(peer_id)
-            targets = [(utils.get_input_peer(entity), chat_ref(entity, peer_id), None)]
+            targets = [(utils.get_input_peer(entity), peer_info(entity, peer_id), None)]
         async with self._sessionmaker() as session:
             bound_at = await session.scalar(
                 select(TelegramProfile.created_at).where(TelegramProfile.id == profile.profile_id)
@@ -229,7 +221,7 @@ class GapRecovery:
                 .where(Chat.profile_id == profile_id, Chat.kind.in_(ACCOUNT_BOX_KINDS))
                 .order_by(Chat.last_message_at.desc().nulls_last())
             )
-            chats = [ChatRef(*row) for row in rows]
+            chats = [PeerInfo(*row) for row in rows]
             newest = await newest_stored_ids(session, profile_id, [c.peer_id for c in chats])
         return [StoredChat(ref, newest[ref.peer_id]) for ref in chats if newest.get(ref.peer_id)]
 
@@ -238,7 +230,7 @@ class GapRecovery:
         client: TelegramClient,
         profile: ProfileRef,
         peer: Any,
-        ref: ChatRef,
+        ref: PeerInfo,
         newest: int,
         bound_at: datetime,
         *,
@@ -263,14 +255,14 @@ class GapRecovery:
             ),
             key=lambda m: m.id,
         )
-        records.extend(NewMessage(profile, ref, message_record(m), now) for m in fresh)
+        records.extend(NewMessage(profile, ref, message_info(m), now) for m in fresh)
         stored = await self._stored_window(profile.profile_id, ref.peer_id, 0 if complete else oldest, newest)
         present = {m.id: m for m in window}
         gone = sorted(row.telegram_id for row in stored if row.telegram_id not in present)
         for row in stored:
             message = present.get(row.telegram_id)
             if isinstance(message, types.Message) and _edited(row, message):
-                records.append(EditedMessage(profile, ref, message_record(message), now))
+                records.append(EditedMessage(profile, ref, message_info(message), now))
         if gone:
             channel = ref.peer_id if str(ref.peer_id).startswith("-100") else None
             records.append(DeletedMessages(profile, channel, tuple(gone), now))
@@ -340,7 +332,7 @@ class GapRecovery:
             )
             return [StoredRow(int(tid or 0), text or "", edit) for tid, text, edit in rows]
 
-    async def _announce(self, profile: ProfileRef, ref: ChatRef, gap: Gap, recovered: int) -> None:
+    async def _announce(self, profile: ProfileRef, ref: PeerInfo, gap: Gap, recovered: int) -> None:
         # Two passes over one chat at once (the reconnect's account pass and a TooLong notice of the channel)
         # find the same gap: it is announced once.
         key = (profile.profile_id, ref.peer_id, gap)
@@ -375,7 +367,7 @@ class GapRecovery:
             )
 
 
-async def _input_peer(client: TelegramClient, ref: ChatRef) -> Any:
+async def _input_peer(client: TelegramClient, ref: PeerInfo) -> Any:
     """The stored chat as an InputPeer: from the profile's peers, else from the chat's own access hash."""
     try:
         return await client.get_input_entity(ref.peer_id)

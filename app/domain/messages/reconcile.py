@@ -28,8 +28,9 @@ from app.db.models import Chat, Message, TelegramProfile
 from app.domain.messages.ingest import MessageIngest
 from app.lib.logging import log_event
 from app.lib.tasks import running_task
+from app.telegram.records import message_info, peer_info
 from app.telegram.runtime import ConnectedProfile, ProfileRuntime
-from app.telegram.updates import NewMessage, ProfileRef, chat_ref, message_record
+from app.telegram.updates import NewMessage, ProfileRef
 
 log = logging.getLogger(__name__)
 IN_FLIGHT_S = 3.0  # younger messages are most likely still on their way through the live feed
@@ -105,7 +106,7 @@ class Reconciler:
             for message in missing:
                 now = asyncio.get_running_loop().time()
                 await self._ingest.queue.put(
-                    NewMessage(profile, chat_ref(dialog.entity, dialog.id), message_record(message), now)
+                    NewMessage(profile, peer_info(dialog.entity, dialog.id), message_info(message), now)
                 )
             queued += len(missing)
         if queued:

@@ -8,8 +8,9 @@ from uuid import UUID
 
 import msgspec
 
-from app.telegram.commands import DialogInfo, MessageInfo, PeerInfo, UnreadDialog
+from app.telegram.commands import DialogInfo, UnreadDialog
 from app.telegram.entities import EntityIn, ParseMode
+from app.telegram.records import MessageInfo, PeerInfo
 
 MAX_TEXT = 4096
 PEER_MAX_LENGTH = 255  # an @username, a t.me link or a phone

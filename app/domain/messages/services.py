@@ -28,10 +28,11 @@ from app.domain.profiles import limits
 from app.domain.profiles import services as profiles
 from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
-from app.telegram.commands import MessageInfo, PeerInfo, ProfileCommands
+from app.telegram.commands import ProfileCommands
 from app.telegram.entities import EntityIn, ParseMode, format_text
 from app.telegram.errors import NO_ANSWER
-from app.telegram.updates import ChatRef, ProfileRef
+from app.telegram.records import MessageInfo, PeerInfo
+from app.telegram.updates import ProfileRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +250,9 @@ class Sender:
             raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress") from None
 
     async def _claim_once(self, ref: ProfileRef, peer: PeerInfo, outgoing: Outgoing) -> _Claim:
-        chat_ref = ChatRef(peer.peer_id, peer.kind, peer.title, peer.username, peer.access_hash)
         now = datetime.now(UTC)
         async with self._writes, self._sessionmaker.begin() as session:
-            chat = await store.upsert_chat(session, ref, chat_ref)
+            chat = await store.upsert_chat(session, ref, peer)
             await session.flush()
             row = None
             if outgoing.idempotency_key is not None:

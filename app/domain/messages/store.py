@@ -22,22 +22,22 @@ from app.domain.channels.capture import channel_contexts
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages.rows import ChatLike, ChatRow, MessageLike, MessageRow
+from app.telegram.records import MessageInfo, PeerInfo, better_kind
 from app.telegram.updates import (
-    ChatRef,
     DeletedMessages,
     EditedMessage,
-    MessageRecord,
     NewMessage,
     ProfileRef,
     ReadReceipt,
     StoredState,
-    better_kind,
 )
 
 ChatCache = dict[tuple[UUID, int], Chat]
 
 
-async def upsert_chat(session: AsyncSession, profile: ProfileRef, ref: ChatRef, cache: ChatCache | None = None) -> Chat:
+async def upsert_chat(
+    session: AsyncSession, profile: ProfileRef, ref: PeerInfo, cache: ChatCache | None = None
+) -> Chat:
     """The profile's chat with this peer, created on first sight; names and access hash follow Telegram."""
     key = (profile.profile_id, ref.peer_id)
     chat = cache.get(key) if cache is not None else None
@@ -88,7 +88,7 @@ def message_event(chat: ChatLike, message: MessageLike, **extra: Any) -> dict[st
     }
 
 
-def _new_row(chat: Chat, record: MessageRecord) -> Message:
+def _new_row(chat: Chat, record: MessageInfo) -> Message:
     """The ORM row of a message from Telegram (the single-record paths; the bulk path inserts `MessageRow`s)."""
     return Message(**_message_row(chat, record).insert_values(datetime.now(UTC)))
 
@@ -101,7 +101,7 @@ async def _find(session: AsyncSession, chat: Chat, telegram_id: int) -> Message 
     )
 
 
-async def _adopt_pending(session: AsyncSession, chat: ChatLike, record: MessageRecord) -> Message | None:
+async def _adopt_pending(session: AsyncSession, chat: ChatLike, record: MessageInfo) -> Message | None:
     """An outgoing message of ours whose send result was never recorded (a crash between send and commit)."""
     row = await session.scalar(
         select(Message)
@@ -257,7 +257,7 @@ _CHATS_OF = select(*(_CHATS.c[field.name] for field in fields(ChatRow))).where(
 )
 
 
-def _chat_row(profile: ProfileRef, ref: ChatRef) -> ChatRow:
+def _chat_row(profile: ProfileRef, ref: PeerInfo) -> ChatRow:
     return ChatRow(
         id=uuid7(),
         owner_id=profile.owner_id,
@@ -273,7 +273,7 @@ def _chat_row(profile: ProfileRef, ref: ChatRef) -> ChatRow:
     )
 
 
-def _rename(chat: ChatRow, ref: ChatRef) -> bool:
+def _rename(chat: ChatRow, ref: PeerInfo) -> bool:
     """Follow Telegram's kind, names and access hash (what it left out stays); True when something changed."""
     kind = better_kind(chat.kind, ref.kind)
     title = ref.title[:255] if ref.title is not None else chat.title
@@ -314,7 +314,7 @@ _STORED = select(_MESSAGES.c.chat_id, _MESSAGES.c.telegram_message_id).where(
 )
 
 
-def _message_row(chat: ChatLike, record: MessageRecord) -> MessageRow:
+def _message_row(chat: ChatLike, record: MessageInfo) -> MessageRow:
     return MessageRow(
         id=uuid7(),
         chat_id=chat.id,

@@ -12,7 +12,8 @@ from app.db.models import Event, Message, TelegramProfile
 from app.domain.messages import store
 from app.domain.messages.services import INTERRUPTED, Outgoing, Sender, pending_stale_after
 from app.server.housekeeping import sweep
-from app.telegram.updates import ChatRef, ProfileRef
+from app.telegram.records import PeerInfo
+from app.telegram.updates import ProfileRef
 from tests.domain.messages.support import Setup, connected_profile, eventually
 from tests.domain.messages.test_sending import received_by
 
@@ -25,7 +26,7 @@ async def crashed_attempt(app, s: Setup, text: str, key: str) -> None:
     """The row a process leaves when it dies after claiming a send: pending, an hour old."""
     async with app.state.ctx.sessionmaker.begin() as session:
         profile = ProfileRef(s.profile_id, (await app_owner(app, s)), s.phone)
-        chat = await store.upsert_chat(session, profile, ChatRef(s.contact.id, "user", "Bob", s.contact.username))
+        chat = await store.upsert_chat(session, profile, PeerInfo(s.contact.id, "user", "Bob", s.contact.username))
         await session.flush()
         session.add(
             Message(
