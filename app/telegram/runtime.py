@@ -33,6 +33,7 @@ from app.telegram.errors import status_for
 from app.telegram.health import AccountWatch, Restriction
 from app.telegram.leases import LeaseStore
 from app.telegram.membership import Membership, SingleProcessMembership, rendezvous_owner
+from app.telegram.records import AccountInfo, account_info
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class ProfileCredentials:
 class ConnectedProfile:
     credentials: ProfileCredentials
     client: TelegramClient
-    me: types.User
+    me: AccountInfo
 
 
 class ProfileSource(Protocol):
@@ -65,7 +66,7 @@ class ProfileSource(Protocol):
     async def credentials(self, profile_id: UUID) -> ProfileCredentials | None:
         """Credentials of a profile that should be connected now, or None (deleted, deactivated, dead)."""
 
-    async def connected(self, profile_id: UUID, me: types.User, worker_id: str) -> None: ...
+    async def connected(self, profile_id: UUID, me: AccountInfo, worker_id: str) -> None: ...
 
     async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None: ...
 
@@ -340,8 +341,8 @@ class ProfileRuntime:
             if not users or not isinstance(users[0], types.User):
                 await self.source.failed(profile_id, "deauthorized", "Telegram: session is not authorized")
                 return "stop"
-            connected = ConnectedProfile(credentials, client, users[0])
-            await self.source.connected(profile_id, users[0], self.instance_id)
+            connected = ConnectedProfile(credentials, client, account_info(users[0]))
+            await self.source.connected(profile_id, connected.me, self.instance_id)
             for hook in self.hooks:
                 await hook(connected)
             self._connected[profile_id] = connected

@@ -23,6 +23,7 @@ from telethon.sessions import StringSession
 from app.lib.errors import ValidationFailed
 from app.telegram.checkpoints import binding_checkpoint
 from app.telegram.connector import TELEGRAM_DCS, TelegramConnector
+from app.telegram.records import AccountInfo, account_info
 from app.telegram.updates import StoredState
 
 MAX_SESSION_FILE_BYTES = 1_000_000
@@ -111,7 +112,7 @@ def _session_row(connection: sqlite3.Connection) -> tuple[object, object]:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedSession:
-    me: types.User
+    me: AccountInfo
     checkpoint: tuple[StoredState, ...]  # the update state at import: the first connection catches up from it
 
 
@@ -139,4 +140,4 @@ async def verify_session(connector: TelegramConnector, session: str, api_id: int
             await client.disconnect()
     if not isinstance(users, list) or not users or not isinstance(users[0], types.User):
         raise ValidationFailed("the session could not be verified with Telegram", code="session_unauthorized")
-    return VerifiedSession(users[0], checkpoint)
+    return VerifiedSession(account_info(users[0]), checkpoint)

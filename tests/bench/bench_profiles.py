@@ -19,11 +19,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from telethon import types
-
 from app.telegram.connector import DataCenter, TelegramConnector
 from app.telegram.health import Restriction
 from app.telegram.leases import MemoryLeaseStore
+from app.telegram.records import AccountInfo
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime
 from tests.bench.sandbox_process import login_sandbox_accounts, sandbox_process
 
@@ -50,7 +49,7 @@ class InMemorySource:
     async def credentials(self, profile_id: uuid.UUID) -> ProfileCredentials | None:
         return self.profiles.get(profile_id)
 
-    async def connected(self, profile_id: uuid.UUID, me: types.User, worker_id: str) -> None:
+    async def connected(self, profile_id: uuid.UUID, me: AccountInfo, worker_id: str) -> None:
         return None
 
     async def disconnected(self, profile_id: uuid.UUID, worker_id: str, reason: str) -> None:

@@ -7,16 +7,13 @@ The login code and the 2FA password are used once and never stored or logged.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telethon import TelegramClient, errors, functions, types
 
 from app.db.models import LoginFlow, TelegramProfile
 from app.domain.profiles import services
@@ -24,13 +21,12 @@ from app.domain.profiles.code_limits import CodeSendLimit
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, Gone
 from app.lib.logging import log_event
-from app.telegram.checkpoints import binding_checkpoint
-from app.telegram.connector import TelegramConnector, session_string
-from app.telegram.errors import to_app_error
+from app.telegram.connector import TelegramConnector
 from app.telegram.leases import LeaseStore
+from app.telegram.login import LoginStep, PasswordNeeded, login_step
+from app.telegram.records import AccountInfo
 
 FLOW_TTL = timedelta(minutes=5)
-STEP_LEASE_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,29 +54,10 @@ class StepOutcome:
     password_hint: str | None = None
 
 
-@contextlib.asynccontextmanager
-async def _step_client(
-    deps: LoginDeps, lease: str, session: str | None, api_id: int, api_hash: str
-) -> AsyncIterator[TelegramClient]:
-    holder = uuid.uuid4().hex
-    if not await deps.leases.acquire(lease, holder, STEP_LEASE_MS):
-        raise Conflict("another step of this login is in progress", code="login_step_in_progress")
-    client = deps.connector.client(session, api_id=api_id, api_hash=api_hash, receive_updates=False)
-    try:
-        try:
-            await client.connect()
-        except Exception as exc:
-            raise to_app_error(exc) from None
-        yield client
-    finally:
-        with contextlib.suppress(Exception):
-            await client.disconnect()
-        await deps.leases.release(lease, holder)
-
-
-def _code_type(sent: types.auth.SentCode) -> tuple[str, int | None]:
-    kind = type(sent.type).__name__.removeprefix("SentCodeType")
-    return kind.lower(), getattr(sent.type, "length", None)
+def _step(
+    deps: LoginDeps, owner_id: UUID, phone: str, session: str | None, api_id: int, api_hash: str
+) -> AbstractAsyncContextManager[LoginStep]:
+    return login_step(deps.connector, deps.leases, f"login:{owner_id}:{phone}", session, api_id, api_hash)
 
 
 async def start(
@@ -99,12 +76,9 @@ async def start(
     await deps.code_sends.spend(owner_id, phone)
     api_id, api_hash = api_id or deps.default_api_id, api_hash or deps.default_api_hash
     await session.execute(delete(LoginFlow).where(LoginFlow.owner_id == owner_id, LoginFlow.phone == phone))
-    async with _step_client(deps, f"login:{owner_id}:{phone}", None, api_id, api_hash) as client:
-        try:
-            sent = await client.send_code_request(phone)
-        except Exception as exc:
-            raise to_app_error(exc) from None
-        temporary_session = session_string(client)
+    async with _step(deps, owner_id, phone, None, api_id, api_hash) as step:
+        sent = await step.send_code(phone)
+        temporary_session = step.session_string()
     expires_at = datetime.now(UTC) + FLOW_TTL
     session.add(
         LoginFlow(
@@ -119,16 +93,15 @@ async def start(
         )
     )
     await session.flush()
-    code_type, code_length = _code_type(sent)
     log_event(
         "info",
         "profiles",
         "login.code_sent",
         "login code requested",
         user_id=owner_id,
-        context={"code_type": code_type},
+        context={"code_type": sent.code_type},
     )
-    return CodeSent(phone, code_type, code_length, sent.timeout, expires_at)
+    return CodeSent(phone, sent.code_type, sent.code_length, sent.timeout, expires_at)
 
 
 async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -> LoginFlow:
@@ -147,12 +120,9 @@ async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -
 
 
 async def _bind_from(
-    session: AsyncSession, deps: LoginDeps, flow: LoginFlow, client: TelegramClient, me: types.User
+    session: AsyncSession, deps: LoginDeps, flow: LoginFlow, step: LoginStep, me: AccountInfo
 ) -> TelegramProfile:
-    try:
-        checkpoint = await binding_checkpoint(client)
-    except Exception as exc:
-        raise to_app_error(exc) from None
+    checkpoint = await step.checkpoint()
     profile = await services.bind(
         session,
         deps.box,
@@ -161,7 +131,7 @@ async def _bind_from(
         label=flow.label,
         api_id=flow.api_id,
         api_hash=deps.box.decrypt(flow.api_hash_encrypted),
-        session_string=session_string(client),
+        session_string=step.session_string(),
         me=me,
         checkpoint=checkpoint,
     )
@@ -174,27 +144,17 @@ async def submit_code(session: AsyncSession, deps: LoginDeps, *, owner_id: UUID,
     """Sign in with the code: binds the profile, or moves the flow to the 2FA password step."""
     flow = await _flow(session, owner_id, phone, "code")
     api_hash = deps.box.decrypt(flow.api_hash_encrypted)
-    async with _step_client(
-        deps, f"login:{owner_id}:{flow.phone}", deps.box.decrypt(flow.session_encrypted), flow.api_id, api_hash
-    ) as client:
-        try:
-            me = await client.sign_in(
-                flow.phone, code.strip(), phone_code_hash=deps.box.decrypt(flow.phone_code_hash_encrypted)
-            )
-        except errors.SessionPasswordNeededError:
-            password = await client(functions.account.GetPasswordRequest())
+    temporary_session = deps.box.decrypt(flow.session_encrypted)
+    async with _step(deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash) as step:
+        signed_in = await step.sign_in_with_code(
+            flow.phone, code.strip(), deps.box.decrypt(flow.phone_code_hash_encrypted)
+        )
+        if isinstance(signed_in, PasswordNeeded):
             flow.stage = "password"
-            flow.password_hint = password.hint
+            flow.password_hint = signed_in.hint
             await session.flush()
-            return StepOutcome(None, password_hint=password.hint or "")
-        except Exception as exc:
-            raise to_app_error(exc) from None
-        if not isinstance(me, types.User):
-            raise Conflict(
-                "this phone number has no Telegram account yet; sign up in a Telegram app first",
-                code="PHONE_NUMBER_UNOCCUPIED",
-            )
-        return StepOutcome(await _bind_from(session, deps, flow, client, me))
+            return StepOutcome(None, password_hint=signed_in.hint or "")
+        return StepOutcome(await _bind_from(session, deps, flow, step, signed_in))
 
 
 async def submit_password(
@@ -203,16 +163,10 @@ async def submit_password(
     """Complete a 2FA login."""
     flow = await _flow(session, owner_id, phone, "password")
     api_hash = deps.box.decrypt(flow.api_hash_encrypted)
-    async with _step_client(
-        deps, f"login:{owner_id}:{flow.phone}", deps.box.decrypt(flow.session_encrypted), flow.api_id, api_hash
-    ) as client:
-        try:
-            me = await client.sign_in(password=password)
-        except Exception as exc:
-            raise to_app_error(exc) from None
-        if not isinstance(me, types.User):
-            raise Conflict("Telegram did not complete the login", code="login_incomplete")
-        return StepOutcome(await _bind_from(session, deps, flow, client, me))
+    temporary_session = deps.box.decrypt(flow.session_encrypted)
+    async with _step(deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash) as step:
+        me = await step.sign_in_with_password(password)
+        return StepOutcome(await _bind_from(session, deps, flow, step, me))
 
 
 async def purge_expired(session: AsyncSession) -> int:

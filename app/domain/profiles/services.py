@@ -10,7 +10,6 @@ import msgspec
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telethon import types
 
 from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateState
 from app.domain.channels.failover import FAILOVER_STATUSES, request_failover, retry_failed_soon
@@ -23,6 +22,7 @@ from app.lib.errors import Conflict, NotFound
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
 from app.telegram.health import Restriction
+from app.telegram.records import AccountInfo
 from app.telegram.runtime import ProfileCredentials
 from app.telegram.updates import StoredState
 
@@ -78,7 +78,7 @@ async def bind(
     api_id: int,
     api_hash: str,
     session_string: str,
-    me: types.User,
+    me: AccountInfo,
     checkpoint: Sequence[StoredState],
 ) -> TelegramProfile:
     """Store a logged-in session as the caller's profile (re-binding a dead profile of theirs in place).
@@ -121,7 +121,7 @@ async def _start_from(session: AsyncSession, profile_id: UUID, checkpoint: Seque
     await session.flush()
 
 
-def _apply_identity(profile: TelegramProfile, me: types.User) -> None:
+def _apply_identity(profile: TelegramProfile, me: AccountInfo) -> None:
     profile.telegram_user_id = me.id
     profile.username = me.username
     profile.first_name = me.first_name

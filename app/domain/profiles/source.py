@@ -7,13 +7,13 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telethon import types
 
 from app.db.models import ProfileStatus, TelegramProfile
 from app.domain.channels.failover import retry_failed_soon
 from app.domain.profiles import limits, services
 from app.lib.crypto import DecryptionError, SecretBox
 from app.telegram.health import Restriction
+from app.telegram.records import AccountInfo
 from app.telegram.runtime import ProfileCredentials
 
 
@@ -46,7 +46,7 @@ class DatabaseProfileSource:
         await self.failed(profile_id, ProfileStatus.DEAUTHORIZED.value, "stored session cannot be decrypted")
         return None
 
-    async def connected(self, profile_id: UUID, me: types.User, worker_id: str) -> None:
+    async def connected(self, profile_id: UUID, me: AccountInfo, worker_id: str) -> None:
         async with self._sessionmaker.begin() as session:
             profile = await session.get(TelegramProfile, profile_id)
             if profile is None:

@@ -1,0 +1,115 @@
+"""The Telegram side of binding a profile: one short-lived client per login step, under the flow's lease.
+
+The profiles domain keeps the flow (app.domain.profiles.login); a `LoginStep` is what it may ask Telegram
+during one step: send the code, sign in with the code or the 2FA password, read the update state to start from.
+Telethon's answers and errors become plain results and the API's errors here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from telethon import TelegramClient, errors, functions, types
+
+from app.lib.errors import Conflict
+from app.telegram.checkpoints import binding_checkpoint
+from app.telegram.connector import TelegramConnector, session_string
+from app.telegram.errors import to_app_error
+from app.telegram.leases import LeaseStore
+from app.telegram.records import AccountInfo, account_info
+from app.telegram.updates import StoredState
+
+STEP_LEASE_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCode:
+    """Telegram sent a login code."""
+
+    phone_code_hash: str
+    code_type: str  # app, sms, call, flashcall, ...
+    code_length: int | None
+    timeout: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordNeeded:
+    """The account has 2FA: the next step is the password."""
+
+    hint: str | None
+
+
+class LoginStep:
+    """One connected, not yet (or just) authorised client of a login flow."""
+
+    def __init__(self, client: TelegramClient) -> None:
+        self._client = client
+
+    def session_string(self) -> str:
+        return session_string(self._client)
+
+    async def send_code(self, phone: str) -> LoginCode:
+        try:
+            sent = await self._client.send_code_request(phone)
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        kind = type(sent.type).__name__.removeprefix("SentCodeType")
+        return LoginCode(sent.phone_code_hash, kind.lower(), getattr(sent.type, "length", None), sent.timeout)
+
+    async def sign_in_with_code(self, phone: str, code: str, phone_code_hash: str) -> AccountInfo | PasswordNeeded:
+        try:
+            me = await self._client.sign_in(phone, code, phone_code_hash=phone_code_hash)
+        except errors.SessionPasswordNeededError:
+            try:
+                password = await self._client(functions.account.GetPasswordRequest())
+            except Exception as exc:
+                raise to_app_error(exc) from None
+            return PasswordNeeded(password.hint)
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        if not isinstance(me, types.User):
+            raise Conflict(
+                "this phone number has no Telegram account yet; sign up in a Telegram app first",
+                code="PHONE_NUMBER_UNOCCUPIED",
+            )
+        return account_info(me)
+
+    async def sign_in_with_password(self, password: str) -> AccountInfo:
+        try:
+            me = await self._client.sign_in(password=password)
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        if not isinstance(me, types.User):
+            raise Conflict("Telegram did not complete the login", code="login_incomplete")
+        return account_info(me)
+
+    async def checkpoint(self) -> tuple[StoredState, ...]:
+        """The account's update state now: its first connection catches up from here."""
+        try:
+            return await binding_checkpoint(self._client)
+        except Exception as exc:
+            raise to_app_error(exc) from None
+
+
+@contextlib.asynccontextmanager
+async def login_step(
+    connector: TelegramConnector, leases: LeaseStore, lease: str, session: str | None, api_id: int, api_hash: str
+) -> AsyncIterator[LoginStep]:
+    """A connected client for one step; 409 while another step of the same login holds its lease."""
+    holder = uuid.uuid4().hex
+    if not await leases.acquire(lease, holder, STEP_LEASE_MS):
+        raise Conflict("another step of this login is in progress", code="login_step_in_progress")
+    client = connector.client(session, api_id=api_id, api_hash=api_hash, receive_updates=False)
+    try:
+        try:
+            await client.connect()
+        except Exception as exc:
+            raise to_app_error(exc) from None
+        yield LoginStep(client)
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+        await leases.release(lease, holder)
