@@ -174,7 +174,11 @@ async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncItera
     """
     telegram = ctx.telegram
     ingest = build_ingest(ctx.sessionmaker, telegram.runtime, ctx.settings) if run_runtime else None
-    reconciler = build_reconciler(ctx.sessionmaker, telegram.runtime, ingest, ctx.settings) if ingest else None
+    reconciler = (
+        build_reconciler(ctx.sessionmaker, telegram.runtime, telegram.commands, ingest, ctx.settings)
+        if ingest
+        else None
+    )
     ctx.ingest = ingest
     # Peers are seeded into each client before it connects and saved after the runtime stopped.
     peers = PeerBook(ctx.sessionmaker, telegram.runtime) if run_runtime else None

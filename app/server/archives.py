@@ -20,7 +20,14 @@ from app.server.context import AppContext
 class ArchivesRuntime(InitPlugin):
     def __init__(self, ctx: AppContext, *, run_scheduler: bool) -> None:
         self.scheduler = (
-            ArchiveScheduler(ctx.sessionmaker, ctx.telegram.runtime, ctx.secret_box, ctx.settings, ctx.target_policy)
+            ArchiveScheduler(
+                ctx.sessionmaker,
+                ctx.telegram.runtime,
+                ctx.telegram.commands,
+                ctx.secret_box,
+                ctx.settings,
+                ctx.target_policy,
+            )
             if run_scheduler
             else None
         )

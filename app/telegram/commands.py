@@ -8,6 +8,7 @@ This one runs them on the live client of this process (409 `profile_not_connecte
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +20,15 @@ from app.lib.json_input import fits_int64
 from app.telegram import channels
 from app.telegram.entities import to_telethon
 from app.telegram.errors import account_refusal, to_app_error
-from app.telegram.history import ReadableChannel, readable_channels, resolve_channel
+from app.telegram.history import (
+    HistoryItem,
+    ReadableChannel,
+    download_media,
+    input_peer,
+    read_after,
+    readable_channels,
+    resolve_channel,
+)
 from app.telegram.lookups import UsernameLookups
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.peers import PeerRecord, ProfileSession
@@ -239,12 +248,17 @@ class ProfileCommands:
             raise send_error(exc) from None
         return info, [message_info(m) for m in messages if not isinstance(m, types.MessageEmpty)]
 
-    async def recent_messages(self, profile_id: UUID, peer: PeerInfo, *, limit: int) -> list[MessageInfo]:
-        """The newest `limit` messages with a known peer, newest first (checks whether a send went through)."""
+    async def recent_messages(
+        self, profile_id: UUID, peer: PeerInfo, *, limit: int, min_id: int = 0
+    ) -> list[MessageInfo]:
+        """The newest `limit` messages above `min_id` with a known peer, newest first; no service messages.
+
+        Checks whether a send went through, and finds what the stored inbox lacks (app.domain.messages.reconcile).
+        """
         client = await self._client(profile_id)
         try:
             entity = await self._input_peer(profile_id, client, peer)
-            messages = await client.get_messages(entity, limit=limit)
+            messages = await client.get_messages(entity, limit=limit, min_id=min_id)
         except Exception as exc:
             raise send_error(exc) from None
         return [message_info(m) for m in messages if isinstance(m, types.Message)]
@@ -325,6 +339,27 @@ class ProfileCommands:
             return await self.lookups.resolve(profile_id, client, name)
 
         return await resolve_channel(client, ref, resolve_username)
+
+    # Exports (app.domain.archives.runner) read here, where the profile is connected: a page hands back
+    # Telethon's messages for their media downloads, so these two are not routed over the command bus.
+
+    async def history_page(
+        self,
+        profile_id: UUID,
+        channel_id: int,
+        access_hash: int | None,
+        *,
+        after_id: int,
+        since: datetime | None,
+        limit: int,
+    ) -> list[HistoryItem]:
+        """Up to `limit` channel messages above `after_id`, oldest first; FloodWait/HistoryUnavailable as such."""
+        client, peer = await self._client(profile_id), input_peer(channel_id, access_hash)
+        return await read_after(client, peer, after_id=after_id, since=since, limit=limit)
+
+    async def history_media(self, profile_id: UUID, item: HistoryItem) -> tuple[bytes, str] | None:
+        """The media of a message of `history_page` as bytes and a file name, or None when there is none."""
+        return await download_media(await self._client(profile_id), item)
 
     async def channel_messages(
         self, profile_id: UUID, peer_id: int, *, min_id: int = 0, limit: int = 100

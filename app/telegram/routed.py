@@ -104,8 +104,10 @@ class RoutedProfileCommands(ProfileCommands):
         )
         return result
 
-    async def recent_messages(self, profile_id: UUID, peer: PeerInfo, *, limit: int) -> list[MessageInfo]:
-        result: list[MessageInfo] = await self._route("recent_messages", profile_id, peer, limit=limit)
+    async def recent_messages(
+        self, profile_id: UUID, peer: PeerInfo, *, limit: int, min_id: int = 0
+    ) -> list[MessageInfo]:
+        result: list[MessageInfo] = await self._route("recent_messages", profile_id, peer, limit=limit, min_id=min_id)
         return result
 
     async def send_message(

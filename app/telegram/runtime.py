@@ -22,7 +22,7 @@ import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 from uuid import UUID
 
 from telethon import TelegramClient, functions, types
@@ -86,6 +86,8 @@ ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
 # Called with a profile's new client before it connects (update handlers and stored update state go here,
 # so nothing the connect-time catch-up fetches is dispatched before they exist).
 PrepareHook = Callable[[ProfileCredentials, TelegramClient], Awaitable[None]]
+# A profile's client as hooks outside app.telegram hold it: a handle to pass back to app.telegram, never driven.
+LiveClient: TypeAlias = TelegramClient
 # Called after a profile's client disconnected and before its lease is released: commit what it queued.
 ReleaseHook = Callable[[UUID], Awaitable[None]]
 

@@ -231,6 +231,16 @@ def load_update_state(client: TelegramClient, states: list[StoredState]) -> None
             session.set_update_state(state.entity_id, types.updates.State(state.pts, 0, now, 0, unread_count=0))
 
 
+def open_feed(
+    credentials: ProfileCredentials, client: TelegramClient, states: list[StoredState], sink: Sink, interval_s: float
+) -> UpdateFeed:
+    """A not yet connected client resumed from `states`, its handlers feeding `sink`."""
+    load_update_state(client, states)
+    feed = UpdateFeed(credentials, client, sink, interval_s)
+    feed.install()
+    return feed
+
+
 @dataclass
 class FeedRegistry:
     """The live feeds of this process, one per connected profile."""

@@ -8,7 +8,7 @@ that lost its claim (cancelled, or taken over after this process stalled) stops 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -33,22 +33,16 @@ from app.domain.archives.storage import (
 from app.domain.archives.stored import deleted_between, merge
 from app.domain.profiles.services import LIVE_STATUSES
 from app.lib.crypto import DecryptionError, SecretBox
-from app.lib.errors import AppError
+from app.lib.errors import AppError, TooManyRequests
 from app.lib.logging import log_event
 from app.lib.targets import TargetPolicy, TargetRefused
-from app.telegram.history import (
-    MAX_PAGE,
-    FloodWait,
-    HistoryItem,
-    HistoryUnavailable,
-    download_media,
-    input_peer,
-    read_after,
-    resolve_channel,
-)
-from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+from app.telegram.commands import ProfileCommands
+from app.telegram.history import MAX_PAGE, FloodWait, HistoryItem, HistoryUnavailable
+from app.telegram.runtime import ProfileRuntime
 
 CONNECT_WAIT_S = 5.0
+# The reading profile went away mid-run (disconnected, or refused by Telegram): another run tries again.
+OFFLINE_CODES = frozenset({"profile_not_connected", "profile_not_active"})
 
 
 class ClaimLost(Exception):
@@ -82,7 +76,7 @@ class Job:
     position: int
     checkpoint: int
     run_messages: int
-    peer: Any = field(default=None)
+    read_as: tuple[int, int | None] = (0, None)  # the channel id and access hash of the reading profile
 
     @classmethod
     def of(cls, row: Archive) -> Job:
@@ -118,6 +112,7 @@ class ArchiveRunner:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         runtime: ProfileRuntime,
+        commands: ProfileCommands,
         box: SecretBox,
         settings: Settings,
         instance_id: str,
@@ -125,6 +120,7 @@ class ArchiveRunner:
     ) -> None:
         self.sessionmaker = sessionmaker
         self.runtime = runtime
+        self.commands = commands
         self.box = box
         self.settings = settings
         self.instance_id = instance_id
@@ -136,10 +132,10 @@ class ArchiveRunner:
         if job is None:
             return
         try:
-            connected = await self._reader(job)
+            reader = await self._reader(job)
             sink = await self._sink(job)
             await sink.prepare(job.checkpoint)
-            await self._export(job, connected, sink)
+            await self._export(job, reader, sink)
             await self._finish(job)
         except ClaimLost:
             return
@@ -147,7 +143,12 @@ class ArchiveRunner:
             await self._pause_released(job, wait.seconds)
         except (ProfileOffline, StorageError, ConnectionError, OSError, TimeoutError) as exc:
             await self._retry_later(job, _describe(exc))
-        except (HistoryUnavailable, AppError, DecryptionError) as exc:
+        except AppError as exc:
+            if exc.error_code in OFFLINE_CODES or isinstance(exc, TooManyRequests):
+                await self._retry_later(job, _describe(exc))
+            else:
+                await self._fail(job, _describe(exc))
+        except (HistoryUnavailable, DecryptionError) as exc:
             await self._fail(job, _describe(exc))
         except Exception as exc:  # unknown: keep the checkpoint, retry later, never crash the scheduler
             log_event("error", "archives", "archive.run_crashed", f"archive run crashed: {type(exc).__name__}")
@@ -277,12 +278,13 @@ class ArchiveRunner:
 
     # -- reading -----------------------------------------------------------------------------------------------
 
-    async def _connected(self, profile: TelegramProfile) -> ConnectedProfile | None:
+    async def _connected(self, profile: TelegramProfile) -> bool:
         if not profile.is_active or profile.status not in LIVE_STATUSES:
-            return None
-        return self.runtime.connected(profile.id) or await self.runtime.wait_connected(profile.id, CONNECT_WAIT_S)
+            return False
+        connected = self.runtime.connected(profile.id)
+        return (connected or await self.runtime.wait_connected(profile.id, CONNECT_WAIT_S)) is not None
 
-    async def _reader(self, job: Job) -> ConnectedProfile:
+    async def _reader(self, job: Job) -> UUID:
         """The archive's profile; a public channel falls back to any other connected profile of the owner."""
         async with self.sessionmaker() as session:
             own = await session.get(TelegramProfile, job.profile_id) if job.profile_id else None
@@ -291,26 +293,26 @@ class ArchiveRunner:
                 from app.domain.profiles.services import list_owned
 
                 others = [p for p in await list_owned(session, job.owner_id) if p.id != job.profile_id]
-        if own is not None:
-            connected = await self._connected(own)
-            if connected is not None:
-                job.peer = input_peer(job.channel_id, job.channel_access_hash)
-                return connected
+        if own is not None and await self._connected(own):
+            job.read_as = (job.channel_id, job.channel_access_hash)
+            return own.id
         for profile in others:
-            connected = self.runtime.connected(profile.id)
-            if connected is None or job.channel_username is None:
+            if self.runtime.connected(profile.id) is None or job.channel_username is None:
                 continue
-            channel = await resolve_channel(connected.client, job.channel_username)
-            job.peer = input_peer(channel.id, channel.access_hash)
+            channel = await self.commands.resolve_channel(profile.id, job.channel_username)  # cached and paced
+            job.read_as = (channel.id, channel.access_hash)
             await self._update(job.id, profile_id=profile.id, channel_access_hash=channel.access_hash)
-            return connected
+            return profile.id
         raise ProfileOffline("no profile that can read the channel is connected")
 
-    async def _page(self, job: Job, connected: ConnectedProfile, after_id: int, want: int) -> list[HistoryItem]:
+    async def _page(self, job: Job, reader: UUID, after_id: int, want: int) -> list[HistoryItem]:
         """One page; a flood wait pauses the archive (visible in its status) and then resumes it."""
+        channel_id, access_hash = job.read_as
         while True:
             try:
-                return await read_after(connected.client, job.peer, after_id=after_id, since=job.since, limit=want)
+                return await self.commands.history_page(
+                    reader, channel_id, access_hash, after_id=after_id, since=job.since, limit=want
+                )
             except FloodWait as wait:
                 resume_at = now() + timedelta(seconds=wait.seconds)
                 await self._update(
@@ -352,9 +354,7 @@ class ArchiveRunner:
             raise StorageError(f"target.endpoint_url refused: {exc}") from None
         return S3Sink(location, decrypt_credentials(self.box, job.secret), str(job.id), target)
 
-    async def _read_batch(
-        self, job: Job, connected: ConnectedProfile, cursor: int, taken: int
-    ) -> tuple[list[HistoryItem], int, bool]:
+    async def _read_batch(self, job: Job, reader: UUID, cursor: int, taken: int) -> tuple[list[HistoryItem], int, bool]:
         """Up to ARCHIVE_BATCH_SIZE messages after `cursor`: (batch, new cursor, whether the run is done)."""
         batch_size = self.settings.archive_batch_size
         batch: list[HistoryItem] = []
@@ -363,7 +363,7 @@ class ArchiveRunner:
             if remaining is not None and remaining <= 0:
                 return batch, cursor, True
             want = min(MAX_PAGE, batch_size - len(batch), remaining or MAX_PAGE)
-            page = await self._page(job, connected, cursor, want)
+            page = await self._page(job, reader, cursor, want)
             for item in page:
                 if job.until is not None and item.date > job.until:
                     return batch, cursor, True
@@ -374,18 +374,18 @@ class ArchiveRunner:
                 return batch, cursor, True
         return batch, cursor, False
 
-    async def _export(self, job: Job, connected: ConnectedProfile, sink: ArchiveSink) -> None:
+    async def _export(self, job: Job, reader: UUID, sink: ArchiveSink) -> None:
         """Read batch N+1 while batch N is written and checkpointed (writes and checkpoints stay in order)."""
         cursor, taken, done = job.position, job.run_messages, False
         pending: asyncio.Task[None] | None = None
         try:
             while not done:
-                batch, next_cursor, done = await self._read_batch(job, connected, cursor, taken)
+                batch, next_cursor, done = await self._read_batch(job, reader, cursor, taken)
                 if pending is not None:
                     await pending
                     pending = None
                 if next_cursor != cursor:
-                    pending = asyncio.create_task(self._write(job, connected, sink, batch, next_cursor))
+                    pending = asyncio.create_task(self._write(job, reader, sink, batch, next_cursor))
                     cursor, taken = next_cursor, taken + len(batch)
             if pending is not None:
                 await pending
@@ -394,15 +394,13 @@ class ArchiveRunner:
             if pending is not None:  # reading failed: let the write in flight finish (or fail) before giving up
                 await asyncio.gather(pending, return_exceptions=True)
 
-    async def _write(
-        self, job: Job, connected: ConnectedProfile, sink: ArchiveSink, batch: list[HistoryItem], cursor: int
-    ) -> None:
+    async def _write(self, job: Job, reader: UUID, sink: ArchiveSink, batch: list[HistoryItem], cursor: int) -> None:
         media = 0
         if job.include_media:
             for item in batch:
                 if item.record["media"] is None:
                     continue
-                downloaded = await download_media(connected.client, item)
+                downloaded = await self.commands.history_media(reader, item)
                 if downloaded is not None:
                     data, name = downloaded
                     item.record["media"]["file"] = await sink.put_media(name, data)

@@ -24,6 +24,7 @@ from app.domain.archives.runner import ArchiveRunner, now
 from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 from app.lib.targets import TargetPolicy
+from app.telegram.commands import ProfileCommands
 from app.telegram.runtime import ProfileRuntime
 
 CANDIDATES = 200
@@ -40,6 +41,7 @@ class ArchiveScheduler:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         runtime: ProfileRuntime,
+        commands: ProfileCommands,
         box: SecretBox,
         settings: Settings,
         targets: TargetPolicy,
@@ -48,7 +50,7 @@ class ArchiveScheduler:
         self.settings = settings
         self.runtime = runtime
         self.instance_id = f"archives:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self.runner = ArchiveRunner(sessionmaker, runtime, box, settings, self.instance_id, targets)
+        self.runner = ArchiveRunner(sessionmaker, runtime, commands, box, settings, self.instance_id, targets)
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None

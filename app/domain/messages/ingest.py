@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telethon import TelegramClient
 
 from app.config import Settings
 from app.domain.messages import store
 from app.lib.logging import log_event
-from app.telegram.runtime import ConnectedProfile, ProfileCredentials, ProfileRuntime
+from app.telegram.runtime import ConnectedProfile, LiveClient, ProfileCredentials, ProfileRuntime
 from app.telegram.updates import (
     Checkpoint,
     DeletedMessages,
@@ -34,9 +33,8 @@ from app.telegram.updates import (
     FeedRegistry,
     NewMessage,
     ReadReceipt,
-    UpdateFeed,
     UpdateRecord,
-    load_update_state,
+    open_feed,
 )
 
 CommitListener = Callable[[list[UpdateRecord], float], None]
@@ -103,13 +101,10 @@ class MessageIngest:
 
     # -- runtime hooks -----------------------------------------------------------------------------------------
 
-    async def _prepare(self, credentials: ProfileCredentials, client: TelegramClient) -> None:
+    async def _prepare(self, credentials: ProfileCredentials, client: LiveClient) -> None:
         async with self._sessionmaker() as session:
             states = await store.load_states(session, credentials.profile_id)
-        load_update_state(client, states)
-        feed = UpdateFeed(credentials, client, self.queue.put, self._checkpoint_interval_s)
-        feed.install()
-        self._feeds.replace(feed)
+        self._feeds.replace(open_feed(credentials, client, states, self.queue.put, self._checkpoint_interval_s))
 
     async def _connected(self, connected: ConnectedProfile) -> None:
         feed = self._feeds.feeds.get(connected.credentials.profile_id)

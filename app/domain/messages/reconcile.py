@@ -16,19 +16,19 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telethon import TelegramClient, errors, types
 
 from app.config import Settings
 from app.db.models import Chat, Message, TelegramProfile
 from app.domain.messages.ingest import MessageIngest
+from app.lib.errors import TooManyRequests
 from app.lib.logging import log_event
 from app.lib.tasks import running_task
-from app.telegram.records import message_info, peer_info
+from app.telegram.commands import ProfileCommands
+from app.telegram.records import MessageInfo, PeerInfo
 from app.telegram.runtime import ConnectedProfile, ProfileRuntime
 from app.telegram.updates import NewMessage, ProfileRef
 
@@ -48,11 +48,13 @@ class Reconciler:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         runtime: ProfileRuntime,
+        commands: ProfileCommands,
         ingest: MessageIngest,
         limits: ReconcileLimits,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._runtime = runtime
+        self._commands = commands
         self._ingest = ingest
         self._limits = limits
         self._checked: dict[tuple[UUID, int], int] = {}  # (profile, peer) -> newest id already read above the store
@@ -68,12 +70,12 @@ class Reconciler:
                 queued += await self.reconcile_profile(connected)
             except asyncio.CancelledError:
                 raise
-            except errors.FloodWaitError as exc:
+            except TooManyRequests as exc:
                 log_event(
                     "warning",
                     "messages.reconcile",
                     "reconcile.flood_wait",
-                    f"Telegram asked to wait {exc.seconds} s; this profile is compared again next round",
+                    f"Telegram asked to wait {exc.retry_after} s; this profile is compared again next round",
                     user_id=connected.credentials.owner_id,
                     profile_id=profile_id,
                 )
@@ -82,32 +84,33 @@ class Reconciler:
         return queued
 
     async def reconcile_profile(self, connected: ConnectedProfile) -> int:
-        credentials, client = connected.credentials, connected.client
+        credentials = connected.credentials
         profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
-        dialogs = [d for d in await client.get_dialogs(limit=self._limits.dialogs) if d.message is not None]
+        page = await self._commands.dialogs(profile.profile_id, limit=self._limits.dialogs, offset=0)
+        dialogs = [d for d in page.items if d.last_message is not None]
         if not dialogs:
             return 0
         async with self._sessionmaker() as session:
             bound_at = await session.scalar(
                 select(TelegramProfile.created_at).where(TelegramProfile.id == profile.profile_id)
             )
-            stored = await newest_stored_ids(session, profile.profile_id, [d.id for d in dialogs])
+            stored = await newest_stored_ids(session, profile.profile_id, [d.peer.peer_id for d in dialogs])
         if bound_at is None:
             return 0  # deleted meanwhile
         bound_at -= timedelta(seconds=1)  # Telegram dates are whole seconds
         queued = 0
         for dialog in dialogs:
-            top, key = dialog.message, (profile.profile_id, dialog.id)
-            if top.id <= stored.get(dialog.id, 0) or top.date < bound_at or self._checked.get(key) == top.id:
+            top, peer = dialog.last_message, dialog.peer
+            assert top is not None
+            key, known = (profile.profile_id, peer.peer_id), stored.get(peer.peer_id, 0)
+            if top.id <= known or top.date < bound_at or self._checked.get(key) == top.id:
                 continue  # nothing newer than the store, nothing since binding, or already read at this top
-            missing, settled = await self._missing(client, dialog, stored.get(dialog.id, 0), bound_at)
+            missing, settled = await self._missing(profile.profile_id, peer, known, bound_at)
             if settled:
                 self._checked[key] = top.id
             for message in missing:
                 now = asyncio.get_running_loop().time()
-                await self._ingest.queue.put(
-                    NewMessage(profile, peer_info(dialog.entity, dialog.id), message_info(message), now)
-                )
+                await self._ingest.queue.put(NewMessage(profile, peer, message, now))
             queued += len(missing)
         if queued:
             log_event(
@@ -122,15 +125,15 @@ class Reconciler:
         return queued
 
     async def _missing(
-        self, client: TelegramClient, dialog: Any, known: int, bound_at: datetime
-    ) -> tuple[list[Any], bool]:
+        self, profile_id: UUID, peer: PeerInfo, known: int, bound_at: datetime
+    ) -> tuple[list[MessageInfo], bool]:
         """Messages above `known` since binding, oldest first, and whether none was left for the next round.
 
         Service messages are not inbox messages (as live). Messages younger than `IN_FLIGHT_S` are left to the
         live feed, which is most likely writing them right now; the next round looks at them again.
         """
-        messages = await client.get_messages(dialog.input_entity, min_id=known, limit=self._limits.per_chat)
-        found = [m for m in messages if isinstance(m, types.Message) and m.date is not None and m.date >= bound_at]
+        messages = await self._commands.recent_messages(profile_id, peer, limit=self._limits.per_chat, min_id=known)
+        found = [m for m in messages if m.date >= bound_at]
         in_flight_after = datetime.now(UTC) - timedelta(seconds=IN_FLIGHT_S)
         settled = [m for m in found if m.date <= in_flight_after]
         settled.sort(key=lambda m: m.id)
@@ -149,12 +152,16 @@ async def newest_stored_ids(session: AsyncSession, profile_id: UUID, peer_ids: l
 
 
 def build_reconciler(
-    sessionmaker: async_sessionmaker[AsyncSession], runtime: ProfileRuntime, ingest: MessageIngest, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: ProfileRuntime,
+    commands: ProfileCommands,
+    ingest: MessageIngest,
+    settings: Settings,
 ) -> Reconciler:
     limits = ReconcileLimits(
         settings.reconcile_interval_s, settings.reconcile_dialogs, settings.reconcile_messages_per_chat
     )
-    return Reconciler(sessionmaker, runtime, ingest, limits)
+    return Reconciler(sessionmaker, runtime, commands, ingest, limits)
 
 
 async def _loop(reconciler: Reconciler, interval_s: float) -> None:
