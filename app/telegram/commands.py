@@ -8,18 +8,19 @@ This one runs them on the live client of this process (409 `profile_not_connecte
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
-from telethon import TelegramClient, errors, types, utils
+from telethon import TelegramClient, types, utils
 
-from app.lib.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from app.lib.errors import AppError, Conflict, NotFound, TooManyRequests, ValidationFailed
 from app.lib.json_input import fits_int64
 from app.telegram import channels
 from app.telegram.entities import to_telethon
-from app.telegram.errors import account_refusal, to_app_error
+from app.telegram.errors import send_error
 from app.telegram.history import (
     HistoryItem,
     ReadableChannel,
@@ -39,26 +40,6 @@ _LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?@?([
 _USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{0,31}$")
 _PHONE = re.compile(r"^\+[0-9]{7,15}$")  # ASCII digits only: `\d` matches every script's digits
 _NUMERIC = re.compile(r"^-?\d+$")
-
-FORBIDDEN_ERRORS: tuple[type[Exception], ...] = (
-    errors.UserIsBlockedError,
-    errors.YouBlockedUserError,
-    errors.ChatWriteForbiddenError,
-    errors.ChatAdminRequiredError,
-    errors.ChannelPrivateError,
-    errors.UserPrivacyRestrictedError,
-    errors.ChatRestrictedError,
-    errors.UserBannedInChannelError,
-)
-NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
-    ValueError,
-    errors.UsernameNotOccupiedError,
-    errors.UsernameInvalidError,
-    errors.PeerIdInvalidError,
-    errors.UserIdInvalidError,
-    errors.ChannelInvalidError,
-    errors.ChatIdInvalidError,
-)
 
 
 class DialogInfo(msgspec.Struct, frozen=True):
@@ -114,24 +95,22 @@ def parse_receiver(receiver: str | int) -> str | int:
     raise NotFound("receiver not found: expected a numeric id, @username, +phone or t.me link", code="peer_not_found")
 
 
-def rpc_name(exc: Exception) -> str:
-    """Telegram's error name, e.g. USER_IS_BLOCKED for UserIsBlockedError."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).upper()
+Operation = TypeVar("Operation", bound=Callable[..., Awaitable[Any]])
+_ROUTED_MARK = "__routed_operation__"
 
 
-def send_error(exc: Exception) -> AppError:
-    """Map a Telethon error of a send or read to the API's 4xx."""
-    if isinstance(exc, AppError):
-        return exc
-    if (refused := account_refusal(exc)) is not None:  # the profile's own status was recorded by its watch
-        return refused
-    if isinstance(exc, FORBIDDEN_ERRORS):
-        return Forbidden(f"Telegram refused: {type(exc).__name__}", code=rpc_name(exc))
-    if isinstance(exc, NOT_FOUND_ERRORS):
-        return NotFound("receiver not found", code="peer_not_found")
-    if isinstance(exc, (errors.MessageTooLongError, errors.MessageEmptyError)):
-        return ValidationFailed(f"Telegram refused the text: {exc.message}", code=exc.message)
-    return to_app_error(exc)
+def routed_operation(method: Operation) -> Operation:
+    """Declare an operation that may run at the worker owning the profile (app.telegram.routed).
+
+    Its arguments and result must be msgspec-serialisable: they travel over the command bus.
+    """
+    setattr(method, _ROUTED_MARK, True)
+    return method
+
+
+def routed_operations(cls: type) -> tuple[str, ...]:
+    """The names of the operations `cls` declares with `@routed_operation`, in declaration order."""
+    return tuple(name for name, value in vars(cls).items() if getattr(value, _ROUTED_MARK, False))
 
 
 class ProfileCommands:
@@ -198,11 +177,13 @@ class ProfileCommands:
                 return types.InputPeerChat(real_id)
             return types.InputPeerUser(real_id, peer.access_hash)
 
+    @routed_operation
     async def resolve_peer(self, profile_id: UUID, receiver: str | int) -> PeerInfo:
         """Who `receiver` (numeric id, @username, +phone, t.me link) is; 404 when nobody."""
         client = await self._client(profile_id)
         return (await self._peer(profile_id, client, receiver))[1]
 
+    @routed_operation
     async def dialogs(self, profile_id: UUID, *, limit: int, offset: int) -> DialogPage:
         client = await self._client(profile_id)
         try:
@@ -222,6 +203,7 @@ class ProfileCommands:
             last_message=message_info(dialog.message) if dialog.message is not None else None,
         )
 
+    @routed_operation
     async def unread(self, profile_id: UUID, *, per_dialog: int, max_dialogs: int = 100) -> list[UnreadDialog]:
         """Dialogs with unread messages and their newest unread messages; nothing is marked read."""
         client = await self._client(profile_id)
@@ -237,6 +219,7 @@ class ProfileCommands:
             raise send_error(exc) from None
         return result
 
+    @routed_operation
     async def history(
         self, profile_id: UUID, peer: str | int, *, limit: int, before_id: int | None = None
     ) -> tuple[PeerInfo, list[MessageInfo]]:
@@ -248,6 +231,7 @@ class ProfileCommands:
             raise send_error(exc) from None
         return info, [message_info(m) for m in messages if not isinstance(m, types.MessageEmpty)]
 
+    @routed_operation
     async def recent_messages(
         self, profile_id: UUID, peer: PeerInfo, *, limit: int, min_id: int = 0
     ) -> list[MessageInfo]:
@@ -263,6 +247,7 @@ class ProfileCommands:
             raise send_error(exc) from None
         return [message_info(m) for m in messages if isinstance(m, types.Message)]
 
+    @routed_operation
     async def send_message(
         self,
         profile_id: UUID,
@@ -302,6 +287,7 @@ class ProfileCommands:
             raise send_error(exc) from None
         return SentMessage(peer=peer, message=message_info(message))
 
+    @routed_operation
     async def read(self, profile_id: UUID, peer: str | int, *, max_id: int | None = None) -> ReadResult:
         """Mark the peer's messages up to `max_id` (default: the newest) as read."""
         client = await self._client(profile_id)
@@ -315,6 +301,7 @@ class ProfileCommands:
             raise send_error(exc) from None
         return ReadResult(peer=info, max_id=max_id)
 
+    @routed_operation
     async def join_channel(self, profile_id: UUID, ref: channels.ChannelRef) -> channels.ChannelInfo:
         """Join a channel (or confirm membership) and read its metadata; Telegram's refusals as precise 4xx."""
         client = await self._client(profile_id)
@@ -324,13 +311,16 @@ class ProfileCommands:
 
         return await channels.join(client, ref, resolve_username)
 
+    @routed_operation
     async def leave_channel(self, profile_id: UUID, peer_id: int) -> bool:
         return await channels.leave(await self._client(profile_id), peer_id)
 
+    @routed_operation
     async def readable_channels(self, profile_id: UUID) -> list[ReadableChannel]:
         """Channels and groups among the profile's dialogs (what archives can export)."""
         return await readable_channels(await self._client(profile_id))
 
+    @routed_operation
     async def resolve_channel(self, profile_id: UUID, ref: str) -> ReadableChannel:
         """A channel or group by @username, t.me link or id; 404/403 when it cannot be read."""
         client = await self._client(profile_id)
@@ -361,6 +351,7 @@ class ProfileCommands:
         """The media of a message of `history_page` as bytes and a file name, or None when there is none."""
         return await download_media(await self._client(profile_id), item)
 
+    @routed_operation
     async def channel_messages(
         self, profile_id: UUID, peer_id: int, *, min_id: int = 0, limit: int = 100
     ) -> list[MessageInfo]:

@@ -7,6 +7,8 @@ profile's status (`status_for`, `restriction_for`), wherever the call was made.
 
 from __future__ import annotations
 
+import re
+
 from telethon import errors
 
 from app.lib.errors import (
@@ -15,6 +17,7 @@ from app.lib.errors import (
     Conflict,
     Forbidden,
     Gone,
+    NotFound,
     ServiceUnavailable,
     TooManyRequests,
     ValidationFailed,
@@ -141,3 +144,44 @@ def to_app_error(exc: Exception) -> AppError:
     if isinstance(exc, NoAnswer):
         return ServiceUnavailable(str(exc), code=NO_ANSWER)
     return ServiceUnavailable(f"Telegram is unreachable: {type(exc).__name__}", code="telegram_unavailable")
+
+
+FORBIDDEN_ERRORS: tuple[type[Exception], ...] = (
+    errors.UserIsBlockedError,
+    errors.YouBlockedUserError,
+    errors.ChatWriteForbiddenError,
+    errors.ChatAdminRequiredError,
+    errors.ChannelPrivateError,
+    errors.UserPrivacyRestrictedError,
+    errors.ChatRestrictedError,
+    errors.UserBannedInChannelError,
+)
+NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    errors.UsernameNotOccupiedError,
+    errors.UsernameInvalidError,
+    errors.PeerIdInvalidError,
+    errors.UserIdInvalidError,
+    errors.ChannelInvalidError,
+    errors.ChatIdInvalidError,
+)
+
+
+def rpc_name(exc: Exception) -> str:
+    """Telegram's error name, e.g. USER_IS_BLOCKED for UserIsBlockedError."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).upper()
+
+
+def send_error(exc: Exception) -> AppError:
+    """Map a Telethon error of a send or read to the API's 4xx."""
+    if isinstance(exc, AppError):
+        return exc
+    if (refused := account_refusal(exc)) is not None:  # the profile's own status was recorded by its watch
+        return refused
+    if isinstance(exc, FORBIDDEN_ERRORS):
+        return Forbidden(f"Telegram refused: {type(exc).__name__}", code=rpc_name(exc))
+    if isinstance(exc, NOT_FOUND_ERRORS):
+        return NotFound("receiver not found", code="peer_not_found")
+    if isinstance(exc, (errors.MessageTooLongError, errors.MessageEmptyError)):
+        return ValidationFailed(f"Telegram refused the text: {exc.message}", code=exc.message)
+    return to_app_error(exc)
