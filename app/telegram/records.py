@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from telethon import types, utils
 
+from app.telegram import internals
 from app.telegram.entities import entities_json
 
 
@@ -187,7 +188,7 @@ def utc(moment: datetime | None) -> datetime | None:
 
 def message_info(message: Any) -> MessageInfo:
     """Normalise a Telethon custom Message (from an event or from get_messages)."""
-    sender = getattr(message, "_sender", None)
+    sender = internals.cached_sender(message)
     media_type, media = media_of(getattr(message, "media", None))
     media = _clean_media(media)
     if isinstance(message, types.MessageService):

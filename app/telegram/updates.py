@@ -20,6 +20,7 @@ from uuid import UUID
 
 from telethon import TelegramClient, events, types, utils
 
+from app.telegram import internals
 from app.telegram.records import MessageInfo, PeerInfo, message_info, peer_info
 from app.telegram.runtime import ProfileCredentials
 
@@ -180,28 +181,18 @@ class UpdateFeed:
 
     def snapshot(self) -> tuple[StoredState, ...] | None:
         """The MessageBox state, or None while an update it covers may not have reached the sink yet."""
-        client: Any = self.client
-        if self._inflight or client._event_handler_tasks:
+        if self._inflight or internals.dispatching(self.client):
             return None
-        box = client._message_box
-        if box.is_empty():
+        state = internals.message_box_state(self.client)
+        if state is None or not state[0]["pts"]:
             return None
-        account, channels = box.session_state()
-        if not account["pts"]:
-            return None
-        date = account["date"]
+        account, channels = state
         states = [
-            StoredState(
-                0,
-                account["pts"],
-                account["qts"] or 0,
-                int(date.timestamp()) if isinstance(date, datetime) else int(date or 0),
-                account["seq"] or 0,
-            )
+            StoredState(0, account["pts"], account["qts"] or 0, internals.account_date(account), account["seq"] or 0)
         ]
         for channel_id, pts in sorted(channels.items()):
-            entity = client._mb_entity_cache.get(channel_id)
-            states.append(StoredState(channel_id, pts, access_hash=entity.hash if entity is not None else None))
+            access_hash = internals.channel_access_hash(self.client, channel_id)
+            states.append(StoredState(channel_id, pts, access_hash=access_hash))
         return tuple(states)
 
     async def _checkpoints(self) -> None:
