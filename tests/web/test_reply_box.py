@@ -11,7 +11,7 @@ from playwright.async_api import expect
 from tests.live import eventually
 from tests.web.conftest import auth, open_page, screenshot, sign_up
 
-# Numbers of their own (test_dashboard's counter exists once per importing module, so it cannot be shared).
+# Numbers of their own, in a range test_dashboard's counter does not reach.
 _numbers = itertools.count(1)
 
 
