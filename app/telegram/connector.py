@@ -16,7 +16,7 @@ from telethon import TelegramClient, errors
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
-from app.telegram.errors import NoAnswer
+from app.telegram.errors import NoAnswer, account_refusal
 from app.telegram.gaps import GapAwareClient
 from app.telegram.peers import ProfileSession
 
@@ -50,6 +50,8 @@ class ObservedClient(GapAwareClient):
     # Telethon waits for an answer for ever; a data-center that keeps the connection open and never answers would
     # hold a user's request, a worker's loop or a shutdown with it. Past this, the call raises `NoAnswer`.
     request_timeout_s: float = 60.0
+    # The last answer of this client that refused the account itself (banned, logged out).
+    refused: errors.RPCError | None = None
 
     async def _call(self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None) -> Any:
         try:
@@ -59,7 +61,18 @@ class ObservedClient(GapAwareClient):
             raise NoAnswer(
                 f"Telegram did not answer {type(request).__name__} within {self.request_timeout_s:g} s"
             ) from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # this caller is being cancelled
+            # Telethon cancels every request in flight when the client disconnects, for instance once another
+            # call learnt that Telegram refused the account: that refusal is this call's answer too.
+            if self.refused is not None:
+                raise self.refused from None
+            raise ConnectionError(f"disconnected before Telegram answered {type(request).__name__}") from None
         except errors.RPCError as exc:
+            if account_refusal(exc) is not None:  # (a 2FA prompt is no refusal)
+                self.refused = exc
             if self.on_refusal is not None:
                 await self.on_refusal(exc)
             raise
