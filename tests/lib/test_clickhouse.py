@@ -145,14 +145,11 @@ def test_shipper_overflow_is_counted_reported_and_never_blocks(ch: Client, capsy
     shipper = LogShipper(ch, buffer_size=10, batch_size=100, flush_interval_s=60)
     applog.add_sink(shipper)  # registered, thread not started: nothing drains the buffer
     try:
-        started = time.perf_counter()
-        for i in range(25):
+        for i in range(25):  # a full buffer drops: nothing drains it, so a blocking put would never return
             applog.log_event("info", "tests", "overflow", f"row {i}")
-        elapsed = time.perf_counter() - started
     finally:
         applog.remove_sink(shipper)
     assert (shipper.buffered, shipper.dropped) == (10, 15)
-    assert elapsed < 0.5
     capsys.readouterr()
     shipper.stop()
     assert shipper.shipped == 10

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 
 import pytest
 
@@ -45,16 +44,17 @@ async def test_a_session_view_with_a_recursive_query_is_refused_while_health_sta
     assert len(content) < 16_384
     assert (await client.get("/health")).status_code == 200  # warm: first-use costs are not the stall measured
     attempt = asyncio.create_task(upload(client, headers, content))
-    latencies = []
-    while not attempt.done() or not latencies:
-        started = time.perf_counter()
+    answered_meanwhile = 0
+    while not attempt.done():
         assert (await client.get("/health")).status_code == 200
-        latencies.append(time.perf_counter() - started)
+        if not attempt.done():
+            answered_meanwhile += 1
     refused = await attempt
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == "invalid_session"
     assert "view" in refused.json()["error"]["message"]
-    assert max(latencies) < 0.1, latencies  # the bound for a parallel /health
+    # The view is read off the event loop: other requests go on while it computes (on the loop, none would).
+    assert answered_meanwhile >= 3, answered_meanwhile
 
 
 async def test_triggers_foreign_tables_and_malformed_fields_are_refused(client, tmp_path):
