@@ -29,6 +29,7 @@ def settings_overrides(chdb_path: Any) -> dict[str, str]:
         "LOG_SHIPPING": "embedded",
         "CLICKHOUSE_DSN": f"chdb://{chdb_path}?database=api_{uuid.uuid4().hex[:12]}",
         "LOG_FLUSH_INTERVAL_S": "600",
+        "HEALTH_CACHE_S": "0",  # each /health here checks now (a first check that found the store down is no answer)
     }
 
 
