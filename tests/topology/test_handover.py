@@ -175,7 +175,10 @@ async def ready_worker(process: AppProcess) -> str:
 async def terminate(process: AppProcess) -> None:
     """SIGTERM and wait for a clean exit without blocking the loop the sandbox runs in."""
     process.popen.terminate()
-    await eventually(lambda: process.popen.poll() is not None, timeout=30)
+    try:  # a guard against a hang, not a speed check: draining and committing is slow on a loaded CI
+        await eventually(lambda: process.popen.poll() is not None, timeout=120)
+    except AssertionError:
+        raise AssertionError(f"{process.name} did not exit after SIGTERM:\n{process.output()[-3000:]}") from None
     assert process.popen.returncode == 0, process.output()[-3000:]
 
 
