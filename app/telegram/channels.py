@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 from telethon import TelegramClient, errors, functions, types, utils
 
-from app.lib.errors import AppError, Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from app.lib.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.lib.json_input import fits_int64
 from app.lib.logging import log_event
-from app.telegram.errors import to_app_error
+from app.telegram.errors import app_error
 from app.telegram.peers import PeerRecord
 
 # Resolves a username for the profile whose client is used (cached and paced: app.telegram.lookups).
@@ -83,32 +83,8 @@ def _marked(number: int) -> int:
 
 
 def join_error(exc: Exception) -> AppError:
-    """A join/resolve refusal as the API's precise 4xx."""
-    if isinstance(exc, AppError):
-        return exc
-    name = getattr(exc, "message", None) or type(exc).__name__
-    if isinstance(exc, (errors.ChannelPrivateError, errors.UserBannedInChannelError)):
-        return Forbidden("the channel is private or the profile is banned from it", code=str(name))
-    if isinstance(exc, errors.InviteHashExpiredError):
-        return Gone("the invite link has expired", code="INVITE_HASH_EXPIRED")
-    if isinstance(exc, errors.InviteHashInvalidError):
-        return NotFound("the invite link is not valid", code="INVITE_HASH_INVALID")
-    if isinstance(exc, errors.ChannelsTooMuchError):
-        return Conflict("the profile is in too many channels already", code="CHANNELS_TOO_MUCH")
-    if isinstance(exc, errors.InviteRequestSentError):
-        return Conflict("joining needs an admin's approval; the request was sent", code="INVITE_REQUEST_SENT")
-    if isinstance(
-        exc,
-        (
-            ValueError,
-            errors.UsernameNotOccupiedError,
-            errors.UsernameInvalidError,
-            errors.ChannelInvalidError,
-            errors.PeerIdInvalidError,
-        ),
-    ):
-        return NotFound("channel not found", code="channel_not_found")
-    return to_app_error(exc)
+    """A join/resolve refusal as the API's precise 4xx (the `join` rows of app.telegram.errors)."""
+    return app_error(exc, "join")
 
 
 async def _resolve(client: TelegramClient, ref: ChannelRef, resolve_username: UsernameResolver) -> Any:

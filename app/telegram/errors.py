@@ -1,4 +1,9 @@
-"""Maps Telethon errors to the service's typed errors and to profile statuses.
+"""Telethon errors -> the service's typed errors, in one table; and the profile statuses an error means.
+
+`REFUSALS` is the one table: each row names Telegram errors (by Telethon class, or by Telegram's own error
+name for errors Telethon has no class for) and the API error they become. A row may be limited to the
+operations (`send`, `join`, `channel`, `account`) whose callers need another answer for the same error; those
+rows come first for that operation, the common rows after them. `app_error(exc, operation)` is the one lookup.
 
 Telegram answers waits with code 420, which is no HTTP status: every wait becomes 429 with `Retry-After`. An
 error that says something about the account itself (banned, revoked, frozen, spam-limited) also changes the
@@ -8,8 +13,13 @@ profile's status (`status_for`, `restriction_for`), wherever the call was made.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
 
 from telethon import errors
+from telethon.errors import rpcerrorlist
 
 from app.lib.errors import (
     AppError,
@@ -47,105 +57,8 @@ DEAUTHORIZED_ERRORS: tuple[type[Exception], ...] = (
     errors.AuthKeyError,
     errors.UnauthorizedError,
 )
-
-
-def account_refusal(exc: BaseException) -> AppError | None:
-    """A request refused because Telegram banned or logged out the profile: 409 `profile_not_active`."""
-    verdict = None if isinstance(exc, errors.SessionPasswordNeededError) else status_for(exc)
-    if verdict is None:
-        return None
-    return Conflict(f"the profile is {verdict[0]} ({verdict[1]})", code="profile_not_active")
-
-
-def status_for(exc: BaseException) -> tuple[str, str] | None:
-    """The profile status an error means ('banned'/'deauthorized'), or None for transient errors."""
-    name = type(exc).__name__
-    if isinstance(exc, BANNED_ERRORS):
-        return "banned", f"Telegram: {name}"
-    if isinstance(exc, (*DEAUTHORIZED_ERRORS, errors.AuthKeyNotFound)):
-        return "deauthorized", f"Telegram: {name}"
-    return None
-
-
-# Waits Telegram names with their length (code 420); the API's code for each.
-_WAITS: tuple[tuple[type[Exception], str], ...] = (
-    (errors.FloodWaitError, "FLOOD_WAIT"),
-    (errors.SlowModeWaitError, "SLOWMODE_WAIT"),
-    (errors.FloodPremiumWaitError, "FLOOD_PREMIUM_WAIT"),
-    (errors.FloodTestPhoneWaitError, "FLOOD_WAIT"),
-)
-UNKNOWN_WAIT_S = 60  # a 420 without a length (a FLOOD Telethon does not know): wait a minute
-# Telegram's statuses that are HTTP statuses with the same meaning; anything else is not ours to pass on.
-_PASSED_THROUGH = (400, 403, 404)
-
-
-def restriction_for(exc: BaseException) -> str | None:
-    """The restricted profile status an error means ('frozen' or 'limited'), or None."""
-    if isinstance(exc, errors.FrozenMethodInvalidError):
-        return "frozen"
-    if isinstance(exc, errors.PeerFloodError):
-        return "limited"
-    return None
-
-
-def _refusal(exc: errors.RPCError) -> AppError | None:
-    """Refusals about the account or the recipient, each with a code that says so."""
-    if isinstance(exc, errors.FrozenMethodInvalidError):
-        return Forbidden("Telegram froze this account: it can only read", code="profile_frozen")
-    if isinstance(exc, errors.PeerFloodError):
-        return Forbidden(
-            "Telegram limited this account for spam: it may only write to its mutual contacts", code="peer_flood"
-        )
-    name = str(exc.message)  # Telegram's own text for errors Telethon does not know by name
-    if name.startswith("ALLOW_PAYMENT_REQUIRED"):
-        stars = name.rsplit("_", 1)[-1]
-        return Forbidden(
-            "the recipient accepts messages from non-contacts only when paid for in Stars",
-            code="payment_required",
-            details={"stars": int(stars)} if stars.isdigit() else None,
-        )
-    if name == "PRIVACY_PREMIUM_REQUIRED":
-        return Forbidden("the recipient accepts messages only from Telegram Premium users", code="premium_required")
-    return None
-
-
-def to_app_error(exc: Exception) -> AppError:
-    """Translate a Telethon RPC error raised during a request into a precise 4xx/503."""
-    for wait_type, code in _WAITS:
-        if isinstance(exc, wait_type):
-            seconds = int(getattr(exc, "seconds", 0) or 0)
-            return TooManyRequests(f"Telegram asks to wait {seconds} s before retrying", retry_after=seconds, code=code)
-    if isinstance(exc, errors.RPCError) and (refused := _refusal(exc)) is not None:
-        return refused
-    if isinstance(exc, errors.PhoneNumberInvalidError):
-        return ValidationFailed("Telegram rejected the phone number", code="PHONE_NUMBER_INVALID")
-    if isinstance(exc, errors.PhoneCodeInvalidError):
-        return BadRequest("the login code is wrong", code="PHONE_CODE_INVALID")
-    if isinstance(exc, errors.PhoneCodeEmptyError):
-        return BadRequest("the login code is empty", code="PHONE_CODE_EMPTY")
-    if isinstance(exc, errors.PhoneCodeExpiredError):
-        return Gone("the login code has expired; start again", code="PHONE_CODE_EXPIRED")
-    if isinstance(exc, errors.PasswordHashInvalidError):
-        return BadRequest("the 2FA password is wrong", code="PASSWORD_HASH_INVALID")
-    if isinstance(exc, BANNED_ERRORS):
-        return Forbidden("Telegram has banned this phone number", code="PHONE_NUMBER_BANNED")
-    if isinstance(exc, DEAUTHORIZED_ERRORS) and not isinstance(exc, errors.SessionPasswordNeededError):
-        # Telegram's 401 is about the profile's session, not the API caller's token.
-        return Conflict("Telegram no longer accepts this profile's session", code="profile_not_active")
-    if isinstance(exc, errors.PhoneNumberUnoccupiedError):
-        return BadRequest("no Telegram account uses this phone number", code="PHONE_NUMBER_UNOCCUPIED")
-    if isinstance(exc, errors.FloodError):  # another wait, without a length Telethon could read
-        return TooManyRequests(
-            f"Telegram asks to wait: {exc.message}", retry_after=UNKNOWN_WAIT_S, code=str(exc.message)
-        )
-    if isinstance(exc, errors.RPCError):
-        status = exc.code if exc.code in _PASSED_THROUGH else 502
-        return AppError(f"Telegram answered {exc.message}", code=str(exc.message), status=status)
-    if isinstance(exc, NoAnswer):
-        return ServiceUnavailable(str(exc), code=NO_ANSWER)
-    return ServiceUnavailable(f"Telegram is unreachable: {type(exc).__name__}", code="telegram_unavailable")
-
-
+# A 401 that is a step of the login, not a refusal of the account.
+NOT_A_REFUSAL: tuple[type[Exception], ...] = (errors.SessionPasswordNeededError,)
 FORBIDDEN_ERRORS: tuple[type[Exception], ...] = (
     errors.UserIsBlockedError,
     errors.YouBlockedUserError,
@@ -157,7 +70,7 @@ FORBIDDEN_ERRORS: tuple[type[Exception], ...] = (
     errors.UserBannedInChannelError,
 )
 NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
-    ValueError,
+    ValueError,  # Telethon's "cannot find any entity" (no call was made)
     errors.UsernameNotOccupiedError,
     errors.UsernameInvalidError,
     errors.PeerIdInvalidError,
@@ -165,23 +78,284 @@ NOT_FOUND_ERRORS: tuple[type[Exception], ...] = (
     errors.ChannelInvalidError,
     errors.ChatIdInvalidError,
 )
+UNKNOWN_CHANNEL_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    errors.UsernameNotOccupiedError,
+    errors.UsernameInvalidError,
+    errors.ChannelInvalidError,
+)
+UNKNOWN_WAIT_S = 60  # a 420 without a length (a FLOOD Telethon does not know): wait a minute
+# Telegram's statuses that are HTTP statuses with the same meaning; anything else is not ours to pass on.
+_PASSED_THROUGH = (400, 403, 404)
+
+Operation = Literal["any", "send", "join", "channel", "account"]
+# Operations whose callers raise the service's own errors inside the mapped block: those pass unchanged.
+_KEEPS_APP_ERRORS: frozenset[Operation] = frozenset({"send", "join"})
 
 
-def rpc_name(exc: Exception) -> str:
-    """Telegram's error name, e.g. USER_IS_BLOCKED for UserIsBlockedError."""
+@cache
+def _known_names() -> dict[type[BaseException], str]:
+    names: dict[type[BaseException], str] = {cls: name for name, cls in rpcerrorlist.rpc_errors_dict.items()}
+    for pattern, cls in rpcerrorlist.rpc_errors_re:
+        names.setdefault(cls, pattern.replace(r"_(\d+)", "").replace(r"(\d+)_", ""))
+    return names
+
+
+def rpc_name(exc: BaseException) -> str:
+    """Telegram's error name: USER_IS_BLOCKED for UserIsBlockedError, Telegram's own text when Telethon has no class.
+
+    (A Telethon error class carries its base class's `message`, e.g. BAD_REQUEST, not its own name.)
+    """
+    known = _known_names().get(type(exc))
+    if known is not None:
+        return known
+    if isinstance(exc, errors.RPCError) and "message" in vars(exc):
+        return str(exc.message)
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).upper()
 
 
-def send_error(exc: Exception) -> AppError:
-    """Map a Telethon error of a send or read to the API's 4xx."""
-    if isinstance(exc, AppError):
+def _seconds(exc: BaseException) -> int:
+    return int(getattr(exc, "seconds", 0) or 0) if hasattr(exc, "seconds") else UNKNOWN_WAIT_S
+
+
+def _stars(exc: BaseException) -> dict[str, int] | None:
+    stars = rpc_name(exc).rsplit("_", 1)[-1]
+    return {"stars": int(stars)} if stars.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One row: which Telegram errors, and the API error they become.
+
+    `match`: Telethon classes, or Telegram's error name (`NAME*` for a prefix); `message` and `code` may use
+    `{name}` (Telegram's error name, `rpc_name`), `{type}` (Telethon's class name) and `{seconds}` (a wait's
+    length). A `TooManyRequests` row answers `Retry-After: {seconds}`.
+    """
+
+    match: type[BaseException] | tuple[type[BaseException], ...] | str
+    error: type[AppError]
+    message: str
+    code: str
+    operations: tuple[Operation, ...] = ()  # empty: every operation (after the rows of the operation itself)
+    unless: tuple[type[BaseException], ...] = ()
+    details: Callable[[BaseException], Any] | None = None
+
+    @property
+    def classes(self) -> tuple[type[BaseException], ...]:
+        """The Telethon classes the row names (none for a row that names Telegram's error text)."""
+        if isinstance(self.match, str):
+            return ()
+        return self.match if isinstance(self.match, tuple) else (self.match,)
+
+    def matches(self, exc: BaseException) -> bool:
+        if isinstance(exc, self.unless):
+            return False
+        if isinstance(self.match, str):
+            if not isinstance(exc, errors.RPCError):
+                return False
+            name = rpc_name(exc)
+            return name.startswith(self.match[:-1]) if self.match.endswith("*") else name == self.match
+        return isinstance(exc, self.classes)
+
+    def build(self, exc: BaseException) -> AppError:
+        seconds = _seconds(exc)
+        fields = {"name": rpc_name(exc), "type": type(exc).__name__, "seconds": seconds}
+        message, code = self.message.format(**fields), self.code.format(**fields)
+        details = self.details(exc) if self.details is not None else None
+        if issubclass(self.error, TooManyRequests):
+            return self.error(message, retry_after=seconds, code=code, details=details)
+        return self.error(message, code=code, details=details)
+
+
+_WAIT = "Telegram asks to wait {seconds} s before retrying"
+_ACCOUNT: tuple[Operation, ...] = ("account", "send")
+
+REFUSALS: tuple[Refusal, ...] = (
+    # -- the profile itself refused (a send or read answers with the profile's status) --
+    Refusal(BANNED_ERRORS, Conflict, "the profile is banned (Telegram: {type})", "profile_not_active", _ACCOUNT),
+    Refusal(
+        (*DEAUTHORIZED_ERRORS, errors.AuthKeyNotFound),
+        Conflict,
+        "the profile is deauthorized (Telegram: {type})",
+        "profile_not_active",
+        _ACCOUNT,
+        unless=NOT_A_REFUSAL,
+    ),
+    # -- sends and reads --
+    Refusal(FORBIDDEN_ERRORS, Forbidden, "Telegram refused: {type}", "{name}", ("send",)),
+    Refusal(NOT_FOUND_ERRORS, NotFound, "receiver not found", "peer_not_found", ("send",)),
+    Refusal(
+        (errors.MessageTooLongError, errors.MessageEmptyError),
+        ValidationFailed,
+        "Telegram refused the text: {name}",
+        "{name}",
+        ("send",),
+    ),
+    # -- joining, leaving and reading a monitored channel --
+    Refusal(
+        (errors.ChannelPrivateError, errors.UserBannedInChannelError),
+        Forbidden,
+        "the channel is private or the profile is banned from it",
+        "{name}",
+        ("join",),
+    ),
+    Refusal(errors.InviteHashExpiredError, Gone, "the invite link has expired", "INVITE_HASH_EXPIRED", ("join",)),
+    Refusal(errors.InviteHashInvalidError, NotFound, "the invite link is not valid", "INVITE_HASH_INVALID", ("join",)),
+    Refusal(
+        errors.ChannelsTooMuchError,
+        Conflict,
+        "the profile is in too many channels already",
+        "CHANNELS_TOO_MUCH",
+        ("join",),
+    ),
+    Refusal(
+        errors.InviteRequestSentError,
+        Conflict,
+        "joining needs an admin's approval; the request was sent",
+        "INVITE_REQUEST_SENT",
+        ("join",),
+    ),
+    Refusal(
+        (*UNKNOWN_CHANNEL_ERRORS, errors.PeerIdInvalidError),
+        NotFound,
+        "channel not found",
+        "channel_not_found",
+        ("join",),
+    ),
+    # -- resolving a channel to export (anything else is left to the caller) --
+    Refusal(UNKNOWN_CHANNEL_ERRORS, NotFound, "channel not found", "channel_not_found", ("channel",)),
+    Refusal(
+        errors.ChannelPrivateError,
+        Forbidden,
+        "the channel is private and this profile is not a member",
+        "channel_private",
+        ("channel",),
+    ),
+    # -- every operation --
+    Refusal(errors.FloodWaitError, TooManyRequests, _WAIT, "FLOOD_WAIT"),
+    Refusal(errors.SlowModeWaitError, TooManyRequests, _WAIT, "SLOWMODE_WAIT"),
+    Refusal(errors.FloodPremiumWaitError, TooManyRequests, _WAIT, "FLOOD_PREMIUM_WAIT"),
+    Refusal(errors.FloodTestPhoneWaitError, TooManyRequests, _WAIT, "FLOOD_WAIT"),
+    Refusal(
+        errors.FrozenMethodInvalidError, Forbidden, "Telegram froze this account: it can only read", "profile_frozen"
+    ),
+    Refusal(
+        errors.PeerFloodError,
+        Forbidden,
+        "Telegram limited this account for spam: it may only write to its mutual contacts",
+        "peer_flood",
+    ),
+    Refusal(
+        "ALLOW_PAYMENT_REQUIRED*",
+        Forbidden,
+        "the recipient accepts messages from non-contacts only when paid for in Stars",
+        "payment_required",
+        details=_stars,
+    ),
+    Refusal(
+        "PRIVACY_PREMIUM_REQUIRED",
+        Forbidden,
+        "the recipient accepts messages only from Telegram Premium users",
+        "premium_required",
+    ),
+    Refusal(
+        errors.PhoneNumberInvalidError, ValidationFailed, "Telegram rejected the phone number", "PHONE_NUMBER_INVALID"
+    ),
+    Refusal(errors.PhoneCodeInvalidError, BadRequest, "the login code is wrong", "PHONE_CODE_INVALID"),
+    Refusal(errors.PhoneCodeEmptyError, BadRequest, "the login code is empty", "PHONE_CODE_EMPTY"),
+    Refusal(errors.PhoneCodeExpiredError, Gone, "the login code has expired; start again", "PHONE_CODE_EXPIRED"),
+    Refusal(errors.PasswordHashInvalidError, BadRequest, "the 2FA password is wrong", "PASSWORD_HASH_INVALID"),
+    Refusal(BANNED_ERRORS, Forbidden, "Telegram has banned this phone number", "PHONE_NUMBER_BANNED"),
+    # Telegram's 401 is about the profile's session, not the API caller's token.
+    Refusal(
+        DEAUTHORIZED_ERRORS,
+        Conflict,
+        "Telegram no longer accepts this profile's session",
+        "profile_not_active",
+        unless=NOT_A_REFUSAL,
+    ),
+    Refusal(
+        errors.PhoneNumberUnoccupiedError,
+        BadRequest,
+        "no Telegram account uses this phone number",
+        "PHONE_NUMBER_UNOCCUPIED",
+    ),
+    # Another wait, without a length Telethon could read.
+    Refusal(errors.FloodError, TooManyRequests, "Telegram asks to wait: {name}", "{name}"),
+)
+
+
+@cache
+def _rows(operation: Operation) -> tuple[Refusal, ...]:
+    own = tuple(row for row in REFUSALS if operation in row.operations)
+    return own + tuple(row for row in REFUSALS if not row.operations)
+
+
+def refusal(exc: BaseException, operation: Operation) -> AppError | None:
+    """The API error of the rows that belong to `operation` itself, or None (the common rows are not asked)."""
+    for row in REFUSALS:
+        if operation in row.operations and row.matches(exc):
+            return row.build(exc)
+    return None
+
+
+def app_error(exc: BaseException, operation: Operation = "any") -> AppError:
+    """The API error for a Telethon error raised by `operation`: its rows, the common rows, then Telegram's status.
+
+    An RPC error no row names keeps Telegram's status when it is 400/403/404 (else 502) and its name as the code;
+    no answer is 503 `telegram_no_answer`; anything else (a dropped connection) is 503 `telegram_unavailable`.
+    """
+    if isinstance(exc, AppError) and operation in _KEEPS_APP_ERRORS:
         return exc
-    if (refused := account_refusal(exc)) is not None:  # the profile's own status was recorded by its watch
-        return refused
-    if isinstance(exc, FORBIDDEN_ERRORS):
-        return Forbidden(f"Telegram refused: {type(exc).__name__}", code=rpc_name(exc))
-    if isinstance(exc, NOT_FOUND_ERRORS):
-        return NotFound("receiver not found", code="peer_not_found")
-    if isinstance(exc, (errors.MessageTooLongError, errors.MessageEmptyError)):
-        return ValidationFailed(f"Telegram refused the text: {exc.message}", code=exc.message)
-    return to_app_error(exc)
+    for row in _rows(operation):
+        if row.matches(exc):
+            return row.build(exc)
+    if isinstance(exc, errors.RPCError):
+        status = exc.code if exc.code in _PASSED_THROUGH else 502
+        return AppError(f"Telegram answered {rpc_name(exc)}", code=rpc_name(exc), status=status)
+    if isinstance(exc, NoAnswer):
+        return ServiceUnavailable(str(exc), code=NO_ANSWER)
+    return ServiceUnavailable(f"Telegram is unreachable: {type(exc).__name__}", code="telegram_unavailable")
+
+
+def to_app_error(exc: Exception) -> AppError:
+    """Translate a Telethon error raised during a request into a precise 4xx/503 (the common rows)."""
+    return app_error(exc)
+
+
+def send_error(exc: Exception) -> AppError:
+    """Map a Telethon error of a send or read to the API's 4xx (the profile's own refusal as its status)."""
+    return app_error(exc, "send")
+
+
+def account_refusal(exc: BaseException) -> AppError | None:
+    """A request refused because Telegram banned or logged out the profile: 409 `profile_not_active`."""
+    return refusal(exc, "account")
+
+
+# -- the profile statuses an error means --------------------------------------------------------------------
+
+_STATUSES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    (BANNED_ERRORS, "banned"),
+    ((*DEAUTHORIZED_ERRORS, errors.AuthKeyNotFound), "deauthorized"),
+)
+_RESTRICTIONS: tuple[tuple[type[BaseException], str], ...] = (
+    (errors.FrozenMethodInvalidError, "frozen"),
+    (errors.PeerFloodError, "limited"),
+)
+
+
+def status_for(exc: BaseException) -> tuple[str, str] | None:
+    """The profile status an error means ('banned'/'deauthorized'), or None for transient errors."""
+    for matched, status in _STATUSES:
+        if isinstance(exc, matched):
+            return status, f"Telegram: {type(exc).__name__}"
+    return None
+
+
+def restriction_for(exc: BaseException) -> str | None:
+    """The restricted profile status an error means ('frozen' or 'limited'), or None."""
+    for matched, restriction in _RESTRICTIONS:
+        if isinstance(exc, matched):
+            return restriction
+    return None

@@ -14,7 +14,8 @@ from typing import Any
 
 from telethon import TelegramClient, errors, functions, types, utils
 
-from app.lib.errors import Forbidden, NotFound
+from app.lib.errors import NotFound
+from app.telegram.errors import refusal
 from app.telegram.peers import PeerRecord
 
 MAX_PAGE = 100
@@ -123,10 +124,11 @@ async def resolve_channel(
             entity = await client.get_entity((await resolve_username(key)).input_peer())
         else:
             entity = await client.get_entity(key)
-    except (ValueError, errors.UsernameInvalidError, errors.UsernameNotOccupiedError, errors.ChannelInvalidError):
-        raise NotFound("channel not found", code="channel_not_found") from None
-    except errors.ChannelPrivateError:
-        raise Forbidden("the channel is private and this profile is not a member", code="channel_private") from None
+    except Exception as exc:
+        refused = refusal(exc, "channel")
+        if refused is None:
+            raise
+        raise refused from None
     described = _describe(entity)
     if described is None:
         raise NotFound("no channel or group has this name", code="channel_not_found")
