@@ -52,6 +52,7 @@ class AccountInfo(msgspec.Struct, frozen=True):
 
 
 NUL_REPLACEMENT = "\ufffd"
+SERVICE = "service"  # the media_type of a service message (a join, a pin, a title change...)
 
 
 def without_nul(value: str) -> str:
@@ -192,7 +193,7 @@ def message_info(message: Any) -> MessageInfo:
     media_type, media = media_of(getattr(message, "media", None))
     media = _clean_media(media)
     if isinstance(message, types.MessageService):
-        media_type, media = "service", {"action": type(message.action).__name__}
+        media_type, media = SERVICE, {"action": type(message.action).__name__}
     reply = message.reply_to
     text = getattr(message, "message", None) or ""
     return MessageInfo(

@@ -22,49 +22,25 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telethon import TelegramClient, errors, types, utils
 
 from app.config import Settings
-from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, TelegramProfile, UpdateState
-from app.domain.events import services as events
-from app.domain.events.types import EventType
+from app.domain.messages.gap_store import Gap, GapStore, StoredRow
 from app.domain.messages.ingest import MessageIngest
-from app.domain.messages.reconcile import IN_FLIGHT_S, newest_stored_ids
+from app.domain.messages.reconcile import IN_FLIGHT_S
 from app.lib.logging import log_event
-from app.telegram.gaps import GapAwareClient, GapNotice
-from app.telegram.records import PeerInfo, message_info, peer_info
+from app.telegram.gap_reads import ChatWindow, GapReader, listen_for_gaps
+from app.telegram.gaps import GapNotice
+from app.telegram.history import FloodWait
+from app.telegram.records import SERVICE, MessageInfo, PeerInfo
 from app.telegram.runtime import ConnectedProfile, ProfileRuntime
 from app.telegram.updates import DeletedMessages, EditedMessage, NewMessage, ProfileRef, UpdateRecord
 
 log = logging.getLogger(__name__)
 ACCOUNT = 0  # the scope of account-level recovery (channels are scoped by their bare id)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRow:
-    telegram_id: int
-    text: str
-    edit_date: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    after_id: int
-    before_id: int
-    unchecked: bool = False  # stored messages whose edits and deletions could not be checked (not missing ones)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredChat:
-    ref: PeerInfo
-    newest: int
 
 
 class GapRecovery:
@@ -75,7 +51,7 @@ class GapRecovery:
         ingest: MessageIngest,
         settings: Settings,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._store = GapStore(sessionmaker)
         self._runtime = runtime
         self._ingest = ingest
         self._limit = settings.gap_recovery_limit
@@ -101,16 +77,8 @@ class GapRecovery:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _connected(self, connected: ConnectedProfile) -> None:
-        client = connected.client
-        if isinstance(client, GapAwareClient):
-            client.listen(functools.partial(self._noticed, connected))
-        async with self._sessionmaker() as session:
-            resumed = await session.scalar(
-                select(func.count())
-                .select_from(UpdateState)
-                .where(UpdateState.profile_id == connected.credentials.profile_id)
-            )
-        if resumed:  # a first connection has nothing to recover
+        listen_for_gaps(connected.client, functools.partial(self._noticed, connected))
+        if await self._store.resumed(connected.credentials.profile_id):  # a first connection has nothing to recover
             self.schedule(connected, ACCOUNT)
 
     def _noticed(self, connected: ConnectedProfile, notice: GapNotice) -> None:
@@ -151,86 +119,67 @@ class GapRecovery:
                     user_id=connected.credentials.owner_id,
                     profile_id=connected.credentials.profile_id,
                 )
-            if key not in self._again or not connected.client.is_connected():
+            if key not in self._again or not GapReader(connected.client).connected():
                 return
 
     async def recover(self, connected: ConnectedProfile, scope: int, *, refresh_quiet: bool = False) -> None:
-        credentials, client = connected.credentials, connected.client
+        credentials, reader = connected.credentials, GapReader(connected.client)
         profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
         if scope == ACCOUNT:
-            dialogs = [d for d in await client.get_dialogs(limit=self._dialogs) if d.message is not None]
-            targets = [(d.input_entity, peer_info(d.entity, d.id), d.message.id) for d in dialogs]
+            targets = await reader.dialogs(self._dialogs)
         else:
-            peer_id = utils.get_peer_id(types.PeerChannel(scope))
-            entity = await client.get_entity(peer_id)
-            targets = [(utils.get_input_peer(entity), peer_info(entity, peer_id), None)]
-        async with self._sessionmaker() as session:
-            bound_at = await session.scalar(
-                select(TelegramProfile.created_at).where(TelegramProfile.id == profile.profile_id)
-            )
-            stored = await newest_stored_ids(session, profile.profile_id, [ref.peer_id for _, ref, _ in targets])
+            targets = [await reader.channel(scope)]
+        bound_at, stored = await self._store.bound_at_and_newest(
+            profile.profile_id, [target.ref.peer_id for target in targets]
+        )
         if bound_at is None:
             return  # deleted meanwhile
         read: set[int] = set()
-        for peer, ref, top in targets:
-            newest = stored.get(ref.peer_id, 0)
-            if top is not None and top == newest:
+        for target in targets:
+            newest = stored.get(target.ref.peer_id, 0)
+            if target.top is not None and target.top == newest:
                 continue  # the account-wide pass reads only chats whose newest message changed
             await self._recover_chat(
-                client, profile, peer, ref, newest, bound_at - timedelta(seconds=1), report_unchecked=refresh_quiet
+                reader, profile, target, newest, bound_at - timedelta(seconds=1), report_unchecked=refresh_quiet
             )
-            read.add(ref.peer_id)
+            read.add(target.ref.peer_id)
         if scope == ACCOUNT and refresh_quiet:
-            await self._refresh_quiet_chats(client, profile, read, bound_at - timedelta(seconds=1))
+            await self._refresh_quiet_chats(reader, profile, read, bound_at - timedelta(seconds=1))
 
     async def _refresh_quiet_chats(
-        self, client: TelegramClient, profile: ProfileRef, read: set[int], bound_at: datetime
+        self, reader: GapReader, profile: ProfileRef, read: set[int], bound_at: datetime
     ) -> None:
         """Re-read the newest window of each stored private chat and basic group the dialog pass did not read.
 
         Bounded: at most `GAP_REFRESH_CHATS` chats (most recently active first), one window each; a flood wait
         is waited out as archive reads do. Chats beyond the bound are announced as unchecked.
         """
-        chats = [c for c in await self._stored_chats(profile.profile_id) if c.ref.peer_id not in read]
+        chats = [c for c in await self._store.chats(profile.profile_id) if c.ref.peer_id not in read]
         for position, chat in enumerate(chats):
             if position >= self._refresh_chats:
                 await self._announce(profile, chat.ref, Gap(0, chat.newest + 1, unchecked=True), 0)
                 continue
-            peer = await _input_peer(client, chat.ref)
+            target = await reader.stored_chat(chat.ref)
             while True:
                 try:
                     await self._recover_chat(
-                        client,
+                        reader,
                         profile,
-                        peer,
-                        chat.ref,
+                        target,
                         chat.newest,
                         bound_at,
                         limit=self._refresh_messages,
                         report_unchecked=True,
                     )
                     break
-                except errors.FloodWaitError as wait:
+                except FloodWait as wait:
                     await asyncio.sleep(wait.seconds)
-
-    async def _stored_chats(self, profile_id: UUID) -> list[StoredChat]:
-        """The profile's private chats and basic groups with stored messages, most recently active first."""
-        async with self._sessionmaker() as session:
-            rows = await session.execute(
-                select(Chat.peer_id, Chat.kind, Chat.title, Chat.username, Chat.access_hash)
-                .where(Chat.profile_id == profile_id, Chat.kind.in_(ACCOUNT_BOX_KINDS))
-                .order_by(Chat.last_message_at.desc().nulls_last())
-            )
-            chats = [PeerInfo(*row) for row in rows]
-            newest = await newest_stored_ids(session, profile_id, [c.peer_id for c in chats])
-        return [StoredChat(ref, newest[ref.peer_id]) for ref in chats if newest.get(ref.peer_id)]
 
     async def _recover_chat(
         self,
-        client: TelegramClient,
+        reader: GapReader,
         profile: ProfileRef,
-        peer: Any,
-        ref: PeerInfo,
+        target: ChatWindow,
         newest: int,
         bound_at: datetime,
         *,
@@ -238,7 +187,8 @@ class GapRecovery:
         report_unchecked: bool = False,
     ) -> None:
         limit = limit or self._limit
-        window = [m for m in await client.get_messages(peer, limit=limit) if not isinstance(m, types.MessageEmpty)]
+        ref = target.ref
+        window = await reader.window(target, limit)
         complete = len(window) < limit  # the whole history fits in the window
         oldest = min((m.id for m in window), default=0)
         young = datetime.now(UTC) - timedelta(seconds=IN_FLIGHT_S)
@@ -248,30 +198,27 @@ class GapRecovery:
             (
                 m
                 for m in window
-                if isinstance(m, types.Message)
-                and m.id > newest
-                and m.date >= bound_at
-                and not (m.out and m.date > young)
+                if m.media_type != SERVICE and m.id > newest and m.date >= bound_at and not (m.out and m.date > young)
             ),
             key=lambda m: m.id,
         )
-        records.extend(NewMessage(profile, ref, message_info(m), now) for m in fresh)
-        stored = await self._stored_window(profile.profile_id, ref.peer_id, 0 if complete else oldest, newest)
+        records.extend(NewMessage(profile, ref, m, now) for m in fresh)
+        stored = await self._store.window(profile.profile_id, ref.peer_id, 0 if complete else oldest, newest)
         present = {m.id: m for m in window}
         gone = sorted(row.telegram_id for row in stored if row.telegram_id not in present)
         for row in stored:
             message = present.get(row.telegram_id)
-            if isinstance(message, types.Message) and _edited(row, message):
-                records.append(EditedMessage(profile, ref, message_info(message), now))
+            if message is not None and message.media_type != SERVICE and _edited(row, message):
+                records.append(EditedMessage(profile, ref, message, now))
         if gone:
             channel = ref.peer_id if str(ref.peer_id).startswith("-100") else None
             records.append(DeletedMessages(profile, channel, tuple(gone), now))
         for record in records:
             await self._ingest.queue.put(record)
         self.recovered += len(fresh)
-        gap = await self._unread_gap(client, peer, newest, oldest, complete)
+        gap = await self._unread_gap(reader, target, newest, oldest, complete)
         if gap is None and report_unchecked and not complete:
-            gap = await self._unchecked(profile.profile_id, ref.peer_id, oldest)
+            gap = await self._store.unchecked(profile.profile_id, ref.peer_id, oldest)
         if fresh or gap:
             log_event(
                 "warning" if gap else "info",
@@ -291,46 +238,13 @@ class GapRecovery:
             await self._announce(profile, ref, gap, len(fresh))
 
     async def _unread_gap(
-        self, client: TelegramClient, peer: Any, newest: int, oldest: int, complete: bool
+        self, reader: GapReader, target: ChatWindow, newest: int, oldest: int, complete: bool
     ) -> Gap | None:
         """The ids between the stored newest and the window that the limit left unread, if any message is there."""
         if complete or newest == 0 or oldest <= newest + 1:
             return None
-        beyond = await client.get_messages(peer, limit=1, max_id=oldest, min_id=newest)
+        beyond = await reader.any_between(target, above=newest, below=oldest)
         return Gap(newest, oldest) if beyond else None
-
-    async def _unchecked(self, profile_id: UUID, peer_id: int, oldest: int) -> Gap | None:
-        """Stored messages below the window: their edits and deletions could not be checked."""
-        async with self._sessionmaker() as session:
-            lowest = await session.scalar(
-                select(func.min(Message.telegram_message_id))
-                .join(Chat, Chat.id == Message.chat_id)
-                .where(
-                    Chat.profile_id == profile_id,
-                    Chat.peer_id == peer_id,
-                    Message.telegram_message_id < oldest,
-                    Message.is_deleted.is_(False),
-                )
-            )
-        return Gap(int(lowest) - 1, oldest, unchecked=True) if lowest else None
-
-    async def _stored_window(self, profile_id: UUID, peer_id: int, low: int, high: int) -> list[StoredRow]:
-        if high <= 0:
-            return []
-        async with self._sessionmaker() as session:
-            rows = await session.execute(
-                select(Message.telegram_message_id, Message.text, Message.edit_date)
-                .join(Chat, Chat.id == Message.chat_id)
-                .where(
-                    Chat.profile_id == profile_id,
-                    Chat.peer_id == peer_id,
-                    Message.telegram_message_id.is_not(None),
-                    Message.telegram_message_id >= low,
-                    Message.telegram_message_id <= high,
-                    Message.is_deleted.is_(False),
-                )
-            )
-            return [StoredRow(int(tid or 0), text or "", edit) for tid, text, edit in rows]
 
     async def _announce(self, profile: ProfileRef, ref: PeerInfo, gap: Gap, recovered: int) -> None:
         # Two passes over one chat at once (the reconnect's account pass and a TooLong notice of the channel)
@@ -342,44 +256,11 @@ class GapRecovery:
         while len(self._announced) > 10_000:
             del self._announced[next(iter(self._announced))]
         self.gaps += 1
-        async with self._sessionmaker.begin() as session:
-            chat_id = await session.scalar(
-                select(Chat.id).where(Chat.profile_id == profile.profile_id, Chat.peer_id == ref.peer_id)
-            )
-            await events.emit(
-                session,
-                user_id=profile.owner_id,
-                type=EventType.GAP,
-                profile=profile.phone,
-                data={
-                    "conversation_id": str(chat_id) if chat_id else None,
-                    "peer": {"id": ref.peer_id, "kind": ref.kind, "title": ref.title},
-                    "after_id": gap.after_id,
-                    "before_id": gap.before_id,
-                    "recovered": recovered,
-                    "unchecked": gap.unchecked,
-                    "reason": (
-                        "edits and deletions of these stored messages could not be checked (beyond GAP_REFRESH_*)"
-                        if gap.unchecked
-                        else "more messages were missed than GAP_RECOVERY_LIMIT allows reading"
-                    ),
-                },
-            )
+        await self._store.announce(profile, ref, gap, recovered)
 
 
-async def _input_peer(client: TelegramClient, ref: PeerInfo) -> Any:
-    """The stored chat as an InputPeer: from the profile's peers, else from the chat's own access hash."""
-    try:
-        return await client.get_input_entity(ref.peer_id)
-    except ValueError:
-        real_id, peer_type = utils.resolve_id(ref.peer_id)
-        if peer_type is types.PeerChat:
-            return types.InputPeerChat(real_id)
-        return types.InputPeerUser(real_id, ref.access_hash or 0)
-
-
-def _edited(row: StoredRow, message: types.Message) -> bool:
-    if (message.message or "") != row.text:
+def _edited(row: StoredRow, message: MessageInfo) -> bool:
+    if message.text != row.text:
         return True
     if message.edit_date is None:
         return False
