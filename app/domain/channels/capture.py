@@ -96,7 +96,7 @@ async def fetch_and_store(
     Live updates may store the same posts meanwhile: the upserts skip what exists, and a unique-key race is
     retried (the retry finds the rows).
     """
-    from app.domain.messages import store  # the messages store imports this module for event context
+    from app.domain.messages import bulk_store  # the messages store imports this module for event context
 
     async with sessionmaker() as session:
         channel = await session.get(Channel, channel_id)
@@ -119,7 +119,7 @@ async def fetch_and_store(
     for attempt in range(5):
         try:
             async with sessionmaker.begin() as session:
-                stored = await store.record_new_many(session, updates)
+                stored = await bulk_store.record_new_many(session, updates)
             return len(stored)
         except IntegrityError:
             await asyncio.sleep(0.05 * (attempt + 1))

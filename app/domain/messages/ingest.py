@@ -23,7 +23,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.domain.messages import store
+from app.domain.messages import bulk_store, store, update_states
 from app.lib.logging import log_event
 from app.telegram.runtime import ConnectedProfile, LiveClient, ProfileCredentials, ProfileRuntime
 from app.telegram.updates import (
@@ -103,7 +103,7 @@ class MessageIngest:
 
     async def _prepare(self, credentials: ProfileCredentials, client: LiveClient) -> None:
         async with self._sessionmaker() as session:
-            states = await store.load_states(session, credentials.profile_id)
+            states = await update_states.load_states(session, credentials.profile_id)
         self._feeds.replace(open_feed(credentials, client, states, self.queue.put, self._checkpoint_interval_s))
 
     async def _connected(self, connected: ConnectedProfile) -> None:
@@ -158,12 +158,12 @@ class MessageIngest:
                         run.append(record)
                         continue
                     if run:
-                        await store.record_new_many(session, run)
+                        await bulk_store.record_new_many(session, run)
                         run, cache = [], {}
                     await self._apply(session, record, cache)
                 if run:
-                    await store.record_new_many(session, run)
-                await store.save_states(
+                    await bulk_store.record_new_many(session, run)
+                await update_states.save_states(
                     session,
                     {pid: cp.states for pid, cp in checkpoints.items() if pid not in self._held_back},
                 )
@@ -205,7 +205,7 @@ class MessageIngest:
         elif isinstance(record, ReadReceipt):
             await store.record_read(session, record)
         elif isinstance(record, Checkpoint) and record.profile.profile_id not in self._held_back:
-            await store.save_states(session, {record.profile.profile_id: record.states})
+            await update_states.save_states(session, {record.profile.profile_id: record.states})
 
 
 def build_ingest(

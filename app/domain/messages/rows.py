@@ -11,6 +11,11 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from advanced_alchemy.mixins.uuid import uuid7
+
+from app.db.models import MessageStatus
+from app.telegram.records import MessageInfo
+
 
 class ChatLike(Protocol):
     @property
@@ -134,3 +139,24 @@ class MessageRow:
             "created_at": now,
             "updated_at": now,
         }
+
+
+def message_row(chat: ChatLike, record: MessageInfo) -> MessageRow:
+    """The new row of a message from Telegram (its status follows its direction)."""
+    return MessageRow(
+        id=uuid7(),
+        chat_id=chat.id,
+        telegram_message_id=record.id,
+        direction="out" if record.out else "in",
+        status=MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value,
+        sender_id=record.sender_id,
+        sender_name=record.sender_name[:255] if record.sender_name else None,
+        text=record.text,
+        media_type=record.media_type,
+        media=record.media,
+        date=record.date,
+        edit_date=record.edit_date,
+        reply_to=record.reply_to,
+        text_sanitized=record.text_sanitized,
+        entities=record.entities,
+    )

@@ -15,7 +15,7 @@ from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateS
 from app.domain.channels.failover import FAILOVER_STATUSES, request_failover, retry_failed_soon
 from app.domain.events import services as events
 from app.domain.events.types import EventType
-from app.domain.messages.store import state_row
+from app.domain.messages.update_states import state_row
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound
