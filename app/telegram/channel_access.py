@@ -16,7 +16,7 @@ from uuid import UUID
 from telethon import TelegramClient, errors, events, functions, types, utils
 
 from app.lib.logging import log_event
-from app.telegram.runtime import ProfileCredentials
+from app.telegram.runtime_contract import ProfileCredentials
 
 REMOVED = "the profile was removed from the channel"
 FORBIDDEN = "the channel is forbidden to the profile (banned from it, or the channel was deleted)"

@@ -22,7 +22,8 @@ from telethon import TelegramClient
 from app.db.models import KnownPeer
 from app.lib.tasks import running_task
 from app.telegram.peers import PeerRecord, ProfileSession
-from app.telegram.runtime import ProfileCredentials, ProfileRuntime
+from app.telegram.runtime import ProfileRuntime
+from app.telegram.runtime_contract import ProfileCredentials
 
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 1.0

@@ -21,7 +21,7 @@ from app.lib.errors import Conflict
 from app.telegram.bus import CommandBus
 from app.telegram.commands import ProfileCommands, routed_operations
 from app.telegram.leases import LeaseStore
-from app.telegram.runtime import lease_name
+from app.telegram.runtime_contract import lease_name
 
 ROUTED = routed_operations(ProfileCommands)
 

@@ -8,10 +8,9 @@ once per `health_interval_s`, so a ban is found at the next call or within that 
 
 A connection ends in one order, whatever ends it (a worker joining, SIGTERM, a lost lease): the client is
 disconnected (intake stops), the release hooks commit what it queued, and only then is the lease released,
-so the next owner catches up from a checkpoint that covers everything this one stored. A lease taken fresh
-from a lease store that has just restarted (Redis lost its keys) waits two renewal intervals of the store's
-uptime before connecting: a previous holder that lost the lease without noticing notices on its next renewal
-and disconnects first, so one session is never live twice.
+so the next owner catches up from a checkpoint that covers everything this one stored. How the lease is taken,
+kept and held while draining, so one session is never live twice: app.telegram.profile_lease. What the runtime
+and the rest of the service hand each other: app.telegram.runtime_contract.
 """
 
 from __future__ import annotations
@@ -20,9 +19,7 @@ import asyncio
 import contextlib
 import functools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any
 from uuid import UUID
 
 from telethon import TelegramClient, functions, types
@@ -30,84 +27,23 @@ from telethon import TelegramClient, functions, types
 from app.lib.logging import log_event
 from app.telegram.connector import TelegramConnector
 from app.telegram.errors import status_for
-from app.telegram.health import AccountWatch, Restriction
+from app.telegram.exclusive import exclusive_client
+from app.telegram.health import AccountWatch
 from app.telegram.leases import LeaseStore
 from app.telegram.membership import Membership, SingleProcessMembership, rendezvous_owner
-from app.telegram.records import AccountInfo, account_info
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileCredentials:
-    """What it takes to connect one profile (decrypted in memory only)."""
-
-    profile_id: UUID
-    owner_id: UUID
-    phone: str
-    session: str
-    api_id: int
-    api_hash: str
-
-    def __repr__(self) -> str:
-        return f"ProfileCredentials(profile_id={self.profile_id}, phone={self.phone!r}, session=***)"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectedProfile:
-    credentials: ProfileCredentials
-    client: TelegramClient
-    me: AccountInfo
-
-
-class ProfileSource(Protocol):
-    """Where the runtime reads profiles and reports what happened to them (implemented by the profiles domain)."""
-
-    async def active_profile_ids(self) -> list[UUID]: ...
-
-    async def credentials(self, profile_id: UUID) -> ProfileCredentials | None:
-        """Credentials of a profile that should be connected now, or None (deleted, deactivated, dead)."""
-
-    async def connected(self, profile_id: UUID, me: AccountInfo, worker_id: str) -> None: ...
-
-    async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None: ...
-
-    async def failed(self, profile_id: UUID, status: str, reason: str) -> None: ...
-
-    async def restricted(self, profile_id: UUID, restriction: Restriction) -> None:
-        """The account is frozen or spam-limited (it stays connected: it can still read)."""
-
-    async def freeze_state(self, profile_id: UUID, freeze: Restriction | None) -> None:
-        """What help.getAppConfig says about a freeze now (None: not frozen, a freeze was lifted)."""
-
-    async def limit_check(self, profile_id: UUID) -> None:
-        """A spam limit whose re-check time (`limited_until`) has passed is assumed lifted."""
-
-
-ClientHook = Callable[[ConnectedProfile], Awaitable[None]]
-# Called with a profile's new client before it connects (update handlers and stored update state go here,
-# so nothing the connect-time catch-up fetches is dispatched before they exist).
-PrepareHook = Callable[[ProfileCredentials, TelegramClient], Awaitable[None]]
-# A profile's client as hooks outside app.telegram hold it: a handle to pass back to app.telegram, never driven.
-LiveClient: TypeAlias = TelegramClient
-# Called after a profile's client disconnected and before its lease is released: commit what it queued.
-ReleaseHook = Callable[[UUID], Awaitable[None]]
-
-
-class Ending:
-    """Why a connection ended (the `reason` of `profile.disconnected`)."""
-
-    HANDED_OVER = "handed_over"  # another live worker is the profile's owner now
-    LEASE_LOST = "lease_lost"  # the lease expired or the lease store is unreachable
-    SHUTDOWN = "shutdown"
-    DEACTIVATED = "deactivated"
-    CONNECTION_LOST = "connection_lost"
-    ERROR = "error"
-
+from app.telegram.profile_lease import ProfileLease
+from app.telegram.records import account_info
+from app.telegram.runtime_contract import (
+    ClientHook,
+    ConnectedProfile,
+    Ending,
+    PrepareHook,
+    ProfileCredentials,
+    ProfileSource,
+    ReleaseHook,
+)
 
 REFUSED_DISCONNECT_DELAY_S = 1.0
-
-
-def lease_name(profile_id: UUID) -> str:
-    return f"profile:{profile_id}"
 
 
 class ProfileRuntime:
@@ -254,11 +190,14 @@ class ProfileRuntime:
 
     # -- supervision -----------------------------------------------------------------------------------------
 
+    def _lease(self, profile_id: UUID) -> ProfileLease:
+        return ProfileLease(self.leases, profile_id, self.instance_id, self.lease_ttl_ms, self.owns)
+
     async def _supervise(self, profile_id: UUID) -> None:
         backoff = 1.0
-        name = lease_name(profile_id)
+        lease = self._lease(profile_id)
         while not self._stopping:
-            if not await self._take_lease(profile_id):
+            if not await lease.take():
                 await asyncio.sleep(min(2.0, self.lease_ttl_ms / 3000))
                 continue
             try:
@@ -277,7 +216,7 @@ class ProfileRuntime:
                 outcome = "retry"
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(self.leases.release(name, self.instance_id))
+                    await asyncio.shield(lease.release())
             if outcome == "stop":
                 return
             if outcome == "retry":
@@ -285,30 +224,6 @@ class ProfileRuntime:
                 backoff = min(backoff * 2, self._backoff_max_s)
             else:
                 backoff = 1.0
-
-    async def _take_lease(self, profile_id: UUID) -> bool:
-        """Hold the profile's lease as its assigned owner (see the module docstring for the wait after a restart)."""
-        name = lease_name(profile_id)
-        if not self.owns(profile_id):
-            return False
-        try:
-            if not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
-                return False
-            uptime = await self.leases.uptime_s()
-            settle = 2 * self._renew_interval_s
-            if uptime is None or uptime >= settle:
-                return True
-            await asyncio.sleep(settle - uptime)
-            if self.owns(profile_id) and await self.leases.renew(name, self.instance_id, self.lease_ttl_ms):
-                return True
-            await self.leases.release(name, self.instance_id)
-        except Exception:  # the lease store is unreachable: try again later
-            return False
-        return False
-
-    @property
-    def _renew_interval_s(self) -> float:
-        return self.lease_ttl_ms / 3000
 
     async def _run_once(self, profile_id: UUID) -> str:
         """Connect and stay connected; returns 'stop', 'retry' or 'again' (the lease was lost)."""
@@ -327,7 +242,7 @@ class ProfileRuntime:
             limited_recheck_s=self.limited_recheck_s,
         )
         client.on_refusal = watch.on_refusal
-        renewer = asyncio.create_task(self._keep_lease(profile_id, client))
+        renewer = asyncio.create_task(self._lease(profile_id).keep(client))
         ending = Ending.ERROR
         announced = False
         health: asyncio.Task[None] | None = None
@@ -378,7 +293,7 @@ class ProfileRuntime:
     ) -> None:
         """Stop intake, commit what was queued while still holding the lease, then let the lease go."""
         renewer.cancel()  # it would stop renewing once another worker is the owner; the drain needs the lease
-        holder = asyncio.create_task(self._hold_lease(credentials.profile_id))
+        holder = asyncio.create_task(self._lease(credentials.profile_id).hold())
         try:
             with contextlib.suppress(Exception):
                 await client.disconnect()
@@ -400,13 +315,6 @@ class ProfileRuntime:
             self._log_connection(credentials, "profile.disconnected", "disconnected", reason=ending)
             with contextlib.suppress(Exception):
                 await self.source.disconnected(credentials.profile_id, self.instance_id, ending)
-
-    async def _hold_lease(self, profile_id: UUID) -> None:
-        """Keep renewing a lease we still hold (never re-taking a lost one) while a disconnected client drains."""
-        while True:
-            await asyncio.sleep(self._renew_interval_s)
-            with contextlib.suppress(Exception):
-                await self.leases.renew(lease_name(profile_id), self.instance_id, self.lease_ttl_ms)
 
     def _log_connection(
         self, credentials: ProfileCredentials, event: str, what: str, reason: str | None = None
@@ -450,71 +358,7 @@ class ProfileRuntime:
         await self.source.failed(profile_id, status, reason)
         return "stop"
 
-    async def _keep_lease(self, profile_id: UUID, client: TelegramClient) -> str:
-        """Renew the lease; if it is lost, disconnect at once so two processes never share the session.
-
-        Returns why it ended the connection (an `Ending`).
-        """
-        while True:
-            await asyncio.sleep(self._renew_interval_s)
-            if not self.owns(profile_id):
-                log_event(
-                    "info",
-                    "telegram.runtime",
-                    "profile.handed_over",
-                    "another worker owns this profile now; disconnecting",
-                    profile_id=profile_id,
-                    context={"worker_id": self.instance_id},
-                )
-                await client.disconnect()
-                return Ending.HANDED_OVER
-            try:
-                held = await self.leases.renew(lease_name(profile_id), self.instance_id, self.lease_ttl_ms)
-            except Exception:
-                held = False  # the lease store is unreachable: assume the worst
-            if not held:
-                log_event(
-                    "warning",
-                    "telegram.runtime",
-                    "profile.lease_lost",
-                    "lost the profile lease; disconnecting",
-                    profile_id=profile_id,
-                    context={"worker_id": self.instance_id},
-                )
-                await client.disconnect()
-                return Ending.LEASE_LOST
-
     # -- one-off work on a profile's session ----------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def exclusive_client(
-        self, credentials: ProfileCredentials, *, wait_s: float = 10.0
-    ) -> AsyncIterator[TelegramClient]:
-        """A short-lived client for a profile this process does not keep connected, under its lease."""
-        name = lease_name(credentials.profile_id)
-        deadline = asyncio.get_running_loop().time() + wait_s
-        while not await self.leases.acquire(name, self.instance_id, self.lease_ttl_ms):
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("the profile is connected by another process")
-            await asyncio.sleep(0.2)
-        client = self.connector.client(
-            credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, receive_updates=False
-        )
-        watch = AccountWatch(
-            self.source,
-            credentials.profile_id,
-            client,
-            self.health_interval_s,
-            limited_recheck_s=self.limited_recheck_s,
-        )
-        client.on_refusal = watch.on_refusal
-        try:
-            await client.connect()
-            yield client
-        finally:
-            with contextlib.suppress(Exception):
-                await client.disconnect()
-            await self.leases.release(name, self.instance_id)
 
     async def log_out(self, credentials: ProfileCredentials) -> None:
         """Terminate the session at Telegram (stopping the local client first); a dead session is fine.
@@ -523,7 +367,7 @@ class ProfileRuntime:
         """
         self._retired.add(credentials.profile_id)
         await self.deactivate(credentials.profile_id)
-        async with self.exclusive_client(credentials) as client:
+        async with exclusive_client(self, credentials) as client:
             try:
                 await client(functions.auth.LogOutRequest())
             except Exception as exc:

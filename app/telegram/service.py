@@ -19,7 +19,8 @@ from app.telegram.lookups import UsernameLookups
 from app.telegram.membership import Membership, RedisMembership, SingleProcessMembership
 from app.telegram.pacing import PacingLimits, SendGovernor
 from app.telegram.routed import RoutedProfileCommands
-from app.telegram.runtime import ProfileCredentials, ProfileRuntime, ProfileSource, lease_name
+from app.telegram.runtime import ProfileRuntime
+from app.telegram.runtime_contract import ProfileCredentials, ProfileSource, lease_name
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from telethon import TelegramClient, events, types, utils
 
 from app.telegram import internals
 from app.telegram.records import MessageInfo, PeerInfo, message_info, peer_info
-from app.telegram.runtime import ProfileCredentials
+from app.telegram.runtime_contract import ProfileCredentials
 
 log = logging.getLogger(__name__)
 

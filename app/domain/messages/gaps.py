@@ -36,7 +36,8 @@ from app.telegram.gap_reads import ChatWindow, GapReader, listen_for_gaps
 from app.telegram.gaps import GapNotice
 from app.telegram.history import FloodWait
 from app.telegram.records import SERVICE, MessageInfo, PeerInfo
-from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+from app.telegram.runtime import ProfileRuntime
+from app.telegram.runtime_contract import ConnectedProfile
 from app.telegram.updates import DeletedMessages, EditedMessage, NewMessage, ProfileRef, UpdateRecord
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.domain.messages import bulk_store, store, update_states
 from app.lib.logging import log_event
-from app.telegram.runtime import ConnectedProfile, LiveClient, ProfileCredentials, ProfileRuntime
+from app.telegram.runtime import ProfileRuntime
+from app.telegram.runtime_contract import ConnectedProfile, LiveClient, ProfileCredentials
 from app.telegram.updates import (
     Checkpoint,
     DeletedMessages,

@@ -29,7 +29,8 @@ from app.lib.logging import log_event
 from app.lib.tasks import running_task
 from app.telegram.commands import ProfileCommands
 from app.telegram.records import MessageInfo, PeerInfo
-from app.telegram.runtime import ConnectedProfile, ProfileRuntime
+from app.telegram.runtime import ProfileRuntime
+from app.telegram.runtime_contract import ConnectedProfile
 from app.telegram.updates import NewMessage, ProfileRef
 
 log = logging.getLogger(__name__)

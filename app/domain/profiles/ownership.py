@@ -17,7 +17,7 @@ from app.db.models import TelegramProfile
 from app.domain.profiles import services
 from app.domain.profiles.schemas import ConnectionState, ProfileConnection
 from app.telegram.leases import LeaseStore
-from app.telegram.runtime import lease_name
+from app.telegram.runtime_contract import lease_name
 
 
 def connection_of(profile: TelegramProfile, holder: str | None) -> ProfileConnection:
