@@ -1,14 +1,65 @@
-"""The update state a profile starts from: fetched from Telegram when it is bound or imported.
+"""Update-state checkpoints, behind one seam: what a client's state is, where a client resumes, where a profile starts.
 
-Stored as the profile's first checkpoint, so its first connection (by whichever worker, however much later)
-catches up with getDifference from the moment of binding instead of starting from "now".
+Telethon's `StringSession` keeps no update state, and Telethon saves it only now and then, so the service keeps
+each profile's (pts, qts, date, seq and per-channel pts) in its own database. Three operations touch it:
+- `snapshot(client)`: the client's MessageBox state now (None while an update it covers is still being
+  dispatched); the feed (app.telegram.updates) hands it to the writer behind the messages it covers.
+- `resume(client, states)`: a not yet connected client starts from the stored state (`catch_up=True` then
+  fetches the difference).
+- `binding_checkpoint(client)`: the account's state when a profile is bound or imported, its first checkpoint.
+The Telethon internals read here live in app.telegram.internals (pinned by a test against the installed Telethon).
 """
 
 from __future__ import annotations
 
-from telethon import TelegramClient, functions
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from app.telegram.updates import StoredState
+from telethon import TelegramClient, functions, types
+
+from app.telegram import internals
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """One row of update state: entity 0 is the account, others are channel ids (bare, as Telethon keys them)."""
+
+    entity_id: int
+    pts: int
+    qts: int = 0
+    date: int = 0
+    seq: int = 0
+    access_hash: int | None = None
+
+
+def snapshot(client: TelegramClient) -> tuple[StoredState, ...] | None:
+    """The client's MessageBox state, or None while Telethon still dispatches updates it covers (or holds none)."""
+    if internals.dispatching(client):
+        return None
+    state = internals.message_box_state(client)
+    if state is None or not state[0]["pts"]:
+        return None
+    account, channels = state
+    states = [StoredState(0, account["pts"], account["qts"] or 0, internals.account_date(account), account["seq"] or 0)]
+    for channel_id, pts in sorted(channels.items()):
+        states.append(StoredState(channel_id, pts, access_hash=internals.channel_access_hash(client, channel_id)))
+    return tuple(states)
+
+
+def resume(client: TelegramClient, states: list[StoredState]) -> None:
+    """Seed a not yet connected client's session with stored state, so `connect()` resumes from it."""
+    session: Any = client.session
+    for state in states:
+        if state.entity_id == 0:
+            moment = datetime.fromtimestamp(state.date, UTC)
+            session.set_update_state(0, types.updates.State(state.pts, state.qts, moment, state.seq, unread_count=0))
+        elif state.access_hash is not None:
+            session.process_entities(
+                types.contacts.ResolvedPeer(None, [types.InputPeerChannel(state.entity_id, state.access_hash)], [])
+            )
+            now = datetime.now(UTC)
+            session.set_update_state(state.entity_id, types.updates.State(state.pts, 0, now, 0, unread_count=0))
 
 
 async def binding_checkpoint(client: TelegramClient) -> tuple[StoredState, ...]:

@@ -14,6 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from telethon import TelegramClient
+from telethon.sessions import MemorySession
+
+# Every private name the service reads or overrides, by the class that has it: the pin test checks each against
+# the installed Telethon. (`Message._sender` is an instance attribute: the test reads it from a real message.)
+PRIVATE_NAMES: dict[type[Any], tuple[str, ...]] = {
+    TelegramClient: ("_event_handler_tasks", "_message_box", "_mb_entity_cache", "_call"),
+    MemorySession: ("_entity_to_row",),
+}
 
 
 def dispatching(client: TelegramClient) -> bool:

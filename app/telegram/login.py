@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from telethon import TelegramClient, errors, functions, types
 
 from app.lib.errors import Conflict
-from app.telegram.checkpoints import binding_checkpoint
+from app.telegram.checkpoints import StoredState, binding_checkpoint
 from app.telegram.connector import TelegramConnector, session_string
 from app.telegram.errors import to_app_error
 from app.telegram.leases import LeaseStore
 from app.telegram.records import AccountInfo, account_info
-from app.telegram.updates import StoredState
 
 STEP_LEASE_MS = 60_000
 

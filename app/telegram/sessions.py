@@ -21,10 +21,9 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
 from app.lib.errors import ValidationFailed
-from app.telegram.checkpoints import binding_checkpoint
+from app.telegram.checkpoints import StoredState, binding_checkpoint
 from app.telegram.connector import TELEGRAM_DCS, TelegramConnector
 from app.telegram.records import AccountInfo, account_info
-from app.telegram.updates import StoredState
 
 MAX_SESSION_FILE_BYTES = 1_000_000
 PARSE_TIME_LIMIT_S = 0.5

@@ -4,7 +4,8 @@ The feed also takes update-state checkpoints. A checkpoint is a snapshot of the 
 every update it covers has already been handed to the queue (no handler of ours is running and no dispatch
 task is pending); it travels through the same FIFO queue, so the writer stores it only after the messages
 before it are committed. Clients start from the last stored checkpoint with `catch_up=True`, so Telegram's
-getDifference returns what arrived while the service was down.
+getDifference returns what arrived while the service was down. Reading and seeding the state itself is
+app.telegram.checkpoints.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from telethon import TelegramClient, events, types, utils
 
-from app.telegram import internals
+from app.telegram import checkpoints
+from app.telegram.checkpoints import StoredState
 from app.telegram.records import MessageInfo, PeerInfo, message_info, peer_info
 from app.telegram.runtime_contract import ProfileCredentials
 
@@ -66,18 +67,6 @@ class ReadReceipt:
     outbox: bool  # True: the peer read our messages; False: we read theirs (on another device)
     still_unread: int | None
     received_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class StoredState:
-    """One row of update state: entity 0 is the account, others are channel ids (bare, as Telethon keys them)."""
-
-    entity_id: int
-    pts: int
-    qts: int = 0
-    date: int = 0
-    seq: int = 0
-    access_hash: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,19 +170,9 @@ class UpdateFeed:
 
     def snapshot(self) -> tuple[StoredState, ...] | None:
         """The MessageBox state, or None while an update it covers may not have reached the sink yet."""
-        if self._inflight or internals.dispatching(self.client):
+        if self._inflight:
             return None
-        state = internals.message_box_state(self.client)
-        if state is None or not state[0]["pts"]:
-            return None
-        account, channels = state
-        states = [
-            StoredState(0, account["pts"], account["qts"] or 0, internals.account_date(account), account["seq"] or 0)
-        ]
-        for channel_id, pts in sorted(channels.items()):
-            access_hash = internals.channel_access_hash(self.client, channel_id)
-            states.append(StoredState(channel_id, pts, access_hash=access_hash))
-        return tuple(states)
+        return checkpoints.snapshot(self.client)
 
     async def _checkpoints(self) -> None:
         while True:
@@ -207,26 +186,11 @@ class UpdateFeed:
             await self._sink(Checkpoint(self.profile, states, asyncio.get_running_loop().time()))
 
 
-def load_update_state(client: TelegramClient, states: list[StoredState]) -> None:
-    """Seed a not yet connected client's session with stored state, so `connect()` resumes from it."""
-    session: Any = client.session
-    for state in states:
-        if state.entity_id == 0:
-            moment = datetime.fromtimestamp(state.date, UTC)
-            session.set_update_state(0, types.updates.State(state.pts, state.qts, moment, state.seq, unread_count=0))
-        elif state.access_hash is not None:
-            session.process_entities(
-                types.contacts.ResolvedPeer(None, [types.InputPeerChannel(state.entity_id, state.access_hash)], [])
-            )
-            now = datetime.now(UTC)
-            session.set_update_state(state.entity_id, types.updates.State(state.pts, 0, now, 0, unread_count=0))
-
-
 def open_feed(
     credentials: ProfileCredentials, client: TelegramClient, states: list[StoredState], sink: Sink, interval_s: float
 ) -> UpdateFeed:
     """A not yet connected client resumed from `states`, its handlers feeding `sink`."""
-    load_update_state(client, states)
+    checkpoints.resume(client, states)
     feed = UpdateFeed(credentials, client, sink, interval_s)
     feed.install()
     return feed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telethon import TelegramClient, events, types
+from telethon import TelegramClient, events, functions, types
 from telethon.sessions import MemorySession
 
 from app.sandbox import SandboxDC
@@ -35,6 +35,29 @@ async def test_the_internals_the_service_reads_are_where_it_reads_them(dc: Sandb
     assert internals.channel_access_hash(client, 424242) is None  # a channel this client never saw
 
 
-def test_the_private_methods_the_service_overrides_exist() -> None:
+async def test_the_message_box_keeps_the_access_hash_of_a_channel_it_saw(dc: SandboxDC, login_as, alice, bob) -> None:
+    news = dc.control.create_channel(title="Pinned", username="pinned_news", creator=bob, broadcast=True)
+    client = await login_as(alice)
+    received: asyncio.Queue = asyncio.Queue()
+
+    async def on_new(event) -> None:
+        received.put_nowait(event.message)
+
+    client.add_event_handler(on_new, events.NewMessage())
+    entity = await client.get_entity("pinned_news")
+    await client(functions.channels.JoinChannelRequest(entity))
+    await dc.control.as_user(bob).post(news, "a post")  # its update carries the channel into the MessageBox
+    await asyncio.wait_for(received.get(), 5)
+    assert internals.channel_access_hash(client, news.id) == entity.access_hash
+    state = internals.message_box_state(client)
+    assert state is not None
+    assert news.id in state[1]  # the channel's own pts
+
+
+async def test_every_private_name_is_where_the_service_reads_it(dc: SandboxDC, make_client) -> None:
+    instances = {TelegramClient: make_client(None), MemorySession: MemorySession()}
+    for cls, names in internals.PRIVATE_NAMES.items():
+        for name in names:
+            assert hasattr(instances[cls], name), f"Telethon's {cls.__name__} has no {name} any more"
     assert callable(TelegramClient._call)
     assert callable(MemorySession._entity_to_row)

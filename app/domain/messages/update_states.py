@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import UpdateState
-from app.telegram.updates import StoredState
+from app.telegram.checkpoints import StoredState
 
 
 async def save_states(session: AsyncSession, states_by_profile: Mapping[UUID, tuple[StoredState, ...]]) -> None:

@@ -21,10 +21,10 @@ from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
+from app.telegram.checkpoints import StoredState
 from app.telegram.health import Restriction
 from app.telegram.records import AccountInfo
 from app.telegram.runtime import ProfileCredentials
-from app.telegram.updates import StoredState
 
 # Connected and receiving: a frozen account can still read, a spam-limited one can still write to contacts.
 LIVE_STATUSES = (ProfileStatus.ACTIVE.value, ProfileStatus.LIMITED.value, ProfileStatus.FROZEN.value)
