@@ -17,6 +17,7 @@ from telethon import TelegramClient, errors, functions, types, utils
 from app.lib.errors import NotFound
 from app.telegram.errors import refusal
 from app.telegram.peers import PeerRecord
+from app.telegram.records import SERVICE, message_info
 
 MAX_PAGE = 100
 _LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
@@ -166,7 +167,7 @@ async def read_after(
         raise FloodWait(exc.seconds) from None
     except (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelBannedError) as exc:
         raise HistoryUnavailable(f"Telegram answered {type(exc).__name__}") from None
-    items = [_item(message, peer) for message in getattr(result, "messages", [])]
+    items = [history_item(message, peer) for message in getattr(result, "messages", [])]
     return sorted((i for i in items if i is not None and i.id > after_id), key=lambda i: i.id)
 
 
@@ -182,35 +183,76 @@ def _iso(value: datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
-def _item(message: Any, peer: Any) -> HistoryItem | None:
+def archive_record(
+    *,
+    id: int,
+    channel_id: int | None,
+    date: datetime | None,
+    text: str,
+    sender_id: int | None,
+    media_type: str | None,
+    edit_date: datetime | None = None,
+    reply_to: int | None = None,
+    deleted_at: datetime | None = None,
+    is_deleted: bool = False,
+    post_author: str | None = None,
+    views: int | None = None,
+    forwards: int | None = None,
+    grouped_id: int | None = None,
+    pinned: bool = False,
+    service_action: str | None = None,
+) -> dict[str, Any]:
+    """One line of an export: the one shape of both Telegram's messages and the stored deleted ones.
+
+    `media_type` is the one classification of app.telegram.records (`media_of`); a service message's
+    (`service`) has no media: `service_action` names its action. `sender_id` is the bare id of the sender
+    Telegram names (none for a channel's own posts).
+    """
+    service = media_type == SERVICE
+    return {
+        "id": id,
+        "channel_id": channel_id,
+        "date": _iso(date),
+        "edit_date": _iso(edit_date),
+        "is_edited": edit_date is not None,
+        "is_deleted": is_deleted,
+        "deleted_at": _iso(deleted_at),
+        "text": text,
+        "sender_id": sender_id,
+        "post_author": post_author,
+        "reply_to": reply_to,
+        "views": views,
+        "forwards": forwards,
+        "grouped_id": grouped_id,
+        "pinned": pinned,
+        "service_action": service_action,
+        "media": {"type": media_type} if media_type and not service else None,
+    }
+
+
+def history_item(message: Any, peer: Any) -> HistoryItem | None:
+    """An export item of a raw history message (None for an empty one)."""
     if not isinstance(message, types.Message | types.MessageService):
         return None
-    channel_id = getattr(peer, "channel_id", None) or _peer_id(message.peer_id)
+    info = message_info(message)
     service = isinstance(message, types.MessageService)
-    media = None if service else message.media
-    has_media = media is not None and not isinstance(media, types.MessageMediaEmpty)
-    reply = message.reply_to
-    record: dict[str, Any] = {
-        "id": message.id,
-        "channel_id": channel_id,
-        "date": _iso(message.date),
-        "edit_date": None if service else _iso(message.edit_date),
-        "is_edited": (not service) and message.edit_date is not None,
-        "is_deleted": False,
-        "deleted_at": None,
-        "text": "" if service else message.message,
-        "sender_id": _peer_id(message.from_id),
-        "post_author": None if service else message.post_author,
-        "reply_to": getattr(reply, "reply_to_msg_id", None) if reply is not None else None,
-        "views": None if service else message.views,
-        "forwards": None if service else message.forwards,
-        "grouped_id": None if service else message.grouped_id,
-        "pinned": bool(message.pinned),
-        "service_action": type(message.action).__name__ if service else None,
-        "media": {"type": type(media).__name__.removeprefix("MessageMedia").lower()} if has_media else None,
-    }
-    date = message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC)
-    return HistoryItem(id=message.id, date=date, record=record, raw=message)
+    record = archive_record(
+        id=info.id,
+        channel_id=getattr(peer, "channel_id", None) or _peer_id(message.peer_id),
+        date=info.date,
+        edit_date=info.edit_date,
+        text=info.text,
+        sender_id=_peer_id(message.from_id),
+        reply_to=info.reply_to,
+        media_type=info.media_type,
+        post_author=None if service else message.post_author,
+        views=None if service else message.views,
+        forwards=None if service else message.forwards,
+        grouped_id=None if service else message.grouped_id,
+        pinned=bool(message.pinned),
+        service_action=type(message.action).__name__ if service else None,
+    )
+    return HistoryItem(id=info.id, date=info.date, record=record, raw=message)
 
 
 async def download_media(client: TelegramClient, item: HistoryItem) -> tuple[bytes, str] | None:

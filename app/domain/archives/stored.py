@@ -7,7 +7,6 @@ when they were deleted. Without stored rows, every exported line says `is_delete
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,12 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CHANNEL_BOX_KINDS, Chat, Message
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+from app.telegram.history import archive_record
+from app.telegram.records import SERVICE
 
 
 async def deleted_between(
@@ -45,25 +40,19 @@ async def deleted_between(
         assert row.telegram_message_id is not None
         found.setdefault(
             row.telegram_message_id,
-            {
-                "id": row.telegram_message_id,
-                "channel_id": channel_id,
-                "date": _iso(row.date),
-                "edit_date": _iso(row.edit_date),
-                "is_edited": row.edit_date is not None,
-                "is_deleted": True,
-                "deleted_at": _iso(row.deleted_at),
-                "text": row.text,
-                "sender_id": row.sender_id,
-                "post_author": None,
-                "reply_to": row.reply_to,
-                "views": None,
-                "forwards": None,
-                "grouped_id": None,
-                "pinned": False,
-                "service_action": None,
-                "media": {"type": row.media_type} if row.media_type else None,
-            },
+            archive_record(
+                id=row.telegram_message_id,
+                channel_id=channel_id,
+                date=row.date,
+                edit_date=row.edit_date,
+                text=row.text,
+                sender_id=row.sender_id,
+                reply_to=row.reply_to,
+                media_type=row.media_type,
+                is_deleted=True,
+                deleted_at=row.deleted_at,
+                service_action=(row.media or {}).get("action") if row.media_type == SERVICE else None,
+            ),
         )
     return list(found.values())
 
