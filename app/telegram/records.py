@@ -26,9 +26,15 @@ class PeerInfo(msgspec.Struct, frozen=True):
     can_post: bool | None = None  # None: the entity did not say (see `can_post`)
 
 
-class MessageInfo(msgspec.Struct, frozen=True):
-    id: int
-    out: bool
+class MessageContent(msgspec.Struct, frozen=True, kw_only=True):
+    """What a message says, as every path carries it: declared once, here.
+
+    A field added here is stored (a `messages` column of the same name; tests/telegram/test_message_fields.py
+    checks that the model has one), returned by the stored inbox's API (`StoredMessage` extends this) and by
+    Telegram reads (`MessageInfo`). `EDITABLE_FIELDS` and `EVENT_FIELDS` below say whether an edit changes it and
+    whether `message.*` events carry it.
+    """
+
     date: datetime
     text: str
     sender_id: int | None = None
@@ -39,6 +45,23 @@ class MessageInfo(msgspec.Struct, frozen=True):
     reply_to: int | None = None
     text_sanitized: bool = False  # the text held U+0000, replaced (PostgreSQL text cannot store it)
     entities: list[dict[str, Any]] | None = None  # Telegram's formatting (app.telegram.entities)
+
+
+class MessageInfo(MessageContent, frozen=True, kw_only=True):
+    """A message as Telegram has it: its id in its chat, whether the account sent it, and what it says."""
+
+    id: int
+    out: bool
+
+
+CONTENT_FIELDS: tuple[str, ...] = MessageContent.__struct_fields__  # each stored in the column of its name
+# What an edit replaces on the stored row. An edit is recorded when one of them other than `EDIT_FOLLOWERS`
+# (details that follow another field: the flag follows the text, media details follow the media type) or the
+# edit date changed.
+EDITABLE_FIELDS: tuple[str, ...] = ("text", "text_sanitized", "media_type", "media", "entities")
+EDIT_FOLLOWERS: frozenset[str] = frozenset({"text_sanitized", "media"})
+# What `message.*` events carry of a message, in this order (dates as ISO 8601).
+EVENT_FIELDS: tuple[str, ...] = ("sender_id", "sender_name", "text", "entities", "media_type", "date")
 
 
 class AccountInfo(msgspec.Struct, frozen=True):

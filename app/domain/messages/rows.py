@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from advanced_alchemy.mixins.uuid import uuid7
 
 from app.db.models import MessageStatus
-from app.telegram.records import MessageInfo
+from app.telegram.records import CONTENT_FIELDS, MessageInfo
 
 
 class ChatLike(Protocol):
@@ -37,6 +37,8 @@ class ChatLike(Protocol):
 
 
 class MessageLike(Protocol):
+    """A stored message as events read it; its `CONTENT_FIELDS` are read by name (`content_of`)."""
+
     @property
     def id(self) -> UUID: ...
     @property
@@ -45,18 +47,6 @@ class MessageLike(Protocol):
     def direction(self) -> str: ...
     @property
     def status(self) -> str: ...
-    @property
-    def sender_id(self) -> int | None: ...
-    @property
-    def sender_name(self) -> str | None: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def media_type(self) -> str | None: ...
-    @property
-    def entities(self) -> list[dict[str, Any]] | None: ...
-    @property
-    def date(self) -> datetime: ...
 
 
 @dataclass(slots=True)
@@ -97,23 +87,21 @@ class ChatRow:
 
 @dataclass(slots=True)
 class MessageRow:
-    """A new `messages` row of the bulk path (never deleted, no idempotency key: it came from Telegram)."""
+    """A new `messages` row of the bulk path (never deleted, no idempotency key: it came from Telegram).
+
+    `content` holds the record's `CONTENT_FIELDS` (app.telegram.records), each the column of its name.
+    """
 
     id: UUID
     chat_id: UUID
     telegram_message_id: int
     direction: str
     status: str
-    sender_id: int | None
-    sender_name: str | None
-    text: str
-    media_type: str | None
-    media: dict[str, Any] | None
-    date: datetime
-    edit_date: datetime | None
-    reply_to: int | None
-    text_sanitized: bool = False
-    entities: list[dict[str, Any]] | None = None
+    content: dict[str, Any]
+
+    @property
+    def date(self) -> datetime:
+        return cast(datetime, self.content["date"])
 
     def insert_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -122,19 +110,10 @@ class MessageRow:
             "telegram_message_id": self.telegram_message_id,
             "direction": self.direction,
             "status": self.status,
-            "sender_id": self.sender_id,
-            "sender_name": self.sender_name,
-            "text": self.text,
-            "text_sanitized": self.text_sanitized,
-            "media_type": self.media_type,
-            "media": self.media,
-            "entities": self.entities,
-            "date": self.date,
-            "edit_date": self.edit_date,
+            **self.content,
             "is_deleted": False,
             "deleted_at": None,
             "error": None,
-            "reply_to": self.reply_to,
             "idempotency_key": None,
             "created_at": now,
             "updated_at": now,
@@ -143,20 +122,19 @@ class MessageRow:
 
 def message_row(chat: ChatLike, record: MessageInfo) -> MessageRow:
     """The new row of a message from Telegram (its status follows its direction)."""
+    content = {name: getattr(record, name) for name in CONTENT_FIELDS}
+    if record.sender_name:
+        content["sender_name"] = record.sender_name[:255]
     return MessageRow(
         id=uuid7(),
         chat_id=chat.id,
         telegram_message_id=record.id,
         direction="out" if record.out else "in",
         status=MessageStatus.SENT.value if record.out else MessageStatus.RECEIVED.value,
-        sender_id=record.sender_id,
-        sender_name=record.sender_name[:255] if record.sender_name else None,
-        text=record.text,
-        media_type=record.media_type,
-        media=record.media,
-        date=record.date,
-        edit_date=record.edit_date,
-        reply_to=record.reply_to,
-        text_sanitized=record.text_sanitized,
-        entities=record.entities,
+        content=content,
     )
+
+
+def content_of(message: MessageLike | MessageRow, name: str) -> Any:
+    """One of a stored message's `CONTENT_FIELDS`, from an ORM row or a bulk row alike."""
+    return message.content[name] if isinstance(message, MessageRow) else getattr(message, name)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from app.telegram.commands import DialogInfo, UnreadDialog
 from app.telegram.entities import EntityIn, ParseMode
-from app.telegram.records import MessageInfo, PeerInfo
+from app.telegram.records import MessageContent, MessageInfo, PeerInfo
 
 MAX_TEXT = 4096
 PEER_MAX_LENGTH = 255  # an @username, a t.me link or a phone
@@ -83,28 +83,18 @@ class HistoryOut(msgspec.Struct):
     next_before_id: int | None
 
 
-class StoredMessage(msgspec.Struct):
-    """A message of the stored inbox."""
+class StoredMessage(MessageContent, frozen=True, kw_only=True):
+    """A message of the stored inbox: what it says (`MessageContent`, app.telegram.records) and its state here."""
 
     id: UUID
     conversation_id: UUID
     telegram_message_id: int | None
     direction: str
     status: str
-    text: str
-    date: datetime
-    sender_id: int | None = None
-    sender_name: str | None = None
-    media_type: str | None = None
-    media: dict[str, Any] | None = None
-    edit_date: datetime | None = None
     is_deleted: bool = False
     deleted_at: datetime | None = None
     error: str | None = None
-    reply_to: int | None = None
     previous_texts: list[str] | None = None
-    text_sanitized: bool = False  # the text held U+0000, stored as U+FFFD
-    entities: list[dict[str, Any]] | None = None  # Telegram's formatting: {"type", "offset", "length", ...}
 
 
 class SendResult(msgspec.Struct):

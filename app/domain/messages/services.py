@@ -31,7 +31,7 @@ from app.lib.logging import log_event
 from app.telegram.commands import ProfileCommands
 from app.telegram.entities import EntityIn, ParseMode, format_text
 from app.telegram.errors import NO_ANSWER
-from app.telegram.records import MessageInfo, PeerInfo
+from app.telegram.records import CONTENT_FIELDS, MessageInfo, PeerInfo
 from app.telegram.updates import ProfileRef
 
 
@@ -91,20 +91,11 @@ def stored(message: Message, previous: list[str] | None = None) -> StoredMessage
         telegram_message_id=message.telegram_message_id,
         direction=message.direction,
         status=message.status,
-        text=message.text,
-        date=message.date,
-        sender_id=message.sender_id,
-        sender_name=message.sender_name,
-        media_type=message.media_type,
-        media=message.media,
-        edit_date=message.edit_date,
         is_deleted=message.is_deleted,
         deleted_at=message.deleted_at,
         error=message.error,
-        reply_to=message.reply_to,
         previous_texts=previous,
-        text_sanitized=message.text_sanitized,
-        entities=message.entities,
+        **{name: getattr(message, name) for name in CONTENT_FIELDS},
     )
 
 

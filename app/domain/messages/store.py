@@ -17,8 +17,8 @@ from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, MessageEdit, Message
 from app.domain.channels.capture import channel_contexts
 from app.domain.events import services as events
 from app.domain.events.types import EventType
-from app.domain.messages.rows import ChatLike, MessageLike, message_row
-from app.telegram.records import MessageInfo, PeerInfo, better_kind
+from app.domain.messages.rows import ChatLike, MessageLike, MessageRow, content_of, message_row
+from app.telegram.records import EDIT_FOLLOWERS, EDITABLE_FIELDS, EVENT_FIELDS, MessageInfo, PeerInfo, better_kind
 from app.telegram.updates import (
     DeletedMessages,
     EditedMessage,
@@ -65,7 +65,8 @@ async def upsert_chat(
     return chat
 
 
-def message_event(chat: ChatLike, message: MessageLike, **extra: Any) -> dict[str, Any]:
+def message_event(chat: ChatLike, message: MessageLike | MessageRow, **extra: Any) -> dict[str, Any]:
+    """The data of a `message.*` event: the message's place and state, and its `EVENT_FIELDS`."""
     return {
         "conversation_id": str(chat.id),
         "message_id": str(message.id),
@@ -73,14 +74,13 @@ def message_event(chat: ChatLike, message: MessageLike, **extra: Any) -> dict[st
         "telegram_message_id": message.telegram_message_id,
         "direction": message.direction,
         "status": message.status,
-        "sender_id": message.sender_id,
-        "sender_name": message.sender_name,
-        "text": message.text,
-        "entities": message.entities,
-        "media_type": message.media_type,
-        "date": message.date.isoformat(),
+        **{name: _event_value(content_of(message, name)) for name in EVENT_FIELDS},
         **extra,
     }
+
+
+def _event_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _new_row(chat: Chat, record: MessageInfo) -> Message:
@@ -160,15 +160,15 @@ async def record_edit(session: AsyncSession, update: EditedMessage, cache: ChatC
         session.add(row)
         _touch(chat, record.date)
     else:
-        unchanged = row.text == record.text and row.entities == record.entities
-        if unchanged and row.edit_date == record.edit_date and row.media_type == record.media_type:
+        compared = [name for name in EDITABLE_FIELDS if name not in EDIT_FOLLOWERS]
+        unchanged = all(getattr(row, name) == getattr(record, name) for name in compared)
+        if unchanged and row.edit_date == record.edit_date:
             return None
         if row.text != record.text:
             previous = row.text
             session.add(MessageEdit(message_id=row.id, previous_text=row.text, edited_at=record.edit_date))
-        row.text, row.media_type, row.media = record.text, record.media_type, record.media
-        row.text_sanitized = record.text_sanitized
-        row.entities = record.entities
+        for name in EDITABLE_FIELDS:
+            setattr(row, name, getattr(record, name))
         row.edit_date = record.edit_date or datetime.now(UTC)
     await session.flush()
     channel = (await channel_contexts(session, [chat])).get(chat.id, {})
