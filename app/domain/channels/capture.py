@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import CHANNEL_BOX_KINDS, Channel, ChannelStatus, Chat, ChatKind, Message, TelegramProfile
+from app.db.shielded import ShieldedTransactions
 from app.domain.messages.rows import ChatLike
 from app.lib.logging import log_event
 from app.telegram.commands import ProfileCommands
@@ -90,11 +91,13 @@ async def fetch_and_store(
     *,
     min_id: int,
     limit: int,
+    transactions: ShieldedTransactions | None = None,
 ) -> int:
     """Fetch the channel's messages above `min_id` through its assigned profile and store them; returns how many.
 
     Live updates may store the same posts meanwhile: the upserts skip what exists, and a unique-key race is
-    retried (the retry finds the rows).
+    retried (the retry finds the rows). A background service passes its `transactions`, so that stopping it
+    never cuts the write short.
     """
     from app.domain.messages import bulk_store  # the messages store imports this module for event context
 
@@ -118,8 +121,11 @@ async def fetch_and_store(
     updates = [NewMessage(ref, chat, m, 0.0) for m in messages]
     for attempt in range(5):
         try:
-            async with sessionmaker.begin() as session:
-                stored = await bulk_store.record_new_many(session, updates)
+            if transactions is not None:
+                stored = await transactions.run(lambda session: bulk_store.record_new_many(session, updates))
+            else:
+                async with sessionmaker.begin() as session:
+                    stored = await bulk_store.record_new_many(session, updates)
             return len(stored)
         except IntegrityError:
             await asyncio.sleep(0.05 * (attempt + 1))

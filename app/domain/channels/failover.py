@@ -23,29 +23,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db.models import (
-    AssignmentStatus,
-    Channel,
-    ChannelAssignment,
-    ChannelStatus,
-    ProfileStatus,
-    TelegramProfile,
-)
+from app.db.after_commit import engine_of, on_signal, signal_after_commit
+from app.db.models import Channel, ChannelStatus, ProfileStatus, TelegramProfile
+from app.db.shielded import ShieldedTransactions
 from app.domain.channels import capture, services
-from app.domain.channels.capture import channel_payload
-from app.domain.events import services as events
-from app.domain.events.types import EventType
-from app.lib.errors import AppError
+from app.domain.channels.handover import Handover, ref_of
+from app.lib.background import ServiceHealth
 from app.lib.logging import log_event
 from app.telegram.channels import ChannelRef
 from app.telegram.commands import ProfileCommands
@@ -57,16 +47,12 @@ FAILOVER_STATUSES = (
     ProfileStatus.LIMITED.value,
     ProfileStatus.FROZEN.value,
 )
-_HOOKED = "channels.failover_hooked"
-_wakers: set[Callable[[], None]] = set()
+FAILOVER_DUE = "channels.failover_due"  # after-commit signal: wake the failover runner of this engine's process
 
 
 def request_failover(session: AsyncSession) -> None:
     """Wake this process's failover runner once the current transaction commits."""
-    sync_session = session.sync_session
-    if not sync_session.info.get(_HOOKED):
-        sa_event.listen(sync_session, "after_commit", _wake)
-        sync_session.info[_HOOKED] = True
+    signal_after_commit(session, FAILOVER_DUE)
 
 
 async def retry_failed_soon(session: AsyncSession, owner_id: UUID) -> None:
@@ -80,12 +66,11 @@ async def retry_failed_soon(session: AsyncSession, owner_id: UUID) -> None:
         request_failover(session)
 
 
-def _wake(_: Session) -> None:
-    for wake in list(_wakers):
-        wake()
-
-
 class ChannelFailover:
+    """The failover runner, a background service of processes with background work."""
+
+    name = "channel-failover"
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -96,23 +81,34 @@ class ChannelFailover:
         instance_id: str,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._commands = commands
         self._leases = leases
         self._settings = settings
         self._instance_id = instance_id
+        self._transactions = ShieldedTransactions(sessionmaker)
+        self.handover = Handover(sessionmaker, self._transactions, commands, settings)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], None] | None = None
         self._stopping = False
-        self.moved = 0
-        self.orphaned = 0
+        self.sweeps = 0
+
+    @property
+    def moved(self) -> int:
+        return self.handover.moved
+
+    @property
+    def orphaned(self) -> int:
+        return self.handover.orphaned
 
     async def start(self) -> None:
         self._stopping = False
-        _wakers.add(self._wakeup.set)
-        self._task = asyncio.create_task(self._loop(), name="channel-failover")
+        self._unlisten = on_signal(engine_of(self._sessionmaker), FAILOVER_DUE, self._wakeup.set)
+        self._task = asyncio.create_task(self._loop(), name=self.name)
 
     async def stop(self) -> None:
-        _wakers.discard(self._wakeup.set)
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         # The flag ends the loop even if a client library swallows the cancellation mid-call (redis-py can).
         self._stopping = True
         self._wakeup.set()
@@ -121,6 +117,12 @@ class ChannelFailover:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._transactions.wait()
+
+    def health(self) -> ServiceHealth:
+        return ServiceHealth.of_task(
+            self._task, {"sweeps": self.sweeps, "moved": self.moved, "orphaned": self.orphaned}
+        )
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -128,6 +130,7 @@ class ChannelFailover:
                 await self.sweep()
             except Exception as exc:
                 log_event("warning", "channels", "channel.failover_sweep_failed", f"failover sweep failed: {exc!r}")
+            self.sweeps += 1
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races a wake-up
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._settings.channel_failover_interval_s):
@@ -183,14 +186,14 @@ class ChannelFailover:
                 return
             reason = f"profile {old.phone} is {old.status}" if old is not None else "the assigned profile was deleted"
             gap_start = await capture.newest_stored_id(session, channel)
-            ref = ChannelRef(username=channel.username) if channel.username else ChannelRef(peer_id=channel.peer_id)
+            ref = ref_of(channel)
             candidates = await services.eligible_profiles(
                 session, channel.owner_id, ref, exclude=[old.id] if old is not None else []
             )
             owner_id, old_phone = channel.owner_id, old.phone if old is not None else None
-        refusals = await self._move(channel_id, candidates, ref, reason, old_phone, gap_start)
+        refusals = await self.handover.move(channel_id, candidates, ref, reason, old_phone, gap_start)
         if refusals is not None:
-            await self._orphan(channel_id, owner_id, reason, old_phone, refusals)
+            await self.handover.orphan(channel_id, owner_id, reason, old_phone, refusals)
 
     async def retry_failed(self, channel_id: UUID) -> None:
         """Try a `failed` channel again through any eligible profile of its user; with none, back off further."""
@@ -200,128 +203,11 @@ class ChannelFailover:
                 return
             reason = channel.status_reason or "no profile could read the channel"
             gap_start = await capture.newest_stored_id(session, channel)
-            ref = ChannelRef(username=channel.username) if channel.username else ChannelRef(peer_id=channel.peer_id)
+            ref = ref_of(channel)
             candidates = await services.eligible_profiles(session, channel.owner_id, ref)
-        refusals = await self._move(channel_id, candidates, ref, f"retrying: {reason}", None, gap_start)
+        refusals = await self.handover.move(channel_id, candidates, ref, f"retrying: {reason}", None, gap_start)
         if refusals is not None:
-            await self._stay_failed(channel_id, reason, refusals)
-
-    def _backoff(self, retries: int) -> timedelta:
-        low, high = self._settings.channel_retry_min_s, self._settings.channel_retry_max_s
-        return timedelta(seconds=min(high, low * 2 ** min(max(retries - 1, 0), 32)))
-
-    async def _move(
-        self,
-        channel_id: UUID,
-        candidates: list[TelegramProfile],
-        ref: ChannelRef,
-        reason: str,
-        old_phone: str | None,
-        gap_start: int,
-    ) -> list[dict[str, Any]] | None:
-        """Hand the channel to the first candidate that joins and catch up; the refusals when none did."""
-        refusals: list[dict[str, Any]] = []
-        closing = AssignmentStatus.REASSIGNED.value
-        for profile in candidates:
-            await self._assign(channel_id, profile, reason, old_phone, closing)
-            try:
-                info = await self._commands.join_channel(profile.id, ref)
-            except AppError as exc:
-                refusals.append({"phone": profile.phone, "code": exc.error_code})
-                reason, closing = f"{profile.phone} could not join: {exc.error_code}", AssignmentStatus.FAILED.value
-                continue
-            async with self._sessionmaker.begin() as session:
-                await self._joined(session, channel_id, info.was_member)
-            self.moved += 1
-            await capture.fetch_and_store(
-                self._sessionmaker,
-                self._commands,
-                channel_id,
-                min_id=gap_start,
-                limit=self._settings.channel_catchup_limit,
-            )
-            return None
-        return refusals
-
-    async def _assign(
-        self, channel_id: UUID, profile: TelegramProfile, reason: str, old_phone: str | None, closing: str
-    ) -> None:
-        """Hand the channel to `profile` (committed before it joins, so its posts carry channel context)."""
-        async with self._sessionmaker.begin() as session:
-            channel = await session.get(Channel, channel_id)
-            if channel is None:
-                return
-            await services.close_assignments(session, channel, closing, reason)
-            fresh = await session.get(TelegramProfile, profile.id)
-            if fresh is None:
-                return
-            # Capturing from now on (a lost channel was `failed` until a profile took it).
-            channel.status, channel.status_reason = ChannelStatus.ACTIVE.value, None
-            session.add(services.open_assignment(channel, fresh, joined=False))
-            await session.flush()
-            data = {
-                **channel_payload(channel),
-                "channel_id": str(channel.id),
-                "from": old_phone,
-                "to": fresh.phone,
-                "reason": reason,
-            }
-            await events.emit(
-                session, user_id=channel.owner_id, type=EventType.CHANNEL_REASSIGNED, profile=fresh.phone, data=data
-            )
-            log_event(
-                "warning",
-                "channels",
-                "channel.reassigned",
-                f"channel {channel.title or channel.peer_id} moved from {old_phone} to {fresh.phone}: {reason}",
-                user_id=channel.owner_id,
-                profile_id=fresh.id,
-                context={"channel_id": str(channel.id), "from": old_phone, "to": fresh.phone},
-            )
-
-    @staticmethod
-    async def _joined(session: AsyncSession, channel_id: UUID, was_member: bool) -> None:
-        channel = await session.get(Channel, channel_id)
-        if channel is None:
-            return
-        rows = await session.scalars(
-            select(ChannelAssignment).where(
-                ChannelAssignment.channel_id == channel_id,
-                ChannelAssignment.ended_at.is_(None),
-            )
-        )
-        for row in rows:
-            row.joined = not was_member
-        channel.retries, channel.retry_at = 0, None  # readable again: a later loss backs off from the start
-
-    async def _orphan(
-        self, channel_id: UUID, owner_id: UUID, reason: str, old_phone: str | None, refusals: list[dict[str, Any]]
-    ) -> None:
-        async with self._sessionmaker.begin() as session:
-            channel = await session.get(Channel, channel_id)
-            if channel is None:
-                return
-            await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
-            channel.status, channel.status_reason = ChannelStatus.ORPHANED.value, reason[:255]
-            message = f"channel {channel.title or channel.peer_id} has no profile left to monitor it ({reason})"
-            data = {
-                **channel_payload(channel),
-                "kind": "channel_orphaned",
-                "channel_id": str(channel.id),
-                "message": message,
-                "from": old_phone,
-                "refusals": refusals,
-            }
-            await events.emit(session, user_id=owner_id, type=EventType.ALERT, profile=old_phone, data=data)
-            log_event(
-                "error",
-                "channels",
-                "channel.orphaned",
-                message,
-                user_id=owner_id,
-                context={"channel_id": str(channel.id), "refusals": refusals},
-            )
-        self.orphaned += 1
+            await self.handover.stay_failed(channel_id, reason, refusals)
 
     # -- channels a profile lost (kicked, banned, deleted) ------------------------------------------------------
 
@@ -342,7 +228,10 @@ class ChannelFailover:
     async def lost(self, profile_id: UUID, peer_id: int, reason: str) -> None:
         """The profile can no longer read the channel: mark its monitors `failed` with an alert, then hand each
         to another profile that can still join it (back to `active`); with none, it stays `failed`."""
-        async with self._sessionmaker.begin() as session:
+
+        async def mark(
+            session: AsyncSession,
+        ) -> tuple[str | None, list[tuple[UUID, ChannelRef, list[TelegramProfile], int]]]:
             channels = list(
                 await session.scalars(
                     select(Channel).where(
@@ -356,56 +245,16 @@ class ChannelFailover:
             phone = profile.phone if profile is not None else None
             moves = []
             for channel in channels:
-                await self._mark_lost(session, channel, phone, reason)
+                await self.handover.mark_lost(session, channel, phone, reason)
                 # Not due before the hand-over below has had its try (the sweep retries failed channels).
-                channel.retry_at = datetime.now(UTC) + self._backoff(channel.retries + 1)
-                ref = ChannelRef(username=channel.username) if channel.username else ChannelRef(peer_id=channel.peer_id)
+                channel.retry_at = datetime.now(UTC) + self.handover.backoff(channel.retries + 1)
+                ref = ref_of(channel)
                 candidates = await services.eligible_profiles(session, channel.owner_id, ref, exclude=[profile_id])
                 moves.append((channel.id, ref, candidates, await capture.newest_stored_id(session, channel)))
+            return phone, moves
+
+        phone, moves = await self._transactions.run(mark)
         for channel_id, ref, candidates, gap_start in moves:
-            refusals = await self._move(channel_id, candidates, ref, f"{phone}: {reason}", phone, gap_start)
+            refusals = await self.handover.move(channel_id, candidates, ref, f"{phone}: {reason}", phone, gap_start)
             if refusals is not None:
-                await self._stay_failed(channel_id, reason, refusals)
-
-    @staticmethod
-    async def _mark_lost(session: AsyncSession, channel: Channel, phone: str | None, reason: str) -> None:
-        await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
-        channel.status, channel.status_reason = ChannelStatus.FAILED.value, reason[:255]
-        message = f"profile {phone} lost channel {channel.title or channel.peer_id}: {reason}"
-        data = {
-            **channel_payload(channel),
-            "kind": "channel_lost",
-            "channel_id": str(channel.id),
-            "message": message,
-            "reason": reason,
-            "from": phone,
-        }
-        await events.emit(session, user_id=channel.owner_id, type=EventType.ALERT, profile=phone, data=data)
-        log_event(
-            "error",
-            "channels",
-            "channel.lost",
-            message,
-            user_id=channel.owner_id,
-            context={"channel_id": str(channel.id), "reason": reason},
-        )
-
-    async def _stay_failed(self, channel_id: UUID, reason: str, refusals: list[dict[str, Any]]) -> None:
-        """No other profile could take a lost channel: it stays `failed`, its last attempt closed."""
-        async with self._sessionmaker.begin() as session:
-            channel = await session.get(Channel, channel_id)
-            if channel is None:
-                return
-            await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
-            channel.status, channel.status_reason = ChannelStatus.FAILED.value, reason[:255]
-            channel.retries = (channel.retries or 0) + 1
-            channel.retry_at = datetime.now(UTC) + self._backoff(channel.retries)
-            log_event(
-                "error",
-                "channels",
-                "channel.failed",
-                f"no profile can read channel {channel.title or channel.peer_id} any more; "
-                f"retrying at {channel.retry_at.isoformat(timespec='seconds')}",
-                user_id=channel.owner_id,
-                context={"channel_id": str(channel.id), "refusals": refusals, "retries": channel.retries},
-            )
+                await self.handover.stay_failed(channel_id, reason, refusals)

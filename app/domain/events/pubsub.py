@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from uuid import UUID
 
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -17,8 +17,12 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.after_commit import on_signal
 from app.domain.events.schemas import EventEnvelope, encode_envelope
+from app.domain.events.services import EVENT_COMMITTED, WEBHOOKS_DUE
+from app.lib.background import ServiceHealth
 from app.lib.logging import log_event
 
 DISPATCH_CHANNEL = "webhooks:due"
@@ -70,26 +74,78 @@ def create_channels_plugin(redis: Redis | None, *, queue_size: int) -> ChannelsP
 
 
 class EventPublisher:
-    """Publishes what a transaction announced, once it has committed; never before."""
+    """Publishes what a transaction announced, once it has committed; never before.
 
-    def __init__(self, channels: ChannelsPlugin, *, cross_process: bool) -> None:
+    It listens to the engine's after-commit signals (`app.db.after_commit`) while it runs: each committed
+    envelope goes to its user's channel, and with Redis a committed "deliveries are due" reaches the
+    dispatchers of the other processes (this process's dispatcher listens to the same signal itself).
+    """
+
+    name = "event-publisher"
+
+    def __init__(self, channels: ChannelsPlugin, engine: AsyncEngine, *, cross_process: bool) -> None:
         self._channels = channels
+        self._engine = engine
         self._cross_process = cross_process
-        self._local_wakers: list[Callable[[], None]] = []
+        self._stops: list[Callable[[], None]] = []
+        self.published = 0
+        self.skipped = 0
 
-    def on_dispatch(self, waker: Callable[[], None]) -> None:
-        """Call `waker` (in this process) whenever committed deliveries became due."""
-        self._local_wakers.append(waker)
+    async def start(self) -> None:
+        self._stops = [on_signal(self._engine, EVENT_COMMITTED, self.publish)]
+        if self._cross_process:
+            self._stops.append(on_signal(self._engine, WEBHOOKS_DUE, self.announce_due))
 
-    def publish_committed(self, envelopes: Sequence[EventEnvelope], wake_dispatcher: bool) -> None:
+    async def stop(self) -> None:
+        for stop in self._stops:
+            stop()
+        self._stops = []
+
+    def health(self) -> ServiceHealth:
+        return ServiceHealth(
+            "running" if self._stops else "stopped", {"published": self.published, "skipped": self.skipped}
+        )
+
+    def publish(self, envelope: EventEnvelope) -> None:
         try:
-            for envelope in envelopes:
-                self._channels.publish(encode_envelope(envelope), user_channel(envelope.user_id))
-            if wake_dispatcher and self._cross_process:
-                self._channels.publish(b"due", DISPATCH_CHANNEL)
+            self._channels.publish(encode_envelope(envelope), user_channel(envelope.user_id))
+            self.published += 1
         except RuntimeError:
             # The channels plugin is not running (start-up or shutdown): WebSocket clients catch up with `since`.
+            self.skipped += 1
             log_event("warning", "events", "events.publish_skipped", "pub/sub is not running; event not pushed")
-        if wake_dispatcher:
-            for waker in self._local_wakers:
-                waker()
+
+    def announce_due(self) -> None:
+        try:
+            self._channels.publish(b"due", DISPATCH_CHANNEL)
+        except RuntimeError:
+            log_event("warning", "events", "events.publish_skipped", "pub/sub is not running; dispatchers not woken")
+
+
+class DispatchRelay:
+    """Wakes this process's dispatcher when another process committed due deliveries (with Redis)."""
+
+    name = "dispatch-relay"
+
+    def __init__(self, channels: ChannelsPlugin, wake: Callable[[], None]) -> None:
+        self._channels = channels
+        self._wake = wake
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._relay(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def health(self) -> ServiceHealth:
+        return ServiceHealth.of_task(self._task)
+
+    async def _relay(self) -> None:
+        async with self._channels.start_subscription(DISPATCH_CHANNEL) as subscriber:
+            async for _ in subscriber.iter_events():
+                self._wake()

@@ -1,9 +1,9 @@
 """Emitting events: the outbox row and its webhook deliveries join the caller's transaction; publication
 (pub/sub for WebSocket clients, waking the webhook dispatcher) happens only after that transaction commits.
 
-Services never commit. `emit()` queues the envelope in `session.info`; SQLAlchemy session events hand the queue
-to the publisher registered for the session's engine after commit, and drop it on rollback (a rolled-back
-savepoint drops only what was emitted inside it).
+Services never commit. `emit()` announces the envelope with `app.db.after_commit.signal_after_commit`: the
+`EVENT_COMMITTED` listeners of the session's engine (the process's publisher) get it after commit, a rollback
+drops it (a rolled-back savepoint only what was emitted inside it), and `WEBHOOKS_DUE` wakes the dispatchers.
 """
 
 from __future__ import annotations
@@ -11,49 +11,21 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from uuid import UUID
-from weakref import WeakKeyDictionary
 
 from advanced_alchemy.mixins.uuid import uuid7
 from sqlalchemy import CursorResult, Table, bindparam, delete, exists, insert, select
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.after_commit import signal_after_commit
 from app.db.models import DeliveryStatus, Event, Webhook, WebhookDelivery, WebhookStatus
 from app.domain.events.schemas import EventEnvelope
 from app.domain.events.types import ALL_TYPES, EVENT_TYPES
 
-_PENDING = "pending_events"
-_HOOKED = "pending_events_hooked"
+EVENT_COMMITTED = "events.committed"  # after commit: (envelope,) for every event the transaction wrote
+WEBHOOKS_DUE = "webhooks.due"  # after commit: deliveries became due (once per transaction)
 DELIVERABLE_STATUSES = (WebhookStatus.ACTIVE.value, WebhookStatus.FAILED.value)
-
-
-class CommittedEventSink(Protocol):
-    """Receives what a transaction announced, right after it committed (called synchronously, on the loop)."""
-
-    def publish_committed(self, envelopes: Sequence[EventEnvelope], wake_dispatcher: bool) -> None: ...
-
-
-_sinks: WeakKeyDictionary[Engine, CommittedEventSink] = WeakKeyDictionary()
-
-
-def attach_sink(engine: AsyncEngine, sink: CommittedEventSink) -> None:
-    """Route what sessions on `engine` commit to `sink`."""
-    _sinks[engine.sync_engine] = sink
-
-
-def detach_sink(engine: AsyncEngine) -> None:
-    _sinks.pop(engine.sync_engine, None)
-
-
-@dataclass(slots=True)
-class _Pending:
-    envelope: EventEnvelope | None
-    wake_dispatcher: bool
-    savepoint: SessionTransaction | None
 
 
 def envelope_of(event: Event) -> EventEnvelope:
@@ -99,7 +71,7 @@ async def emit(
     session.add_all(WebhookDelivery(webhook_id=target, event_id=event.id, next_attempt_at=now) for target in targets)
     await session.flush()
     envelope = envelope_of(event)
-    _queue(session, _Pending(envelope, bool(targets), session.sync_session.get_nested_transaction()))
+    _announce(session, envelope, bool(targets))
     return envelope
 
 
@@ -157,9 +129,8 @@ async def emit_many(session: AsyncSession, items: Sequence[NewEvent]) -> list[Ev
     await session.execute(_INSERT_EVENTS, event_rows)
     if delivery_rows:
         await session.execute(_INSERT_DELIVERIES, delivery_rows)
-    savepoint = session.sync_session.get_nested_transaction()
     for envelope, wake in added:
-        _queue(session, _Pending(envelope, wake, savepoint))
+        _announce(session, envelope, wake)
     return [envelope for envelope, _ in added]
 
 
@@ -172,47 +143,14 @@ _SUBSCRIPTIONS = select(Webhook.user_id, Webhook.id, Webhook.event_types).where(
 
 
 def request_dispatch(session: AsyncSession) -> None:
-    """Wake the webhook dispatcher once this transaction commits (deliveries were made due)."""
-    _queue(session, _Pending(None, True, session.sync_session.get_nested_transaction()))
+    """Wake the webhook dispatchers once this transaction commits (deliveries were made due)."""
+    signal_after_commit(session, WEBHOOKS_DUE)
 
 
-def _queue(session: AsyncSession, item: _Pending) -> None:
-    sync_session = session.sync_session
-    sync_session.info.setdefault(_PENDING, []).append(item)
-    if not sync_session.info.get(_HOOKED):
-        sa_event.listen(sync_session, "after_commit", _after_commit)
-        sa_event.listen(sync_session, "after_soft_rollback", _after_soft_rollback)
-        sync_session.info[_HOOKED] = True
-
-
-def _after_commit(session: Session) -> None:
-    pending: list[_Pending] = session.info.pop(_PENDING, [])
-    if not pending:
-        return
-    bind = session.bind
-    sink = _sinks.get(bind) if isinstance(bind, Engine) else None
-    if sink is None:
-        return  # no running publisher (e.g. a CLI): the rows are committed and the dispatcher's poll finds them
-    envelopes = [item.envelope for item in pending if item.envelope is not None]
-    sink.publish_committed(envelopes, any(item.wake_dispatcher for item in pending))
-
-
-def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending: list[_Pending] = session.info.get(_PENDING, [])
-    if not pending:
-        return
-    if not previous_transaction.nested:
-        session.info.pop(_PENDING, None)
-        return
-    session.info[_PENDING] = [item for item in pending if not _inside(item.savepoint, previous_transaction)]
-
-
-def _inside(savepoint: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
-    while savepoint is not None:
-        if savepoint is rolled_back:
-            return True
-        savepoint = savepoint.parent
-    return False
+def _announce(session: AsyncSession, envelope: EventEnvelope, wake_dispatcher: bool) -> None:
+    signal_after_commit(session, EVENT_COMMITTED, envelope)
+    if wake_dispatcher:
+        signal_after_commit(session, WEBHOOKS_DUE)
 
 
 async def events_since(
