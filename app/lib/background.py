@@ -55,7 +55,8 @@ class PeriodicService:
     """Runs `work` every `interval_s` (the first round after `first_after_s`); an error waits for the next round.
 
     Stopping lets a round in flight finish up to `stop_grace_s` before it is cancelled: the work's transactions
-    should be `ShieldedTransactions` so that even a cancelled round never leaves one half-done.
+    should be `ShieldedTransactions` so that even a cancelled round never leaves one half-done, and `after_stop`
+    their `wait()`.
     """
 
     def __init__(
@@ -66,8 +67,12 @@ class PeriodicService:
         interval_s: float,
         first_after_s: float = 0.0,
         stop_grace_s: float = 10.0,
+        after_stop: Callable[[], Awaitable[object]] | None = None,
+        failure_event: tuple[str, str] | None = None,
     ) -> None:
         self.name = name
+        self._failure_event = failure_event or ("server", f"{name}.failed")  # (log domain, event) of a failed round
+        self._after_stop = after_stop
         self._work = work
         self._interval_s = interval_s
         self._first_after_s = first_after_s
@@ -92,6 +97,8 @@ class PeriodicService:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if self._after_stop is not None:
+            await self._after_stop()
 
     def health(self) -> ServiceHealth:
         details = {"rounds": self.rounds, "failures": self.failures}
@@ -116,7 +123,7 @@ class PeriodicService:
             except Exception as exc:  # the next round retries; a service never takes the process down
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                log_event("warning", "server", f"{self.name}.failed", f"{self.name} round failed: {exc!r}")
+                log_event("warning", *self._failure_event, f"{self.name} round failed: {exc!r}")
             self.rounds += 1
             if not await self._pause(self._interval_s):
                 return

@@ -31,9 +31,6 @@ from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
 from app.domain.messages.controllers import ConversationsController, MessagesController
-from app.domain.messages.gaps import GapRecovery, recovering_gaps
-from app.domain.messages.ingest import build_ingest, running_ingest
-from app.domain.messages.reconcile import build_reconciler, reconciling
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
 from app.domain.profiles.source import DatabaseProfileSource
@@ -47,21 +44,17 @@ from app.lib.logging import configure_logging, log_event
 from app.lib.metrics import HttpMetrics
 from app.lib.security import PasswordHasher, TokenCodec
 from app.lib.targets import Resolver
-from app.server.archives import ArchivesRuntime
 from app.server.auth import JWTAuthMiddleware
-from app.server.channels import ChannelsRuntime
 from app.server.context import AppContext
 from app.server.dashboard import dashboard_environment, dashboard_router, redirect_to_dashboard
 from app.server.docs import API_DESCRIPTION, docs_assets_router, openapi_config
 from app.server.errors import EXCEPTION_HANDLERS
-from app.server.events import EventsRuntime
-from app.server.housekeeping import housekeeping
 from app.server.input_guard import CheckedRequest, NulInUrlGuard
 from app.server.openapi_contract import complete_before_docs
 from app.server.preflight import default_password_warnings
 from app.server.request_log import RequestLogMiddleware
+from app.server.runtime import BackgroundRuntime, Role
 from app.server.stores import create_redis, create_store
-from app.telegram.peerbook import PeerBook, running_peer_book
 from app.telegram.service import build_telegram
 
 
@@ -166,45 +159,19 @@ def _core_health_checks(ctx: AppContext) -> list[HealthCheck]:
     return checks
 
 
-@asynccontextmanager
-async def telegram_lifespan(ctx: AppContext, *, run_runtime: bool) -> AsyncIterator[None]:
-    """Sandbox (embedded), command bus and, in processes that own connections, ingest + runtime + housekeeping.
-
-    The ingest writer is entered before the runtime starts and left after it stopped, so no update is dropped.
-    """
-    telegram = ctx.telegram
-    ingest = build_ingest(ctx.sessionmaker, telegram.runtime, ctx.settings) if run_runtime else None
-    reconciler = (
-        build_reconciler(ctx.sessionmaker, telegram.runtime, telegram.commands, ingest, ctx.settings)
-        if ingest
-        else None
-    )
-    ctx.ingest = ingest
-    # Peers are seeded into each client before it connects and saved after the runtime stopped.
-    peers = PeerBook(ctx.sessionmaker, telegram.runtime) if run_runtime else None
-    gaps = GapRecovery(ctx.sessionmaker, telegram.runtime, ingest, ctx.settings) if ingest else None
-    async with running_ingest(ingest), running_peer_book(peers), recovering_gaps(gaps):
-        await telegram.start(run_runtime=run_runtime)
-        try:
-            if run_runtime:
-                async with (
-                    housekeeping(ctx.sessionmaker, ctx.settings),
-                    reconciling(reconciler, ctx.settings.reconcile_interval_s),
-                ):
-                    yield
-            else:
-                yield
-        finally:
-            await telegram.stop()
-
-
 def create_app(
-    settings: Settings | None = None, *, run_background: bool = True, resolver: Resolver | None = None
+    settings: Settings | None = None,
+    *,
+    run_background: bool = True,
+    resolver: Resolver | None = None,
+    role: Role | None = None,
 ) -> Litestar:
-    """The application; `run_background=False` makes an API-only process (no dispatcher or other workers).
+    """The application of a process in `role` (`serve` by default; `run_background=False` means `api`).
 
-    `resolver` replaces the system resolver for outbound targets (tests control what names answer).
+    The role decides which background services run (`app.server.runtime`). `resolver` replaces the system
+    resolver for outbound targets (tests control what names answer).
     """
+    role = role or ("serve" if run_background else "api")
     settings = settings or get_settings()
     # Idempotent: one stdlib bridge however many apps are built.
     configure_logging(settings.log_level, console=settings.log_format == "console")
@@ -214,14 +181,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        ctx.logs.start()  # returns at once: the shipper's thread opens ClickHouse
+        """The process's resources, entered first and left last (the services run inside, see BackgroundRuntime)."""
         try:
             if settings.registration != "open":
                 await announce_setup_token(ctx.sessionmaker)
-            async with telegram_lifespan(ctx, run_runtime=run_background):
-                yield
+            yield
         finally:
-            await asyncio.to_thread(ctx.logs.stop)
             if ctx.redis is not None:
                 await ctx.redis.aclose()
             await ctx.engine.dispose()
@@ -230,8 +195,8 @@ def create_app(
         return ctx
 
     channels = create_channels_plugin(ctx.redis, queue_size=settings.ws_queue_size)
-    events_runtime = EventsRuntime(ctx, channels, run_dispatcher=run_background)
     ctx.revocations = LoginRevocations(channels)
+    runtime = BackgroundRuntime(ctx, channels, role)
 
     app = Service(
         http_metrics=ctx.http_metrics,
@@ -259,9 +224,7 @@ def create_app(
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, ctx.engine)),
             channels,
             ctx.revocations,
-            events_runtime,
-            ArchivesRuntime(ctx, run_scheduler=run_background),
-            ChannelsRuntime(ctx, run_failover=run_background),
+            runtime,  # after pub/sub: its services publish through it (app.server.runtime)
         ],
         dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
         middleware=[NulInUrlGuard, DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
@@ -276,10 +239,9 @@ def create_app(
         debug=False,
     )
     app.state.ctx = ctx
-    app.state.events = events_runtime
     return app
 
 
 def create_api_app() -> Litestar:
     """`python -m app api`: HTTP and WebSocket only; Telegram work happens in worker processes."""
-    return create_app(run_background=False)
+    return create_app(role="api")

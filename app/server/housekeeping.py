@@ -3,29 +3,40 @@ that a crash left pending, and events past their retention."""
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import AbstractAsyncContextManager
+import functools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.shielded import ShieldedTransactions
 from app.domain.accounts.services import purge_expired_refresh_tokens
 from app.domain.events.services import purge_expired_events
 from app.domain.messages.services import fail_interrupted_sends, pending_stale_after
 from app.domain.profiles.login import purge_expired
+from app.lib.background import PeriodicService
 from app.lib.logging import log_event
-from app.lib.tasks import running_task
 
 
-async def sweep(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    async with sessionmaker.begin() as session:
+async def sweep(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    transactions: ShieldedTransactions | None = None,
+) -> None:
+    """One round; with `transactions` (the service's) a stopping process never cuts one of its writes short."""
+    shielded = transactions or ShieldedTransactions(sessionmaker)
+
+    async def expire(session: AsyncSession) -> tuple[int, int]:
         flows = await purge_expired(session)
         await purge_expired_refresh_tokens(session)
-        interrupted = await fail_interrupted_sends(session, pending_stale_after(settings))
-    async with sessionmaker.begin() as session:
+        return flows, await fail_interrupted_sends(session, pending_stale_after(settings))
+
+    async def purge(session: AsyncSession) -> int:
         kept_from = datetime.now(UTC) - timedelta(days=settings.events_retention_days)
-        events = await purge_expired_events(session, kept_from)
+        return await purge_expired_events(session, kept_from)
+
+    flows, interrupted = await shielded.run(expire)
+    events = await shielded.run(purge)
     if events:
         log_event("info", "events", "events.purged", f"removed {events} events older than the retention")
     if flows:
@@ -39,17 +50,16 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession], settings: Settin
         )
 
 
-async def _loop(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, interval_s: float) -> None:
-    while True:
-        try:
-            await sweep(sessionmaker, settings)
-        except Exception as exc:  # the next sweep retries; never take the process down
-            log_event("warning", "server", "housekeeping.failed", f"clean-up failed: {type(exc).__name__}")
-        await asyncio.sleep(interval_s)
+class Housekeeping(PeriodicService):
+    """The sweep every `interval_s` (the first at start-up), as a background service."""
 
-
-def housekeeping(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, interval_s: float = 300
-) -> AbstractAsyncContextManager[None]:
-    """Sweep every `interval_s` while the block runs."""
-    return running_task(_loop(sessionmaker, settings, interval_s), "housekeeping")
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, interval_s: float = 300
+    ) -> None:
+        self._transactions = ShieldedTransactions(sessionmaker)
+        super().__init__(
+            "housekeeping",
+            functools.partial(sweep, sessionmaker, settings, self._transactions),
+            interval_s=interval_s,
+            after_stop=self._transactions.wait,
+        )

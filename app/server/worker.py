@@ -12,7 +12,7 @@ from app.server.app import create_app
 
 async def run_worker(settings: Settings) -> None:
     """Run the application's background work until SIGTERM/SIGINT, then hand profiles over cleanly."""
-    app = create_app(settings, run_background=True)
+    app = create_app(settings, role="worker")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telethon import TelegramClient
 
 from app.db.models import KnownPeer
+from app.db.shielded import ShieldedTransactions
 from app.lib.tasks import running_task
 from app.telegram.peers import PeerRecord, ProfileSession
 from app.telegram.runtime import ProfileRuntime
@@ -69,6 +70,7 @@ async def save_peers(session: AsyncSession, profile_id: UUID, records: list[Peer
 class PeerBook:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], runtime: ProfileRuntime) -> None:
         self._sessionmaker = sessionmaker
+        self._transactions = ShieldedTransactions(sessionmaker)  # a stopping book never cuts a save short
         self._runtime = runtime
         self._sessions: dict[UUID, ProfileSession] = {}
 
@@ -104,8 +106,7 @@ class PeerBook:
             return
         for attempt in range(3):
             try:
-                async with self._sessionmaker.begin() as db:
-                    await save_peers(db, profile_id, records)
+                await self._transactions.run(lambda db: save_peers(db, profile_id, records))
                 return
             except IntegrityError:  # a deleted profile, or another process saving the same peer right now
                 await asyncio.sleep(0.05 * (attempt + 1))
@@ -127,6 +128,7 @@ class PeerBook:
                 yield
         finally:
             self.detach()
+            await self._transactions.wait()
             await self.flush()
 
 

@@ -83,7 +83,7 @@ async def dispatcher_rate(receiver: str, data_dir: str) -> tuple[float, list[byt
         token = (await http.post("/auth/login", json=credentials)).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         user_id = UUID((await http.get("/auth/me", headers=headers)).json()["id"])
-        ctx, dispatcher = app.state.ctx, app.state.events.dispatcher
+        ctx, dispatcher = app.state.ctx, app.state.runtime.service("webhook-dispatcher")
         await dispatcher.stop()  # queue the whole backlog first, then time the drain
         for n in range(ENDPOINTS):
             body = {"url": f"{receiver}/hook/{n}", "event_types": ["message.received"]}

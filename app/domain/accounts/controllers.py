@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.db.after_commit import after_commit
 from app.db.models import Invitation
 from app.domain.accounts import invitations, services
 from app.domain.accounts.schemas import (
@@ -73,7 +74,8 @@ class AccountsController(Controller):
         tokens = await services.issue_tokens(db_session, ctx.token_policy, user)
         # last_login_at changed: forget what /auth/me showed, now and once the change is committed
         ctx.shown_users.forget(user.id)
-        return Response(tokens, background=BackgroundTask(ctx.shown_users.forget, user.id))
+        after_commit(db_session, functools.partial(ctx.shown_users.forget, user.id))
+        return Response(tokens)
 
     @post(["/refresh", "/auth/refresh"], status_code=HTTP_200_OK, security=[])
     async def refresh(self, data: JSONBody[RefreshRequest], ctx: Ctx, db_session: DbSession) -> TokenPair:

@@ -6,24 +6,16 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.archives import services
-from app.domain.archives.scheduler import ArchiveScheduler
 from app.domain.archives.schemas import ArchiveOut, ChannelOut, CreateArchive
 from app.domain.profiles import services as profiles
 from app.lib.logging import log_event
 from app.server.auth import AuthUser
 from app.server.deps import Ctx, DbSession
 from app.telegram.errors import to_app_error
-
-
-def _scheduler(request: Request[Any, Any, Any]) -> ArchiveScheduler | None:
-    """This process's scheduler; None in API-only processes (a worker's scheduler picks the work up)."""
-    runtime = getattr(request.app.state, "archives", None)
-    return getattr(runtime, "scheduler", None)
 
 
 class ArchivesController(Controller):
@@ -56,9 +48,8 @@ class ArchivesController(Controller):
             profile_id=profile.id,
             context={"archive_id": str(archive.id), "every_minutes": archive.every_minutes},
         )
-        scheduler = _scheduler(request)
-        background = BackgroundTask(_wake, scheduler) if scheduler is not None else None
-        return Response(services.to_out(archive, profile.phone), status_code=HTTP_201_CREATED, background=background)
+        # the scheduler of this process (if it runs one) is woken after commit; a worker's finds it on its tick
+        return Response(services.to_out(archive, profile.phone), status_code=HTTP_201_CREATED)
 
     @get("/")
     async def list_archives(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ArchiveOut]:
@@ -82,7 +73,7 @@ class ArchivesController(Controller):
     ) -> Response[None]:
         """Cancel the archive and its schedule; the files exported so far stay."""
         archive = await services.get_owned(db_session, request.user.id, archive_id)
-        services.cancel(archive)
+        services.cancel(db_session, archive)
         log_event(
             "info",
             "archives",
@@ -91,13 +82,7 @@ class ArchivesController(Controller):
             user_id=request.user.id,
             context={"archive_id": str(archive.id)},
         )
-        scheduler = _scheduler(request)
-        background = BackgroundTask(scheduler.cancel, archive.id) if scheduler is not None else None
-        return Response(None, status_code=HTTP_204_NO_CONTENT, background=background)
-
-
-async def _wake(scheduler: ArchiveScheduler) -> None:
-    scheduler.wake()
+        return Response(None, status_code=HTTP_204_NO_CONTENT)
 
 
 class ProfileChannelsController(Controller):

@@ -11,16 +11,21 @@ import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, literal, or_, select, update
+from sqlalchemy import ColumnElement, Executable, Result, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.after_commit import engine_of, on_signal
 from app.db.models import Archive, ArchiveStatus
-from app.domain.archives.runner import ArchiveRunner, now
+from app.domain.archives.run_state import now
+from app.domain.archives.runner import ArchiveRunner
+from app.domain.archives.services import ARCHIVE_CANCELLED, ARCHIVES_DUE
+from app.lib.background import ServiceHealth
 from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 from app.lib.targets import TargetPolicy
@@ -51,17 +56,32 @@ class ArchiveScheduler:
         self.runtime = runtime
         self.instance_id = f"archives:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.runner = ArchiveRunner(sessionmaker, runtime, commands, box, settings, self.instance_id, targets)
+        self._transactions = self.runner.transactions  # every write of runs and claims ends whole
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._unlisten: list[Callable[[], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
+    name = "archive-scheduler"
+
     async def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._loop(), name="archive-scheduler")
+        engine = engine_of(self.sessionmaker)
+        self._unlisten = [
+            on_signal(engine, ARCHIVES_DUE, self.wake),
+            on_signal(engine, ARCHIVE_CANCELLED, self.cancel),
+        ]
+        self._loop_task = asyncio.create_task(self._loop(), name=self.name)
+
+    def health(self) -> ServiceHealth:
+        return ServiceHealth.of_task(self._loop_task, {"running": len(self._tasks)})
 
     async def stop(self) -> None:
         """Stop every run and release their claims, so another process resumes them without waiting."""
+        for unlisten in self._unlisten:
+            unlisten()
+        self._unlisten = []
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -71,6 +91,7 @@ class ArchiveScheduler:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._transactions.wait()
 
     def wake(self) -> None:
         self._wake.set()
@@ -142,34 +163,34 @@ class ArchiveScheduler:
 
     async def _claim(self, archive_id: UUID) -> bool:
         moment = now()
-        async with self.sessionmaker.begin() as session:
-            result = await session.execute(
-                update(Archive)
-                .where(
-                    Archive.id == archive_id,
-                    Archive.status.in_(RUNNABLE),
-                    or_(Archive.claimed_until.is_(None), Archive.claimed_until < moment),
-                )
-                .values(
-                    claimed_by=self.instance_id,
-                    claimed_until=moment + timedelta(seconds=self.settings.archive_claim_ttl_s),
-                )
-                .execution_options(synchronize_session=False)
+        claim = (
+            update(Archive)
+            .where(
+                Archive.id == archive_id,
+                Archive.status.in_(RUNNABLE),
+                or_(Archive.claimed_until.is_(None), Archive.claimed_until < moment),
             )
+            .values(
+                claimed_by=self.instance_id,
+                claimed_until=moment + timedelta(seconds=self.settings.archive_claim_ttl_s),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._transactions.run(_executing(claim))
         return bool(getattr(result, "rowcount", 0))
 
     async def _renew(self, archive_id: UUID, task: asyncio.Task[None]) -> None:
         ttl = self.settings.archive_claim_ttl_s
         while True:
             await asyncio.sleep(ttl / 3)
+            renewal = (
+                update(Archive)
+                .where(Archive.id == archive_id, Archive.claimed_by == self.instance_id)
+                .values(claimed_until=_extended_claim(now() + timedelta(seconds=ttl)))
+                .execution_options(synchronize_session=False)
+            )
             try:
-                async with self.sessionmaker.begin() as session:
-                    result = await session.execute(
-                        update(Archive)
-                        .where(Archive.id == archive_id, Archive.claimed_by == self.instance_id)
-                        .values(claimed_until=_extended_claim(now() + timedelta(seconds=ttl)))
-                        .execution_options(synchronize_session=False)
-                    )
+                result = await self._transactions.run(_executing(renewal))
             except Exception as exc:  # the database hiccupped: the claim still has two thirds of its life
                 log_event("warning", "archives", "archive.renew_failed", f"claim renewal failed: {type(exc).__name__}")
                 continue
@@ -178,14 +199,14 @@ class ArchiveScheduler:
                 return
 
     async def _release(self, archive_id: UUID) -> None:
+        release = (
+            update(Archive)
+            .where(Archive.id == archive_id, Archive.claimed_by == self.instance_id)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
         with contextlib.suppress(Exception):
-            async with self.sessionmaker.begin() as session:
-                await session.execute(
-                    update(Archive)
-                    .where(Archive.id == archive_id, Archive.claimed_by == self.instance_id)
-                    .values(claimed_by=None, claimed_until=None)
-                    .execution_options(synchronize_session=False)
-                )
+            await self._transactions.run(_executing(release))
 
     async def _job(self, archive_id: UUID) -> None:
         current = asyncio.current_task()
@@ -222,3 +243,10 @@ def _extended_claim(until: datetime) -> ColumnElement[datetime]:
     """Renew to `until`, unless the claim already reaches further (a flood-wait pause extends it past the TTL)."""
     renewed = literal(until, type_=Archive.claimed_until.type)
     return case((Archive.claimed_until > renewed, Archive.claimed_until), else_=renewed)
+
+
+def _executing(statement: Executable) -> Callable[[AsyncSession], Awaitable[Result[Any]]]:
+    async def work(session: AsyncSession) -> Result[Any]:
+        return await session.execute(statement)
+
+    return work

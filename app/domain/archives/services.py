@@ -5,16 +5,16 @@ Services never commit. Telegram is reached through ProfileCommands: locally, or 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.after_commit import signal_after_commit
 from app.db.models import Archive, ArchiveStatus, TelegramProfile
 from app.domain.archives.schemas import (
     ArchiveChannel,
@@ -22,10 +22,8 @@ from app.domain.archives.schemas import (
     ArchiveProgress,
     ChannelOut,
     CreateArchive,
-    LocalTarget,
-    S3Target,
 )
-from app.domain.archives.storage import S3Location, check_bucket, local_directory, safe_relative_path
+from app.domain.archives.targets import TARGETS, target_for_body
 from app.domain.profiles import services as profiles
 from app.lib.crypto import SecretBox
 from app.lib.errors import AppError, Conflict, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
@@ -33,6 +31,8 @@ from app.lib.targets import TargetPolicy
 from app.telegram.commands import ProfileCommands
 from app.telegram.history import ReadableChannel
 
+ARCHIVES_DUE = "archives.due"  # after-commit signal: an archive became due (the scheduler looks now)
+ARCHIVE_CANCELLED = "archives.cancelled"  # after-commit signal with the archive id: stop its run here
 ACTIVE_STATUSES = (
     ArchiveStatus.PENDING.value,
     ArchiveStatus.RUNNING.value,
@@ -113,30 +113,6 @@ async def _choose_reader(
     raise last_error or NotFound("channel not found", code="channel_not_found")
 
 
-def _target_fields(
-    box: SecretBox, archive_root: Path, target: LocalTarget | S3Target
-) -> tuple[dict, str | None, S3Location | None]:
-    """The stored form of a target, its encrypted credentials, and the S3 location still to check."""
-    if isinstance(target, LocalTarget):
-        local_directory(archive_root, target.path)  # validates: 422 on absolute paths and escapes
-        return {"type": "local", "path": str(safe_relative_path(target.path))}, None, None
-    if bool(target.access_key_id) != bool(target.secret_access_key):
-        raise ValidationFailed(
-            "give both access_key_id and secret_access_key, or neither", details=[{"field": "target"}]
-        )
-    location = S3Location(target.bucket, target.prefix.strip("/"), target.endpoint_url, target.region)
-    credentials = {"access_key_id": target.access_key_id, "secret_access_key": target.secret_access_key}
-    public = {
-        "type": "s3",
-        "bucket": target.bucket,
-        "prefix": location.prefix,
-        "endpoint_url": target.endpoint_url,
-        "region": target.region,
-    }
-    secret = box.encrypt(json.dumps(credentials)) if target.access_key_id else None
-    return public, secret, location
-
-
 async def create(
     session: AsyncSession,
     commands: ProfileCommands,
@@ -150,12 +126,11 @@ async def create(
     since, until = _utc(data.since), _utc(data.until)
     if since is not None and until is not None and until <= since:
         raise ValidationFailed("until must be after since", details=[{"field": "until"}])
-    target, secret, location = _target_fields(box, archive_root, data.target)
+    prepared = target_for_body(data.target).prepare(data.target, box, archive_root)
+    target, secret = prepared.stored, prepared.secret
     profile, channel = await _choose_reader(session, commands, owner_id, data)
-    if location is not None:  # reached only with a usable profile: no probing of endpoints without one
-        assert isinstance(data.target, S3Target)
-        credentials = {"access_key_id": data.target.access_key_id, "secret_access_key": data.target.secret_access_key}
-        await check_bucket(location, credentials, targets)
+    if prepared.check is not None:  # reached only with a usable profile: no probing of endpoints without one
+        await prepared.check(targets)
     archive = Archive(
         owner_id=owner_id,
         profile_id=profile.id,
@@ -179,6 +154,7 @@ async def create(
     )
     session.add(archive)
     await session.flush()
+    signal_after_commit(session, ARCHIVES_DUE)  # this process's scheduler looks at once
     return archive, profile
 
 
@@ -204,8 +180,13 @@ async def phones_of(session: AsyncSession, archives: list[Archive]) -> dict[UUID
     return {row.id: row.phone for row in rows}
 
 
-def cancel(archive: Archive) -> None:
-    """Stop the archive for good: no further runs; files already exported stay where they are."""
+def cancel(session: AsyncSession, archive: Archive) -> None:
+    """Stop the archive for good: no further runs; files already exported stay where they are.
+
+    Once committed, a run of it in this process stops at once (elsewhere it stops at its next step: its claim
+    is gone).
+    """
+    signal_after_commit(session, ARCHIVE_CANCELLED, archive.id)
     if archive.status in ACTIVE_STATUSES:
         archive.status = ArchiveStatus.CANCELLED.value
     archive.next_run_at = None
@@ -216,11 +197,10 @@ def cancel(archive: Archive) -> None:
 
 def location_of(archive: Archive) -> str:
     """Where the archive's files are: relative to ARCHIVE_LOCAL_ROOT, or an s3:// URL."""
-    if archive.target_type == "local":
-        return str(PurePosixPath(str(archive.target["path"])) / str(archive.id))
-    target = archive.target
-    prefix = "/".join(p for p in (target.get("prefix") or "", str(archive.id)) if p)
-    return f"s3://{target['bucket']}/{prefix}"
+    target = TARGETS.get(archive.target_type)
+    if target is None:  # stored by another version: shown as it is, the run fails with UnknownTargetType
+        return f"{archive.target_type}:?"
+    return target.location(archive.id, archive.target)
 
 
 def to_out(archive: Archive, phone: str | None) -> ArchiveOut:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.db.after_commit import after_commit
 from app.domain.channels import capture, services
 from app.domain.channels.monitor import ChannelMonitor
 from app.domain.channels.schemas import AddChannel, ChannelMessagePage, ChannelOut
@@ -47,10 +48,10 @@ class ChannelsController(Controller):
         out = (await services.to_out_many(db_session, [channel], detail=True))[0]
         if resumed:
             newest = await capture.newest_stored_id(db_session, channel)
-            return Response(
-                out, status_code=HTTP_200_OK, background=BackgroundTask(monitor.catch_up, channel.id, newest)
-            )
-        return Response(out, status_code=HTTP_201_CREATED, background=BackgroundTask(monitor.backfill, channel.id))
+            after_commit(db_session, functools.partial(monitor.catch_up, channel.id, newest))
+            return Response(out, status_code=HTTP_200_OK)
+        after_commit(db_session, functools.partial(monitor.backfill, channel.id))
+        return Response(out, status_code=HTTP_201_CREATED)
 
     @get("/")
     async def list_channels(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ChannelOut]:
@@ -72,10 +73,9 @@ class ChannelsController(Controller):
         leave = await services.needs_leaving(db_session, channel)
         profile_id, peer_id = channel.assigned_profile_id, channel.peer_id
         await services.remove(db_session, channel)
-        background = None
         if leave and profile_id is not None:
-            background = BackgroundTask(_monitor(ctx).leave, profile_id, peer_id)
-        return Response(None, status_code=HTTP_204_NO_CONTENT, background=background)
+            after_commit(db_session, functools.partial(_monitor(ctx).leave, profile_id, peer_id))
+        return Response(None, status_code=HTTP_204_NO_CONTENT)
 
     @get("/{channel_id:uuid}/messages")
     async def messages(

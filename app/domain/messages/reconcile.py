@@ -11,9 +11,7 @@ inbox starts when the profile was bound.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -26,7 +24,6 @@ from app.db.models import Chat, Message, TelegramProfile
 from app.domain.messages.ingest import MessageIngest
 from app.lib.errors import TooManyRequests
 from app.lib.logging import log_event
-from app.lib.tasks import running_task
 from app.telegram.commands import ProfileCommands
 from app.telegram.records import MessageInfo, PeerInfo
 from app.telegram.runtime import ProfileRuntime
@@ -165,25 +162,4 @@ def build_reconciler(
     return Reconciler(sessionmaker, runtime, commands, ingest, limits)
 
 
-async def _loop(reconciler: Reconciler, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await reconciler.run_round()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the next round tries again; never take the process down
-            log_event("warning", "messages.reconcile", "reconcile.failed", f"reconciling failed: {exc!r}")
-
-
-@contextlib.asynccontextmanager
-async def reconciling(reconciler: Reconciler | None, interval_s: float) -> AsyncIterator[None]:
-    """Run rounds every `interval_s` (after a first full interval: catch-up covers the start)."""
-    if reconciler is None or interval_s <= 0:
-        yield
-        return
-    async with running_task(_loop(reconciler, interval_s), "inbox-reconciler"):
-        yield
-
-
-__all__ = ["ReconcileLimits", "Reconciler", "build_reconciler", "newest_stored_ids", "reconciling"]
+__all__ = ["ReconcileLimits", "Reconciler", "build_reconciler", "newest_stored_ids"]

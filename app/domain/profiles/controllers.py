@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.after_commit import after_commit
 from app.domain.accounts import services as accounts
 from app.domain.channels import services as channels
 from app.domain.profiles import login, ownership, services
@@ -52,24 +54,19 @@ def login_deps(ctx: AppContext) -> login.LoginDeps:
     )
 
 
-def _activate_after_commit(ctx: AppContext, profile_id: Any) -> BackgroundTask:
-    async def activate() -> None:
-        ctx.telegram.runtime.activate(profile_id)
-
-    return BackgroundTask(activate)
+def _activate_after_commit(ctx: AppContext, db_session: AsyncSession, profile_id: Any) -> None:
+    """Connect the bound profile once the binding is committed (the runtime reads it from the database)."""
+    after_commit(db_session, functools.partial(ctx.telegram.runtime.activate, profile_id))
 
 
-def _bound(ctx: AppContext, outcome: login.StepOutcome) -> Response[LoginResult]:
+def _bound(ctx: AppContext, db_session: AsyncSession, outcome: login.StepOutcome) -> Response[LoginResult]:
     if outcome.profile is None:
         return Response(
             LoginResult(status="password_needed", hint=outcome.password_hint, next_step="POST /profiles/password"),
             status_code=HTTP_200_OK,
         )
-    return Response(
-        LoginResult(status="bound", profile=services.to_out(outcome.profile)),
-        status_code=HTTP_201_CREATED,
-        background=_activate_after_commit(ctx, outcome.profile.id),
-    )
+    _activate_after_commit(ctx, db_session, outcome.profile.id)
+    return Response(LoginResult(status="bound", profile=services.to_out(outcome.profile)), status_code=HTTP_201_CREATED)
 
 
 class ProfilesController(Controller):
@@ -122,7 +119,7 @@ class ProfilesController(Controller):
         outcome = await login.submit_code(
             db_session, login_deps(ctx), owner_id=request.user.id, phone=data.phone, code=data.code
         )
-        return _bound(ctx, outcome)
+        return _bound(ctx, db_session, outcome)
 
     @post("/password")
     async def password(
@@ -132,7 +129,7 @@ class ProfilesController(Controller):
         outcome = await login.submit_password(
             db_session, login_deps(ctx), owner_id=request.user.id, phone=data.phone, password=data.password
         )
-        return _bound(ctx, outcome)
+        return _bound(ctx, db_session, outcome)
 
     @post("/import", status_code=HTTP_201_CREATED)
     async def import_session(
@@ -186,7 +183,6 @@ class ProfilesController(Controller):
         profile = await services.get_owned(db_session, request.user.id, phone)
         activity_changed = services.apply_update(profile, data)
         await db_session.flush()
-        background = None
         if activity_changed:
             runtime = ctx.telegram.runtime
             profile_id = profile.id
@@ -197,9 +193,9 @@ class ProfilesController(Controller):
                 else:
                     await runtime.deactivate(profile_id)
 
-            background = BackgroundTask(follow)
+            after_commit(db_session, follow)
         counts = await channels.channel_counts(db_session, [profile.id])
-        return Response(services.to_out(profile, counts.get(profile.id, 0)), background=background)
+        return Response(services.to_out(profile, counts.get(profile.id, 0)))
 
     @delete("/{phone:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove(
@@ -252,9 +248,8 @@ async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: I
         me=me,
         checkpoint=verified.checkpoint,
     )
-    return Response(
-        services.to_out(profile), status_code=HTTP_201_CREATED, background=_activate_after_commit(ctx, profile.id)
-    )
+    _activate_after_commit(ctx, db_session, profile.id)
+    return Response(services.to_out(profile), status_code=HTTP_201_CREATED)
 
 
 class UtilsController(Controller):

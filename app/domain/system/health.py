@@ -1,5 +1,8 @@
 """Component checks behind `GET /health`: each reports status and latency; critical ones decide the code.
 
+The background services of the process are listed under `services` with their live status (never critical:
+a stopped or failed service shows here and in its logs, the component checks decide the code).
+
 The checks' outcomes are kept for `HEALTH_CACHE_S`: a load balancer, a dashboard and a monitor polling at
 once cost one database round trip per interval, not one per request. The `details` figures stay live.
 """
@@ -8,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from app.lib.background import ServiceStatus
 from app.lib.recent import RecentValue
 
 CheckFn = Callable[[], Awaitable[None]]
@@ -38,9 +42,19 @@ class ComponentStatus(msgspec.Struct):
     details: dict[str, Any] | None = None
 
 
+class ServiceReport(msgspec.Struct):
+    """One background service of this process (`app.lib.background`): reported, never deciding the code."""
+
+    name: str
+    status: str  # running, stopped or failed
+    error: str | None = None
+    details: dict[str, Any] | None = None
+
+
 class HealthReport(msgspec.Struct):
     status: str
     components: list[ComponentStatus]
+    services: list[ServiceReport] = msgspec.field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,7 @@ class HealthReporter:
 
     def __init__(self, checks: list[HealthCheck], max_age_s: float) -> None:
         self.checks = checks  # components register theirs while the app is built
+        self.services: Callable[[], Sequence[ServiceStatus]] | None = None  # set by the background runtime
         self._outcomes = RecentValue(self._run_all, max_age_s)
 
     async def _run_all(self) -> list[tuple[HealthCheck, _Outcome]]:
@@ -86,4 +101,8 @@ class HealthReporter:
             for check, outcome in await self._outcomes.get()
         ]
         healthy = all(c.status == "up" for c in components if c.critical)
-        return HealthReport(status="ok" if healthy else "degraded", components=components)
+        services = [
+            ServiceReport(s.name, s.health.status, s.health.error, dict(s.health.details) or None)
+            for s in (self.services() if self.services is not None else ())
+        ]
+        return HealthReport(status="ok" if healthy else "degraded", components=components, services=services)

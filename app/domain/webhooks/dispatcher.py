@@ -18,16 +18,20 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from uuid import UUID
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.after_commit import engine_of, on_signal
 from app.db.shielded import ShieldedTransactions
+from app.domain.events.services import WEBHOOKS_DUE
 from app.domain.webhooks import delivery
 from app.domain.webhooks.delivery import Job, Outcome, Target
 from app.domain.webhooks.signing import signed_headers
+from app.lib.background import ServiceHealth
 from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 from app.lib.targets import TargetPolicy, TargetRefused, peer_is_internal, pinned, pinned_transport, resolve_target
@@ -83,14 +87,22 @@ class WebhookDispatcher:
         # the dispatcher renews them while it runs, and expire WEBHOOK_CLAIM_TTL_S after it dies.
         self._batch = settings.webhook_endpoint_concurrency * CLAIM_ROUNDS
         self._renewed_at = 0.0
+        self._unlisten: Callable[[], None] | None = None
+
+    name = "webhook-dispatcher"
 
     @property
     def running(self) -> bool:
         return self._loop_task is not None and not self._loop_task.done()
 
+    def health(self) -> ServiceHealth:
+        return ServiceHealth.of_task(self._loop_task, {"lanes": len(self._lanes), "recording": self._outcomes.qsize()})
+
     async def start(self) -> None:
         if self.running:
             return
+        # Woken right after a commit in this process made deliveries due (app.domain.events.services.emit).
+        self._unlisten = on_signal(engine_of(self._sessionmaker), WEBHOOKS_DUE, self.wake)
         settings = self._settings
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
@@ -114,6 +126,9 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Stop claiming and cancel in-flight attempts (their claims expire and are retried elsewhere)."""
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         tasks = [t for t in (self._loop_task, *self._lanes.values()) if t is not None]
         for task in tasks:
             task.cancel()

@@ -211,7 +211,7 @@ async def test_scheduled_archive_exports_only_new_posts(client, app, sandbox):
     assert timedelta(minutes=59) < next_run - datetime.now(UTC) <= timedelta(minutes=60)
 
     await post_more(sandbox, channel, ["new one", "new two", "new three"])
-    scheduler = app.state.archives.scheduler
+    scheduler = app.state.runtime.service("archive-scheduler")
     assert await scheduler.tick() == []  # not due yet
     async with app.state.ctx.sessionmaker.begin() as session:
         await session.execute(update(Archive).values(next_run_at=datetime.now(UTC) - timedelta(seconds=1)))
@@ -278,7 +278,7 @@ async def test_crash_between_write_and_checkpoint_resumes_exactly_once(client, a
                 claimed_until=datetime.now(UTC) - timedelta(seconds=1),
             )
         )
-    scheduler = app.state.archives.scheduler
+    scheduler = app.state.runtime.service("archive-scheduler")
     await scheduler.tick()
     await scheduler.idle()
     resumed = (await client.get(f"/archives/{done['id']}", headers=headers)).json()
