@@ -20,7 +20,7 @@ from app.db.shielded import ShieldedTransactions
 from app.domain.archives.run_state import ClaimLost, Job, ProfileOffline, RunState, now
 from app.domain.archives.storage import ArchiveSink, StorageError, encode_lines
 from app.domain.archives.stored import deleted_between, merge
-from app.domain.archives.targets import SinkContext, target_of
+from app.domain.archives.targets import SinkContext, UnknownTargetType, target_of
 from app.domain.profiles.services import LIVE_STATUSES
 from app.lib.crypto import DecryptionError, SecretBox
 from app.lib.errors import AppError, TooManyRequests
@@ -62,6 +62,7 @@ class ArchiveRunner:
         if job is None:
             return
         try:
+            target_of(job.target_type)  # a type this version cannot write fails the run, before reading anything
             reader = await self._reader(job)
             sink = await self._sink(job)
             await sink.prepare(job.checkpoint)
@@ -71,6 +72,8 @@ class ArchiveRunner:
             return
         except FloodWait as wait:  # outside page reads (media downloads): pause and let the scheduler resume it
             await self.state.pause_released(job, wait.seconds)
+        except UnknownTargetType as exc:  # lasting: no retry will make it known
+            await self.state.fail(job, _describe(exc))
         except (ProfileOffline, StorageError, ConnectionError, OSError, TimeoutError) as exc:
             await self.state.retry_later(job, _describe(exc))
         except AppError as exc:
