@@ -32,7 +32,7 @@ from app.db.after_commit import FollowUps
 from app.domain.archives.scheduler import ArchiveScheduler
 from app.domain.channels.failover import ChannelFailover
 from app.domain.events.pubsub import DispatchRelay, EventPublisher
-from app.domain.messages.gaps import GapRecovery, recovering_gaps
+from app.domain.messages.gaps import GapRecovery
 from app.domain.messages.ingest import MessageIngest, build_ingest, running_ingest
 from app.domain.messages.reconcile import build_reconciler
 from app.domain.webhooks.dispatcher import WebhookDispatcher
@@ -138,8 +138,9 @@ def _ingest(ingest: MessageIngest) -> BackgroundService:
 
 
 def _gaps(gaps: GapRecovery) -> BackgroundService:
-    return ContextService(
-        "gap-recovery", lambda: recovering_gaps(gaps), lambda: {"gaps": gaps.gaps, "recovered": gaps.recovered}
+    # attached to the runtime's hooks: it recovers gaps of every profile the runtime connects meanwhile
+    return CallbackService(
+        "gap-recovery", gaps.attach, gaps.stop, lambda: {"gaps": gaps.gaps, "recovered": gaps.recovered}
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, TelegramProfile, UpdateState
+from app.db.shielded import ShieldedTransactions
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages.reconcile import newest_stored_ids
@@ -42,6 +43,8 @@ class GapStore:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
+        # The one write (announce) ends whole even when its recovery is cancelled at stop; stop() waits for it.
+        self.transactions = ShieldedTransactions(sessionmaker)
 
     async def resumed(self, profile_id: UUID) -> bool:
         """Whether the profile has stored update state (a first connection has nothing to recover)."""
@@ -108,7 +111,8 @@ class GapStore:
 
     async def announce(self, profile: ProfileRef, ref: PeerInfo, gap: Gap, recovered: int) -> None:
         """Emit the `gap` event (committed at once: nothing else is written with it)."""
-        async with self._sessionmaker.begin() as session:
+
+        async def work(session: AsyncSession) -> None:
             chat_id = await session.scalar(
                 select(Chat.id).where(Chat.profile_id == profile.profile_id, Chat.peer_id == ref.peer_id)
             )
@@ -131,3 +135,5 @@ class GapStore:
                     ),
                 },
             )
+
+        await self.transactions.run(work)

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -76,6 +75,7 @@ class GapRecovery:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._store.transactions.wait()
 
     async def _connected(self, connected: ConnectedProfile) -> None:
         listen_for_gaps(connected.client, functools.partial(self._noticed, connected))
@@ -267,16 +267,3 @@ def _edited(row: StoredRow, message: MessageInfo) -> bool:
         return False
     stored = row.edit_date if row.edit_date is None or row.edit_date.tzinfo else row.edit_date.replace(tzinfo=UTC)
     return stored is None or abs((message.edit_date - stored).total_seconds()) >= 1
-
-
-@contextlib.asynccontextmanager
-async def recovering_gaps(recovery: GapRecovery | None) -> AsyncIterator[None]:
-    """Recover gaps of every profile the runtime connects while the block runs."""
-    if recovery is None:
-        yield
-        return
-    recovery.attach()
-    try:
-        yield
-    finally:
-        await recovery.stop()
