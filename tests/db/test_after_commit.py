@@ -82,11 +82,15 @@ async def test_dropped_when_the_session_closes_without_committing(sessionmaker):
 
 async def test_an_exception_in_the_block_drops_it(sessionmaker):
     ran: list[str] = []
-    with pytest.raises(LookupError):
+
+    async def failing_block() -> None:
         async with sessionmaker.begin() as session:
             await _touch(session)
             after_commit(session, lambda: ran.append("failed"))
             raise LookupError
+
+    with pytest.raises(LookupError):
+        await failing_block()
     assert ran == []
 
 

@@ -64,4 +64,5 @@ async def test_a_stored_archive_of_an_unknown_target_type_fails_its_run_clearly(
     assert done["location"] == "ftp:?"
     async with app.state.ctx.sessionmaker() as session:
         row = await session.get(Archive, UUID(done["id"]))
-        assert row is not None and row.claimed_by is None  # released, not left claimed
+        assert row is not None
+        assert row.claimed_by is None  # released, not left claimed

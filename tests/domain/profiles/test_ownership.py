@@ -44,6 +44,7 @@ async def _see_the_holder(client, app, lines):
 
     deactivated = await client.patch(f"/profiles/{profile['phone']}", json={"is_active": False}, headers=admin)
     assert deactivated.status_code == 200
+
     async def deactivated_view():
         # The runtime follows after the commit, as it does behind a real server: between its releasing the
         # lease and recording why, the view can say `worker_lost` for a moment.
