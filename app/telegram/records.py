@@ -29,7 +29,7 @@ class PeerInfo(msgspec.Struct, frozen=True):
 class MessageContent(msgspec.Struct, frozen=True, kw_only=True):
     """What a message says, as every path carries it: declared once, here.
 
-    A field added here is stored (a `messages` column of the same name; tests/telegram/test_message_fields.py
+    A field added here is stored (a `messages` column of the same name; tests/domain/messages/test_message_fields.py
     checks that the model has one), returned by the stored inbox's API (`StoredMessage` extends this) and by
     Telegram reads (`MessageInfo`). `EDITABLE_FIELDS` and `EVENT_FIELDS` below say whether an edit changes it and
     whether `message.*` events carry it.
