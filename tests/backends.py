@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,21 @@ def redis_server() -> Iterator[str]:
         yield f"unix://{server.socket_file}"
     finally:
         server.shutdown()
+
+
+def wait_for_uptime(redis_url: str, seconds: float, timeout: float = 60.0) -> None:
+    """Return once the Redis server at `redis_url` has been up for `seconds` (its INFO uptime)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while int(client.info("server")["uptime_in_seconds"]) < seconds:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Redis at {redis_url} not up for {seconds} s after {timeout} s")
+            time.sleep(0.2)
+    finally:
+        client.close()
 
 
 async def empty_shared_backends(postgres_url: str, redis_url: str) -> None:

@@ -22,7 +22,8 @@ from app.db.base import metadata
 from app.db.migrations import upgrade
 from app.sandbox import SandboxDC
 from app.server.app import create_app
-from tests.backends import postgres_server, redis_server, truncate_postgres
+from app.telegram.profile_lease import settle_s
+from tests.backends import postgres_server, redis_server, truncate_postgres, wait_for_uptime
 
 os.environ.setdefault("LITESTAR_WARN_IMPLICIT_SYNC_TO_THREAD", "0")
 
@@ -88,6 +89,9 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     with redis_server() as url:
+        # To the product, a Redis up for less than the lease settle time may have restarted and lost its leases,
+        # so its first connections wait that long. The suite's Redis started empty; no test should wait for it.
+        wait_for_uptime(url, settle_s(load_settings({}, dotenv=None).profile_lease_ttl_ms))
         yield url
 
 

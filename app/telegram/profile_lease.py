@@ -21,6 +21,11 @@ from app.telegram.leases import LeaseStore
 from app.telegram.runtime_contract import Ending, lease_name
 
 
+def settle_s(ttl_ms: int) -> float:
+    """How long a lease store must have been up before a fresh lease counts: two renewal intervals."""
+    return 2 * ttl_ms / 3000
+
+
 class ProfileLease:
     def __init__(
         self, leases: LeaseStore, profile_id: UUID, holder: str, ttl_ms: int, owns: Callable[[UUID], bool]
@@ -44,7 +49,7 @@ class ProfileLease:
             if not await self.leases.acquire(self.name, self.holder, self.ttl_ms):
                 return False
             uptime = await self.leases.uptime_s()
-            settle = 2 * self.renew_interval_s
+            settle = settle_s(self.ttl_ms)
             if uptime is None or uptime >= settle:
                 return True
             await asyncio.sleep(settle - uptime)
