@@ -30,9 +30,9 @@ class MessageContent(msgspec.Struct, frozen=True, kw_only=True):
     """What a message says, as every path carries it: declared once, here.
 
     A field added here is stored (a `messages` column of the same name; tests/domain/messages/test_message_fields.py
-    checks that the model has one), returned by the stored inbox's API (`StoredMessage` extends this) and by
-    Telegram reads (`MessageInfo`). `EDITABLE_FIELDS` and `EVENT_FIELDS` below say whether an edit changes it and
-    whether `message.*` events carry it.
+    checks that the model has one), returned by the stored inbox's API (`StoredMessage` extends this), by the
+    channel posts API (`ChannelMessageOut` extends this) and by Telegram reads (`MessageInfo`). `EDITABLE_FIELDS`
+    and `EVENT_FIELDS` below say whether an edit changes it and whether `message.*` events carry it.
     """
 
     date: datetime
@@ -110,6 +110,11 @@ def kind_of_peer_id(peer_id: int) -> str:
     if peer_id > 0:
         return "user"
     return "channel" if str(peer_id).startswith("-100") else "group"
+
+
+def marked_channel_id(channel_id: int) -> int:
+    """The marked id (-100…, as stored chats and updates name a channel) of a bare channel id (as its entity has it)."""
+    return utils.get_peer_id(types.PeerChannel(channel_id))
 
 
 def better_kind(stored: str, seen: str) -> str:

@@ -15,19 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CHANNEL_BOX_KINDS, Chat, Message
 from app.telegram.history import archive_record
-from app.telegram.records import SERVICE
+from app.telegram.records import SERVICE, marked_channel_id
 
 
 async def deleted_between(
     session: AsyncSession, owner_id: UUID, channel_id: int, after_id: int, up_to_id: int
 ) -> list[dict[str, Any]]:
-    """Export records of stored, deleted messages of the channel with ids in (after_id, up_to_id]."""
+    """Export records of stored, deleted messages of the channel (its bare id) with ids in (after_id, up_to_id]."""
     rows = await session.scalars(
         select(Message)
         .join(Chat, Message.chat_id == Chat.id)
         .where(
             Chat.owner_id == owner_id,
-            Chat.peer_id == channel_id,
+            Chat.peer_id == marked_channel_id(channel_id),  # stored chats carry the marked id
             Chat.kind.in_(CHANNEL_BOX_KINDS),
             Message.telegram_message_id > after_id,
             Message.telegram_message_id <= up_to_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -11,7 +12,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select, update
 
-from app.db.models import Archive, Chat, ChatKind, Message
+from app.db.models import Archive, Chat, Message
 from tests.conftest import bearer, register_and_login, sandbox_phone
 from tests.domain.archives.helpers import (
     as_tuples,
@@ -23,6 +24,7 @@ from tests.domain.archives.helpers import (
     unique,
     wait_for,
 )
+from tests.domain.messages.support import eventually
 from tests.domain.profiles.test_binding import bind
 from tests.live import free_port
 
@@ -291,50 +293,50 @@ async def test_crash_between_write_and_checkpoint_resumes_exactly_once(client, a
 
 
 async def test_deleted_messages_stored_by_the_inbox_are_exported_as_deleted(client, app, sandbox):
+    """The live inbox stored a post (under the channel's marked id, as Telegram's updates name it) before the
+    channel deleted it; the export, which Telegram no longer gives the post, still has its line."""
     headers = bearer(await register_and_login(client, "ada@example.com"))
-    profile = await connected_profile(client, app, headers)
-    channel = await channel_with_posts(sandbox, 10)  # post 3 (id 3) is deleted at Telegram
-    deleted_at = datetime.now(UTC)
-    async with app.state.ctx.sessionmaker.begin() as session:
-        chat = Chat(
-            owner_id=await _owner(session, profile),
-            profile_id=UUID(profile["id"]),
-            profile_phone=profile["phone"],
-            peer_id=channel.id,
-            kind=ChatKind.CHANNEL.value,
-            title=channel.title,
-        )
-        session.add(chat)
-        await session.flush()
-        session.add(
-            Message(
-                chat_id=chat.id,
-                telegram_message_id=3,
-                direction="in",
-                text="the deleted post",
-                date=deleted_at - timedelta(minutes=1),
-                is_deleted=True,
-                deleted_at=deleted_at,
+    await connected_profile(client, app, headers)
+    channel = await channel_with_posts(sandbox, 4)  # post id 3 deleted before anyone listened
+    monitored = await client.post("/channels", json={"channel": f"@{channel.username}"}, headers=headers)
+    assert monitored.status_code == 201, monitored.text
+    author = sandbox.control.as_user(channel.creator_id)
+    doomed = await author.post(channel, "said, then taken back")
+    kept = await author.post(channel, "still here")
+
+    async def stored(message_id: int) -> Message | None:
+        async with app.state.ctx.sessionmaker() as session:
+            found = await session.scalar(
+                select(Message)
+                .join(Chat, Message.chat_id == Chat.id)
+                .where(Chat.title == channel.title, Message.telegram_message_id == message_id)
             )
-        )
+            return found
+
+    assert (await eventually(lambda: stored(kept), what="live posts stored")).text == "still here"
+    await author.delete_messages(channel, [doomed])
+    gone_row = await eventually(lambda: _deleted(stored(doomed)), what="the deletion stored by the inbox")
     created = await client.post(
         "/archives", json={"channel": channel.username, "target": {"type": "local", "path": "del"}}, headers=headers
     )
     done = await wait_for(client, headers, created.json()["id"], {"completed"})
     lines = read_local(archive_root(app), done["location"])
-    assert [line["id"] for line in lines] == list(range(1, 11))
-    gone = lines[2]
+    by_id = {line["id"]: line for line in lines}
+    assert sorted(by_id) == [1, 2, 4, doomed, kept]  # id 3 was deleted before the inbox could see it
+    gone = by_id[doomed]
     assert gone["is_deleted"] is True
-    assert gone["text"] == "the deleted post"
-    assert datetime.fromisoformat(gone["deleted_at"]) == deleted_at
+    assert gone["text"] == "said, then taken back"
+    deleted_at = gone_row.deleted_at
+    assert deleted_at is not None
+    stored_at = deleted_at.replace(tzinfo=UTC) if deleted_at.tzinfo is None else deleted_at  # SQLite keeps no zone
+    assert datetime.fromisoformat(gone["deleted_at"]) == stored_at
     assert as_tuples(lines) == expected(channel)
-    assert done["progress"]["messages_exported"] == 10
+    assert done["progress"]["messages_exported"] == len(lines)
 
 
-async def _owner(session, profile):
-    from app.db.models import TelegramProfile
-
-    return await session.scalar(select(TelegramProfile.owner_id).where(TelegramProfile.id == UUID(profile["id"])))
+async def _deleted(row: Awaitable[Message | None]) -> Message | None:
+    found = await row
+    return found if found is not None and found.is_deleted else None
 
 
 async def test_bad_targets_are_refused(client):
