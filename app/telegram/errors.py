@@ -346,7 +346,12 @@ _RESTRICTIONS: tuple[tuple[type[BaseException], str], ...] = (
 
 
 def status_for(exc: BaseException) -> tuple[str, str] | None:
-    """The profile status an error means ('banned'/'deauthorized'), or None for transient errors."""
+    """The profile status an error means ('banned'/'deauthorized'), or None for transient errors.
+
+    A login's request for the 2FA password (`SESSION_PASSWORD_NEEDED`, a 401) is a step of the login, never a
+    verdict on the account."""
+    if isinstance(exc, NOT_A_REFUSAL):
+        return None
     for matched, status in _STATUSES:
         if isinstance(exc, matched):
             return status, f"Telegram: {type(exc).__name__}"

@@ -115,7 +115,7 @@ class AccountWatch:
             )
 
     async def _act(self, exc: errors.RPCError) -> None:
-        verdict = None if isinstance(exc, errors.SessionPasswordNeededError) else status_for(exc)
+        verdict = status_for(exc)
         if verdict is not None:
             # Under the lock: a second refused call answers only once the first one's report is recorded.
             async with self._reporting:

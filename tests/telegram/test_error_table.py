@@ -16,6 +16,7 @@ from app.telegram.errors import (
     refusal,
     rpc_name,
     send_error,
+    status_for,
     to_app_error,
 )
 
@@ -110,6 +111,11 @@ def test_operations_choose_their_own_answers_for_the_same_error() -> None:
     assert (to_app_error(banned).status, to_app_error(banned).error_code) == (403, "PHONE_NUMBER_BANNED")
     assert account_refusal(errors.SessionPasswordNeededError(request=None)) is None  # a 2FA prompt
     assert account_refusal(errors.AuthKeyNotFound()) is not None
+    assert status_for(errors.SessionPasswordNeededError(request=None)) is None  # a 401, but not a logout
+    assert status_for(errors.AuthKeyUnregisteredError(request=None)) == (
+        "deauthorized",
+        "Telegram: AuthKeyUnregisteredError",
+    )
     assert app_error(ValueError("no entity"), "send").error_code == "peer_not_found"
     assert app_error(ValueError("no entity"), "join").error_code == "channel_not_found"
     assert refusal(errors.FloodWaitError(request=None, capture=3), "channel") is None  # left to the caller
