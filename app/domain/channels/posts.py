@@ -17,6 +17,7 @@ from app.db.models import Channel, ChannelAssignment, Chat, Message, MessageEdit
 from app.domain.channels.schemas import AssignmentOut, ChannelMessageOut, ChannelMessagePage, ChannelOut, EditOut
 from app.lib.errors import ValidationFailed
 from app.lib.json_input import INT32_MAX
+from app.telegram.records import CONTENT_FIELDS
 
 
 async def message_stats(session: AsyncSession, channel_ids: Sequence[UUID]) -> dict[UUID, tuple[int, int]]:
@@ -183,16 +184,9 @@ def _message_out(message: Message, phone: str, edits: list[EditOut]) -> ChannelM
     return ChannelMessageOut(
         id=message.id,
         telegram_message_id=message.telegram_message_id,
-        text=message.text,
-        date=message.date,
-        sender_id=message.sender_id,
-        sender_name=message.sender_name,
-        media_type=message.media_type,
-        media=message.media,
-        edit_date=message.edit_date,
         is_deleted=message.is_deleted,
         deleted_at=message.deleted_at,
         phone=phone,
         edits=edits,
-        entities=message.entities,
+        **{name: getattr(message, name) for name in CONTENT_FIELDS},
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+
+from app.telegram.records import MessageContent
 
 ChannelName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=255, examples=["@durov", "https://t.me/durov", "-1001006503122"])
@@ -51,21 +53,15 @@ class EditOut(msgspec.Struct):
     edited_at: datetime | None
 
 
-class ChannelMessageOut(msgspec.Struct):
+class ChannelMessageOut(MessageContent, frozen=True, kw_only=True):
+    """A stored channel post: what it says (`MessageContent`, the one shape of every message) and its copy."""
+
     id: UUID
     telegram_message_id: int | None
-    text: str
-    date: datetime
-    sender_id: int | None
-    sender_name: str | None
-    media_type: str | None
-    media: dict[str, Any] | None
-    edit_date: datetime | None
     is_deleted: bool
     deleted_at: datetime | None
     phone: str  # the profile whose copy this is
     edits: list[EditOut]  # previous texts, oldest first
-    entities: list[dict[str, Any]] | None = None  # Telegram's formatting: {"type", "offset", "length", ...}
 
 
 class ChannelMessagePage(msgspec.Struct):

@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table
 
 from app.db.models import Message
+from app.domain.channels.schemas import ChannelMessageOut
 from app.domain.messages.rows import message_row
 from app.domain.messages.schemas import StoredMessage
 from app.domain.messages.store import message_event
@@ -46,6 +47,7 @@ def _record() -> MessageInfo:
 def test_every_content_field_is_a_column_of_its_name_and_part_of_the_stored_message() -> None:
     assert set(CONTENT_FIELDS) <= COLUMNS
     assert set(CONTENT_FIELDS) <= set(StoredMessage.__struct_fields__)
+    assert set(CONTENT_FIELDS) <= set(ChannelMessageOut.__struct_fields__)
     assert set(EDITABLE_FIELDS) <= set(CONTENT_FIELDS)
     assert set(EDITABLE_FIELDS) >= EDIT_FOLLOWERS
     assert set(EVENT_FIELDS) <= set(CONTENT_FIELDS)
