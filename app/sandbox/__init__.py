@@ -5,7 +5,8 @@ point a client at it with `client.session.set_dc(dc.dc_id, dc.host, dc.port)`, a
 `dc.control`. See `docs` in the design (shared/design/telegram-sandbox.md).
 """
 
-from .control import Actor, Control, Counters
+from .control import Actor, Control
+from .faults import Counters
 from .server import SandboxDC
 from .state import Channel, User
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import keys
 from .actions import Actions
-from .control import Control, Counters, ErrorInjector
+from .control import Control
+from .faults import Counters, ErrorInjector
 from .limits import SandboxLimits, UsernameLookups
 from .persistence import read_state_file, write_state_file
 from .session import Connection
