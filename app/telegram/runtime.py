@@ -44,6 +44,7 @@ from app.telegram.runtime_contract import (
 )
 
 REFUSED_DISCONNECT_DELAY_S = 1.0
+DEACTIVATE_RECHECK_S = 1.0  # how often `deactivate` checks that its cancellation was honoured
 
 
 class ProfileRuntime:
@@ -80,6 +81,7 @@ class ProfileRuntime:
         self._supervisors: dict[UUID, asyncio.Task[None]] = {}
         self._connected: dict[UUID, ConnectedProfile] = {}
         self._ready: dict[UUID, asyncio.Event] = {}
+        self._ending: set[asyncio.Task[Any]] = set()  # supervisors ending a connection (see `deactivate`)
         self.hooks: list[ClientHook] = []
         self.prepare_hooks: list[PrepareHook] = []
         self.release_hooks: list[ReleaseHook] = []
@@ -166,10 +168,19 @@ class ProfileRuntime:
     async def deactivate(self, profile_id: UUID) -> None:
         """Stop supervising a profile: disconnect it and release its lease."""
         task = self._supervisors.pop(profile_id, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        # One cancellation is not always honoured: a library may swallow it (Python 3.11's `wait_for` loses one
+        # that coincides with its inner result; seen in a prepare hook's database read), and the supervisor would
+        # then connect and stay connected. Cancel again until it ends, except while it ends the connection
+        # (`_ending`: stop intake, drain, release the lease), which must not be cut short. The caller's own
+        # cancellation propagates (asyncio.wait never swallows it).
+        while not task.done():
+            if task not in self._ending:
+                task.cancel()
+            await asyncio.wait({task}, timeout=DEACTIVATE_RECHECK_S)
+        with contextlib.suppress(asyncio.CancelledError):
+            task.result()
 
     # -- queries ---------------------------------------------------------------------------------------------
 
@@ -280,13 +291,19 @@ class ProfileRuntime:
             ending = Ending.SHUTDOWN if self._stopping else Ending.DEACTIVATED
             raise
         finally:
+            this = asyncio.current_task()
+            assert this is not None
+            self._ending.add(this)
             if health is not None:
                 health.cancel()
             self._connected.pop(profile_id, None)
             ready = self._ready.get(profile_id)
             if ready is not None:
                 ready.clear()
-            await asyncio.shield(self._end_connection(credentials, client, renewer, ending if announced else None))
+            try:
+                await asyncio.shield(self._end_connection(credentials, client, renewer, ending if announced else None))
+            finally:
+                self._ending.discard(this)
 
     async def _end_connection(
         self, credentials: ProfileCredentials, client: TelegramClient, renewer: asyncio.Task[str], ending: str | None
