@@ -156,25 +156,15 @@ class Handover:
             channel = await session.get(Channel, channel_id)
             if channel is None:
                 return
-            await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
-            channel.status, channel.status_reason = ChannelStatus.ORPHANED.value, reason[:255]
-            message = f"channel {channel.title or channel.peer_id} has no profile left to monitor it ({reason})"
-            data = {
-                **channel_payload(channel),
-                "kind": "channel_orphaned",
-                "channel_id": str(channel.id),
-                "message": message,
-                "from": old_phone,
-                "refusals": refusals,
-            }
-            await events.emit(session, user_id=owner_id, type=EventType.ALERT, profile=old_phone, data=data)
-            log_event(
-                "error",
-                "channels",
-                "channel.orphaned",
-                message,
-                user_id=owner_id,
-                context={"channel_id": str(channel.id), "refusals": refusals},
+            await _stop_monitoring(
+                session,
+                channel,
+                ChannelStatus.ORPHANED,
+                reason,
+                phone=old_phone,
+                kind="channel_orphaned",
+                message=f"channel {channel.title or channel.peer_id} has no profile left to monitor it ({reason})",
+                details={"refusals": refusals},
             )
 
         await self._transactions.run(work)
@@ -182,25 +172,15 @@ class Handover:
 
     @staticmethod
     async def mark_lost(session: AsyncSession, channel: Channel, phone: str | None, reason: str) -> None:
-        await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
-        channel.status, channel.status_reason = ChannelStatus.FAILED.value, reason[:255]
-        message = f"profile {phone} lost channel {channel.title or channel.peer_id}: {reason}"
-        data = {
-            **channel_payload(channel),
-            "kind": "channel_lost",
-            "channel_id": str(channel.id),
-            "message": message,
-            "reason": reason,
-            "from": phone,
-        }
-        await events.emit(session, user_id=channel.owner_id, type=EventType.ALERT, profile=phone, data=data)
-        log_event(
-            "error",
-            "channels",
-            "channel.lost",
-            message,
-            user_id=channel.owner_id,
-            context={"channel_id": str(channel.id), "reason": reason},
+        await _stop_monitoring(
+            session,
+            channel,
+            ChannelStatus.FAILED,
+            reason,
+            phone=phone,
+            kind="channel_lost",
+            message=f"profile {phone} lost channel {channel.title or channel.peer_id}: {reason}",
+            details={"reason": reason},
         )
 
     async def stay_failed(self, channel_id: UUID, reason: str, refusals: list[dict[str, Any]]) -> None:
@@ -225,3 +205,32 @@ class Handover:
             )
 
         await self._transactions.run(work)
+
+
+async def _stop_monitoring(
+    session: AsyncSession,
+    channel: Channel,
+    status: ChannelStatus,
+    reason: str,
+    *,
+    phone: str | None,
+    kind: str,
+    message: str,
+    details: dict[str, Any],
+) -> None:
+    """Close the channel's open assignment, give it `status`, and say so: an `alert` of `kind` (`channel_lost`)
+    and an error log line of the same name (`channel.lost`)."""
+    await services.close_assignments(session, channel, AssignmentStatus.FAILED.value, reason)
+    channel.status, channel.status_reason = status.value, reason[:255]
+    data = {**channel_payload(channel), "kind": kind, "channel_id": str(channel.id), "message": message, **details}
+    await events.emit(
+        session, user_id=channel.owner_id, type=EventType.ALERT, profile=phone, data={**data, "from": phone}
+    )
+    log_event(
+        "error",
+        "channels",
+        kind.replace("_", ".", 1),
+        message,
+        user_id=channel.owner_id,
+        context={"channel_id": str(channel.id), **details},
+    )
