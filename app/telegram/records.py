@@ -117,6 +117,11 @@ def marked_channel_id(channel_id: int) -> int:
     return utils.get_peer_id(types.PeerChannel(channel_id))
 
 
+def bare_id(peer_id: int) -> int:
+    """The bare id (as export lines and entities carry it) of a marked peer id."""
+    return int(utils.resolve_id(peer_id)[0])
+
+
 def better_kind(stored: str, seen: str) -> str:
     """The kind to keep: an entity that says "supergroup" corrects a "channel" guessed from a bare -100 id (or a
     "group" from before supergroups had a kind of their own)."""

@@ -15,19 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CHANNEL_BOX_KINDS, Chat, Message
 from app.telegram.history import archive_record
-from app.telegram.records import SERVICE, marked_channel_id
+from app.telegram.records import SERVICE, bare_id, marked_channel_id
 
 
 async def deleted_between(
     session: AsyncSession, owner_id: UUID, channel_id: int, after_id: int, up_to_id: int
 ) -> list[dict[str, Any]]:
     """Export records of stored, deleted messages of the channel (its bare id) with ids in (after_id, up_to_id]."""
+    channel_peer = marked_channel_id(channel_id)  # stored chats and senders carry marked ids
     rows = await session.scalars(
         select(Message)
         .join(Chat, Message.chat_id == Chat.id)
         .where(
             Chat.owner_id == owner_id,
-            Chat.peer_id == marked_channel_id(channel_id),  # stored chats carry the marked id
+            Chat.peer_id == channel_peer,
             Chat.kind.in_(CHANNEL_BOX_KINDS),
             Message.telegram_message_id > after_id,
             Message.telegram_message_id <= up_to_id,
@@ -38,6 +39,7 @@ async def deleted_between(
     found: dict[int, dict[str, Any]] = {}
     for row in rows:
         assert row.telegram_message_id is not None
+        sender = row.sender_id
         found.setdefault(
             row.telegram_message_id,
             archive_record(
@@ -46,7 +48,8 @@ async def deleted_between(
                 date=row.date,
                 edit_date=row.edit_date,
                 text=row.text,
-                sender_id=row.sender_id,
+                # Telegram's lines name no sender for the channel's own posts, and other senders by bare id.
+                sender_id=None if sender is None or sender == channel_peer else bare_id(sender),
                 reply_to=row.reply_to,
                 media_type=row.media_type,
                 is_deleted=True,

@@ -326,6 +326,7 @@ async def test_deleted_messages_stored_by_the_inbox_are_exported_as_deleted(clie
     gone = by_id[doomed]
     assert gone["is_deleted"] is True
     assert gone["text"] == "said, then taken back"
+    assert gone["sender_id"] is by_id[kept]["sender_id"] is None  # a channel's own post names no sender
     deleted_at = gone_row.deleted_at
     assert deleted_at is not None
     stored_at = deleted_at.replace(tzinfo=UTC) if deleted_at.tzinfo is None else deleted_at  # SQLite keeps no zone
