@@ -6,7 +6,7 @@ import contextlib
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 from advanced_alchemy.extensions.litestar import (
@@ -14,6 +14,7 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+from litestar.di import NamedDependency
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -21,6 +22,9 @@ from app.config import Settings
 from app.lib.logging import log_event
 
 _json_encoder = msgspec.json.Encoder()
+
+DbSession: TypeAlias = NamedDependency[AsyncSession]
+"""What a handler names `db_session` receives: the request's session (committed after a 2xx response)."""
 
 
 def _json_dumps(value: Any) -> str:

@@ -49,7 +49,7 @@ class TokenCodec:
     A token whose signature and claims were verified once is remembered (by its exact text, bounded), so a
     client calling with the same access token is not verified again on every request: PyJWT's decode is
     about a quarter of an authenticated request. Its expiry is still checked on every use; whether it was
-    revoked is the caller's check (app.server.auth), made on every request.
+    revoked is the caller's check (accounts' `authenticate_token`), made on every request.
     """
 
     secret: str

@@ -10,7 +10,6 @@ from typing import Any, cast
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp
 from sqlalchemy import text
@@ -47,6 +46,7 @@ from app.lib.targets import Resolver
 from app.server.auth import JWTAuthMiddleware
 from app.server.context import AppContext
 from app.server.dashboard import dashboard_environment, dashboard_router, redirect_to_dashboard
+from app.server.deps import app_dependencies
 from app.server.docs import API_DESCRIPTION, docs_assets_router, openapi_config
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.input_guard import CheckedRequest, NulInUrlGuard
@@ -191,9 +191,6 @@ def create_app(
                 await ctx.redis.aclose()
             await ctx.engine.dispose()
 
-    async def provide_ctx() -> AppContext:
-        return ctx
-
     channels = create_channels_plugin(ctx.redis, queue_size=settings.ws_queue_size)
     ctx.revocations = LoginRevocations(channels)
     runtime = BackgroundRuntime(ctx, channels, role)
@@ -226,7 +223,7 @@ def create_app(
             ctx.revocations,
             runtime,  # after pub/sub: its services publish through it (app.server.runtime)
         ],
-        dependencies={"ctx": Provide(provide_ctx, use_cache=True)},
+        dependencies=app_dependencies(ctx),
         middleware=[NulInUrlGuard, DefineMiddleware(JWTAuthMiddleware, exclude=["^/schema"])],
         request_class=CheckedRequest,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -31,7 +31,8 @@ from app.domain.accounts.schemas import Registration
 from app.domain.accounts.shown_users import user_out
 from app.lib.logging import log_request
 from app.server.app import create_app
-from app.server.auth import authenticate_token, is_revoked
+from app.domain.accounts.current_user import authenticate_token
+from app.domain.accounts.tokens import is_revoked
 
 REQUESTS = 3000
 

@@ -7,12 +7,16 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.db.after_commit import after_commit
+from app.db.engine import DbSession
 from app.db.models import Invitation
 from app.domain.accounts import invitations, services
+from app.domain.accounts.current_user import AuthRequest, admin_only
+from app.domain.accounts.deps import SignIns
 from app.domain.accounts.schemas import (
     Credentials,
     InvitationCreate,
@@ -23,12 +27,10 @@ from app.domain.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from app.domain.accounts.shown_users import user_out
+from app.domain.accounts.shown_users import ShownUsers, user_out
 from app.lib.errors import ServiceUnavailable, Unauthorized
 from app.lib.logging import log_event
 from app.lib.security import InvalidToken
-from app.server.auth import AuthUser, admin_only, revoke_access_family, revoke_access_token
-from app.server.deps import Ctx, DbSession
 
 
 def client_ip(request: Request) -> str:
@@ -39,10 +41,12 @@ class AccountsController(Controller):
     tags = ["auth"]
 
     @post("/auth/register", status_code=HTTP_201_CREATED, security=[])
-    async def register(self, data: JSONBody[Registration], ctx: Ctx, db_session: DbSession) -> UserOut:
+    async def register(
+        self, data: JSONBody[Registration], sign_ins: NamedDependency[SignIns], db_session: DbSession
+    ) -> UserOut:
         """Create an application user as `REGISTRATION` allows (`invite_token`, or the one-time `setup_token`)."""
         user = await services.register(
-            db_session, ctx.hasher, ctx.token_policy, data, registration_policy=ctx.settings.registration
+            db_session, sign_ins.hasher, sign_ins.token_policy, data, registration_policy=sign_ins.registration
         )
         log_event(
             "info",
@@ -56,38 +60,39 @@ class AccountsController(Controller):
 
     @post("/auth/login", status_code=HTTP_200_OK, security=[])
     async def login(
-        self, data: JSONBody[Credentials], request: Request, ctx: Ctx, db_session: DbSession
+        self, data: JSONBody[Credentials], request: Request, sign_ins: NamedDependency[SignIns], db_session: DbSession
     ) -> Response[TokenPair]:
         """Exchange email and password for an access and a refresh token."""
         email, ip = data.email.strip().lower(), client_ip(request)
-        await ctx.throttle.begin(email, ip)
+        await sign_ins.throttle.begin(email, ip)
         try:
-            user = await services.authenticate(db_session, ctx.hasher, email, data.password)
+            user = await services.authenticate(db_session, sign_ins.hasher, email, data.password)
         except ServiceUnavailable:
-            await ctx.throttle.abandoned(email, ip)
+            await sign_ins.throttle.abandoned(email, ip)
             raise
         if user is None:
             log_event("warning", "accounts", "user.login_failed", "sign-in failed", context={"ip": ip})
             raise Unauthorized("email or password is wrong", code="invalid_credentials")
-        await ctx.throttle.succeeded(email, ip)
+        await sign_ins.throttle.succeeded(email, ip)
         log_event("info", "accounts", "user.logged_in", "user signed in", user_id=str(user.id))
-        tokens = await services.issue_tokens(db_session, ctx.token_policy, user)
+        tokens = await services.issue_tokens(db_session, sign_ins.token_policy, user)
         # last_login_at changed: forget what /auth/me showed, now and once the change is committed
-        ctx.shown_users.forget(user.id)
-        after_commit(db_session, functools.partial(ctx.shown_users.forget, user.id))
+        sign_ins.shown_users.forget(user.id)
+        after_commit(db_session, functools.partial(sign_ins.shown_users.forget, user.id))
         return Response(tokens)
 
     @post(["/refresh", "/auth/refresh"], status_code=HTTP_200_OK, security=[])
-    async def refresh(self, data: JSONBody[RefreshRequest], ctx: Ctx, db_session: DbSession) -> TokenPair:
+    async def refresh(
+        self, data: JSONBody[RefreshRequest], sign_ins: NamedDependency[SignIns], db_session: DbSession
+    ) -> TokenPair:
         """Rotate a refresh token; presenting a rotated one again revokes the whole login family."""
         try:
-            return await services.rotate_refresh_token(db_session, ctx.token_policy, data.refresh_token)
+            return await services.rotate_refresh_token(db_session, sign_ins.token_policy, data.refresh_token)
         except services.RefreshTokenReused as reuse:
             # The request transaction rolls back on 401, so the revocation gets its own unit of work.
-            async with ctx.sessionmaker.begin() as session:
+            async with sign_ins.sessionmaker.begin() as session:
                 await services.revoke_family(session, reuse.family_id)
-            await revoke_access_family(ctx.denylist, reuse.family_id, ctx.settings.access_token_ttl_s)
-            ctx.revocations.announce(reuse.family_id)
+            await sign_ins.revoker.revoke_family(reuse.family_id)
             log_event(
                 "warning",
                 "accounts",
@@ -100,29 +105,31 @@ class AccountsController(Controller):
 
     @post(["/logout", "/auth/logout"], status_code=HTTP_204_NO_CONTENT)
     async def logout(
-        self, request: Request, ctx: Ctx, db_session: DbSession, data: JSONBody[LogoutRequest | None] = None
+        self,
+        request: AuthRequest,
+        sign_ins: NamedDependency[SignIns],
+        db_session: DbSession,
+        data: JSONBody[LogoutRequest | None] = None,
     ) -> None:
         """Revoke this login: its refresh-token family and the access token used for the call."""
-        user: AuthUser = request.user
+        user, revoker = request.user, sign_ins.revoker
         await services.revoke_family(db_session, user.claims.family)
         if data is not None and data.refresh_token:
             try:
-                claims = ctx.codec.decode(data.refresh_token, expected_type="refresh")
+                claims = sign_ins.token_policy.codec.decode(data.refresh_token, expected_type="refresh")
             except InvalidToken:
                 claims = None
             if claims is not None and claims.subject == str(user.id) and claims.family != user.claims.family:
                 await services.revoke_family(db_session, claims.family)
-                await revoke_access_family(ctx.denylist, claims.family, ctx.settings.access_token_ttl_s)
-                ctx.revocations.announce(claims.family)
-        await revoke_access_token(ctx.denylist, user.claims)
-        await revoke_access_family(ctx.denylist, user.claims.family, ctx.settings.access_token_ttl_s)
-        ctx.revocations.announce(user.claims.family)
+                await revoker.revoke_family(claims.family)
+        await revoker.revoke_token(user.claims)
+        await revoker.revoke_family(user.claims.family)
         log_event("info", "accounts", "user.logged_out", "user signed out", user_id=str(user.id))
 
     @get("/auth/me")
-    async def me(self, request: Request, ctx: Ctx) -> UserOut:
+    async def me(self, request: AuthRequest, shown_users: NamedDependency[ShownUsers]) -> UserOut:
         """The signed-in application user."""
-        return await ctx.shown_users.get(request.user.id)
+        return await shown_users.get(request.user.id)
 
 
 def invitation_out(invitation: Invitation, token: str | None = None) -> InvitationOut:
@@ -149,7 +156,7 @@ class InvitationsController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create(
-        self, request: Request, db_session: DbSession, data: JSONBody[InvitationCreate | None] = None
+        self, request: AuthRequest, db_session: DbSession, data: JSONBody[InvitationCreate | None] = None
     ) -> InvitationOut:
         """Issue an invitation; its `token` is shown in this response only."""
         data = data or InvitationCreate()

@@ -1,10 +1,11 @@
 """What `GET /auth/me` shows, kept in this process for `USER_CACHE_TTL_S` so that call needs no database.
 
 Only the shown fields are kept (no password hash). Whether the token is valid and not revoked is checked on
-every request before this is consulted (app.server.auth), so a logout or a revoked login is refused at once
-in every process; what may lag here is only what the user row shows. A sign-in through this process forgets
-the entry at once and again after its commit; a change made by another process (a sign-in there, a
-promotion by `python -m app users create-admin`) is shown within `USER_CACHE_TTL_S`.
+every request before this is consulted (`current_user.authenticate_token`, run by the auth middleware), so a
+logout or a revoked login is refused at once in every process; what may lag here is only what the user row
+shows. A sign-in through this process forgets the entry at once and again after its commit; a change made by
+another process (a sign-in there, a promotion by `python -m app users create-admin`) is shown within
+`USER_CACHE_TTL_S`.
 """
 
 from __future__ import annotations

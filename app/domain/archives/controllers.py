@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.db.engine import DbSession
+from app.domain.accounts.current_user import AuthRequest
 from app.domain.archives import services
+from app.domain.archives.deps import ArchiveSetup
 from app.domain.archives.schemas import ArchiveOut, ChannelOut, CreateArchive
 from app.domain.profiles import services as profiles
 from app.lib.logging import log_event
-from app.server.auth import AuthUser
-from app.server.deps import Ctx, DbSession
 from app.telegram.errors import to_app_error
 
 
@@ -24,18 +25,22 @@ class ArchivesController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create(
-        self, data: JSONBody[CreateArchive], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self,
+        data: JSONBody[CreateArchive],
+        request: AuthRequest,
+        archive_setup: NamedDependency[ArchiveSetup],
+        db_session: DbSession,
     ) -> Response[ArchiveOut]:
         """Export a channel's history as JSON Lines to a local directory or S3, once or every N minutes."""
         try:
             archive, profile = await services.create(
                 db_session,
-                ctx.telegram.commands,
-                ctx.secret_box,
-                ctx.settings.archive_local_root,
+                archive_setup.commands,
+                archive_setup.box,
+                archive_setup.local_root,
                 owner_id=request.user.id,
                 data=data,
-                targets=ctx.target_policy,
+                targets=archive_setup.targets,
             )
         except ConnectionError as exc:
             raise to_app_error(exc) from None
@@ -52,25 +57,21 @@ class ArchivesController(Controller):
         return Response(services.to_out(archive, profile.phone), status_code=HTTP_201_CREATED)
 
     @get("/")
-    async def list_archives(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ArchiveOut]:
+    async def list_archives(self, request: AuthRequest, db_session: DbSession) -> list[ArchiveOut]:
         """The caller's archives, newest first, with status and progress."""
         archives = await services.list_owned(db_session, request.user.id)
         phones = await services.phones_of(db_session, archives)
         return [services.to_out(a, phones.get(a.profile_id) if a.profile_id else None) for a in archives]
 
     @get("/{archive_id:uuid}")
-    async def get_archive(
-        self, archive_id: UUID, request: Request[AuthUser, Any, Any], db_session: DbSession
-    ) -> ArchiveOut:
+    async def get_archive(self, archive_id: UUID, request: AuthRequest, db_session: DbSession) -> ArchiveOut:
         """Status and progress: messages and bytes exported, position, last error, next run, flood-wait pause."""
         archive = await services.get_owned(db_session, request.user.id, archive_id)
         phones = await services.phones_of(db_session, [archive])
         return services.to_out(archive, phones.get(archive.profile_id) if archive.profile_id else None)
 
     @delete("/{archive_id:uuid}", status_code=HTTP_204_NO_CONTENT)
-    async def cancel(
-        self, archive_id: UUID, request: Request[AuthUser, Any, Any], db_session: DbSession
-    ) -> Response[None]:
+    async def cancel(self, archive_id: UUID, request: AuthRequest, db_session: DbSession) -> Response[None]:
         """Cancel the archive and its schedule; the files exported so far stay."""
         archive = await services.get_owned(db_session, request.user.id, archive_id)
         services.cancel(db_session, archive)
@@ -90,11 +91,11 @@ class ProfileChannelsController(Controller):
 
     @get("/profiles/{phone:str}/channels")
     async def channels(
-        self, phone: str, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, phone: str, request: AuthRequest, archive_setup: NamedDependency[ArchiveSetup], db_session: DbSession
     ) -> list[ChannelOut]:
         """Channels and groups the profile can read: id, title, username, member count, membership."""
         profile = await profiles.get_owned(db_session, request.user.id, phone)
         try:
-            return await services.list_channels(ctx.telegram.commands, profile)
+            return await services.list_channels(archive_setup.commands, profile)
         except ConnectionError as exc:
             raise to_app_error(exc) from None

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.db.after_commit import after_commit
+from app.db.engine import DbSession
+from app.domain.accounts.current_user import AuthRequest
 from app.domain.channels import capture, services
 from app.domain.channels.monitor import ChannelMonitor
 from app.domain.channels.schemas import AddChannel, ChannelMessagePage, ChannelOut
 from app.domain.messages.schemas import CURSOR_MAX_LENGTH, PAGE_MAX
-from app.server.auth import AuthUser
-from app.server.context import AppContext
-from app.server.deps import Ctx, DbSession
-
-
-def _monitor(ctx: AppContext) -> ChannelMonitor:
-    return ChannelMonitor(ctx.sessionmaker, ctx.telegram.commands, ctx.settings)
 
 
 class ChannelsController(Controller):
@@ -35,7 +31,11 @@ class ChannelsController(Controller):
         responses={HTTP_200_OK: ResponseSpec(ChannelOut, description="An orphaned channel, monitored again")},
     )
     async def add(
-        self, data: JSONBody[AddChannel], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self,
+        data: JSONBody[AddChannel],
+        request: AuthRequest,
+        channel_monitor: NamedDependency[ChannelMonitor],
+        db_session: DbSession,
     ) -> Response[ChannelOut]:
         """Monitor a channel (@username, t.me link, invite link or id) through the named or least-loaded profile.
 
@@ -43,7 +43,7 @@ class ChannelsController(Controller):
         after the response is committed. An `orphaned` channel is resumed instead (200, same id): the posts it
         missed meanwhile, up to `CHANNEL_CATCHUP_LIMIT`, are stored after the response.
         """
-        monitor = _monitor(ctx)
+        monitor = channel_monitor
         channel, resumed = await monitor.add(db_session, request.user.id, data)
         out = (await services.to_out_many(db_session, [channel], detail=True))[0]
         if resumed:
@@ -54,19 +54,23 @@ class ChannelsController(Controller):
         return Response(out, status_code=HTTP_201_CREATED)
 
     @get("/")
-    async def list_channels(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> list[ChannelOut]:
+    async def list_channels(self, request: AuthRequest, db_session: DbSession) -> list[ChannelOut]:
         """The caller's monitored channels: assigned profile, status, last message time, message counts."""
         return await services.to_out_many(db_session, await services.list_owned(db_session, request.user.id))
 
     @get("/{channel_id:uuid}")
-    async def show(self, channel_id: UUID, request: Request[AuthUser, Any, Any], db_session: DbSession) -> ChannelOut:
+    async def show(self, channel_id: UUID, request: AuthRequest, db_session: DbSession) -> ChannelOut:
         """One channel with its assignment history."""
         channel = await services.get_owned(db_session, request.user.id, channel_id)
         return (await services.to_out_many(db_session, [channel], detail=True))[0]
 
     @delete("/{channel_id:uuid}", status_code=HTTP_204_NO_CONTENT)
     async def remove(
-        self, channel_id: UUID, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self,
+        channel_id: UUID,
+        request: AuthRequest,
+        channel_monitor: NamedDependency[ChannelMonitor],
+        db_session: DbSession,
     ) -> Response[None]:
         """Stop monitoring; the profile leaves the channel unless it was a member before or another monitor needs it."""
         channel = await services.get_owned(db_session, request.user.id, channel_id)
@@ -74,14 +78,14 @@ class ChannelsController(Controller):
         profile_id, peer_id = channel.assigned_profile_id, channel.peer_id
         await services.remove(db_session, channel)
         if leave and profile_id is not None:
-            after_commit(db_session, functools.partial(_monitor(ctx).leave, profile_id, peer_id))
+            after_commit(db_session, functools.partial(channel_monitor.leave, profile_id, peer_id))
         return Response(None, status_code=HTTP_204_NO_CONTENT)
 
     @get("/{channel_id:uuid}/messages")
     async def messages(
         self,
         channel_id: UUID,
-        request: Request[AuthUser, Any, Any],
+        request: AuthRequest,
         db_session: DbSession,
         include_deleted: bool = True,
         cursor: Annotated[str | None, Parameter(max_length=CURSOR_MAX_LENGTH)] = None,

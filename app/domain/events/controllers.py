@@ -6,11 +6,13 @@ from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 
+from app.domain.events.deps import EventStreams
 from app.domain.events.stream import serve_event_stream
-from app.server.deps import Ctx
 
 
 @websocket("/events")
-async def events_socket(socket: WebSocket, ctx: Ctx, channels: NamedDependency[ChannelsPlugin]) -> None:
+async def events_socket(
+    socket: WebSocket, event_streams: NamedDependency[EventStreams], channels: NamedDependency[ChannelsPlugin]
+) -> None:
     """Stream the caller's events: `?types=a,b&profile=+1555...&since=<event id>`; token as subprotocol or query."""
-    await serve_event_stream(socket, ctx, channels)
+    await serve_event_stream(socket, event_streams, channels)

@@ -25,13 +25,14 @@ from litestar import WebSocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 
+from app.domain.accounts.current_user import AuthUser, authenticate_token
+from app.domain.accounts.tokens import is_revoked
+from app.domain.events.deps import EventStreams
 from app.domain.events.pubsub import BoundedSubscriber, user_channel
 from app.domain.events.schemas import EventEnvelope, encode_envelope
 from app.domain.events.services import events_since
 from app.domain.events.types import unknown_types
 from app.lib.errors import Unauthorized
-from app.server.auth import AuthUser, authenticate_token, is_revoked
-from app.server.context import AppContext
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
@@ -102,13 +103,13 @@ async def _reject(socket: WebSocket, subprotocol: str | None, code: int, reason:
     await socket.close(code=code, reason=reason[:120])
 
 
-async def serve_event_stream(socket: WebSocket, ctx: AppContext, channels: ChannelsPlugin) -> None:
+async def serve_event_stream(socket: WebSocket, streams: EventStreams, channels: ChannelsPlugin) -> None:
     token, via_protocol = _token(socket)
     subprotocol = "bearer" if via_protocol else None
     try:
         if not token:
             raise Unauthorized("missing access token", code="missing_token")
-        user = await authenticate_token(token, ctx.codec, ctx.denylist)
+        user = await authenticate_token(token, streams.codec, streams.denylist)
     except Unauthorized as exc:
         await _reject(socket, subprotocol, CLOSE_UNAUTHORIZED, exc.message)
         return
@@ -117,9 +118,9 @@ async def serve_event_stream(socket: WebSocket, ctx: AppContext, channels: Chann
     except _BadQuery as exc:
         await _reject(socket, subprotocol, CLOSE_BAD_REQUEST, str(exc))
         return
-    with ctx.revocations.watch(user.claims.family) as revoked:
+    with streams.revocations.watch(user.claims.family) as revoked:
         # A logout between the token check and the watch would otherwise go unseen.
-        if await is_revoked(user.claims, ctx.denylist):
+        if await is_revoked(user.claims, streams.denylist):
             await _reject(socket, subprotocol, CLOSE_UNAUTHORIZED, "token has been revoked")
             return
         # Subscribe before accepting: once a client sees the socket open, every event committed after that
@@ -127,7 +128,7 @@ async def serve_event_stream(socket: WebSocket, ctx: AppContext, channels: Chann
         async with channels.start_subscription(user_channel(user.id)) as subscriber:
             assert isinstance(subscriber, BoundedSubscriber)
             await socket.accept(subprotocols=subprotocol)
-            session = _StreamSession(socket, ctx, user, stream_filter, subscriber, revoked)
+            session = _StreamSession(socket, streams, user, stream_filter, subscriber, revoked)
             await session.run()
 
 
@@ -137,14 +138,14 @@ class _StreamSession:
     def __init__(
         self,
         socket: WebSocket,
-        ctx: AppContext,
+        streams: EventStreams,
         user: AuthUser,
         stream_filter: StreamFilter,
         sub: BoundedSubscriber,
         revoked: asyncio.Event,
     ) -> None:
         self.socket = socket
-        self.ctx = ctx
+        self.streams = streams
         self.user = user
         self.filter = stream_filter
         self.subscriber = sub
@@ -188,10 +189,10 @@ class _StreamSession:
 
     async def replay(self, since: UUID) -> bool:
         """Send what the client missed; False when the replay limit left events unsent."""
-        cursor, remaining = since, self.ctx.settings.ws_replay_limit
+        cursor, remaining = since, self.streams.replay_limit
         while True:
             limit = min(_REPLAY_PAGE, remaining + 1)
-            async with self.ctx.sessionmaker() as db:
+            async with self.streams.sessionmaker() as db:
                 page = await events_since(db, self.user.id, cursor, types=self.filter.types, limit=limit)
             truncated = len(page) > remaining
             for envelope in page[:remaining]:
@@ -217,7 +218,7 @@ class _StreamSession:
             await self.send(raw.decode())
 
     async def heartbeats(self) -> None:
-        interval = self.ctx.settings.ws_heartbeat_s
+        interval = self.streams.heartbeat_s
         while True:
             await asyncio.sleep(interval)
             await self.send(HEARTBEAT_FRAME)

@@ -6,12 +6,15 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from app.db.engine import DbSession
+from app.domain.accounts.current_user import AuthRequest
 from app.domain.logs import services
+from app.domain.logs.deps import LogQueries
 from app.domain.logs.schemas import LogFilters, LogKind, LogLevel, LogPage
-from app.server.deps import Ctx, DbSession
 
 
 class LogsController(Controller):
@@ -20,8 +23,8 @@ class LogsController(Controller):
     @get("/logs")
     async def list_logs(
         self,
-        request: Request,
-        ctx: Ctx,
+        request: AuthRequest,
+        log_queries: NamedDependency[LogQueries],
         db_session: DbSession,
         level: Annotated[LogLevel | None, Parameter(description="event level")] = None,
         since: Annotated[datetime | None, Parameter(description="ISO-8601, inclusive; no zone means UTC")] = None,
@@ -44,9 +47,9 @@ class LogsController(Controller):
         )  # fmt: skip
         return await services.list_logs(
             db_session,
-            ctx.logs,
+            log_queries.store,
             filters,
             user_id=request.user.id,
             is_admin=request.user.is_admin,
-            timeout_s=ctx.settings.logs_query_timeout_s,
+            timeout_s=log_queries.timeout_s,
         )

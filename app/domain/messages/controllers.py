@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from app.db.engine import release_connection
+from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
+from app.domain.accounts.current_user import AuthRequest
 from app.domain.messages import inbox, services
+from app.domain.messages.deps import LiveMessages
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -32,9 +35,6 @@ from app.domain.messages.schemas import (
     UnreadQuery,
 )
 from app.domain.profiles import services as profiles
-from app.server.auth import AuthUser
-from app.server.context import AppContext
-from app.server.deps import Ctx, DbSession
 
 # The same bounds as the JSON bodies' (schemas), so query and body forms of a request accept the same values.
 LimitParam = Annotated[int, Parameter(ge=1, le=PAGE_MAX)]
@@ -54,12 +54,6 @@ async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> Te
     return profile
 
 
-def _sender(ctx: AppContext) -> services.Sender:
-    return services.Sender(
-        ctx.sessionmaker, ctx.telegram.commands, services.pending_stale_after(ctx.settings), ctx.sqlite_writes
-    )
-
-
 def _sent(result: SendResult, replayed: bool) -> Response[SendResult]:
     return Response(result, status_code=HTTP_200_OK, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
@@ -68,56 +62,66 @@ class MessagesController(Controller):
     path = "/messages"
     tags = ["messages"]
 
-    async def _dialogs(self, ctx: AppContext, db_session: DbSession, owner_id: UUID, query: DialogsQuery) -> DialogsOut:
+    async def _dialogs(
+        self, live: LiveMessages, db_session: DbSession, owner_id: UUID, query: DialogsQuery
+    ) -> DialogsOut:
         profile = await _live_profile(db_session, owner_id, query.phone)
-        page = await ctx.telegram.commands.dialogs(profile.id, limit=query.limit, offset=query.offset)
+        page = await live.commands.dialogs(profile.id, limit=query.limit, offset=query.offset)
         return DialogsOut(profile.phone, page.items, page.total, page.offset, page.limit)
 
     @get("/dialogs")
     async def dialogs(
         self,
         phone: str,
-        request: Request[AuthUser, Any, Any],
-        ctx: Ctx,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
         db_session: DbSession,
         limit: LimitParam = 50,
         offset: OffsetParam = 0,
     ) -> DialogsOut:
         """The profile's dialogs from Telegram (chats, groups, channels) with unread counts, paginated."""
-        return await self._dialogs(ctx, db_session, request.user.id, DialogsQuery(phone, limit, offset))
+        return await self._dialogs(live_messages, db_session, request.user.id, DialogsQuery(phone, limit, offset))
 
     @post("/dialogs", status_code=HTTP_200_OK)
     async def dialogs_post(
-        self, data: JSONBody[DialogsQuery], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self,
+        data: JSONBody[DialogsQuery],
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
     ) -> DialogsOut:
         """Same as `GET /messages/dialogs`, with the parameters in the body."""
-        return await self._dialogs(ctx, db_session, request.user.id, data)
+        return await self._dialogs(live_messages, db_session, request.user.id, data)
 
-    async def _unread(self, ctx: AppContext, db_session: DbSession, owner_id: UUID, phone: str) -> UnreadOut:
+    async def _unread(self, live: LiveMessages, db_session: DbSession, owner_id: UUID, phone: str) -> UnreadOut:
         profile = await _live_profile(db_session, owner_id, phone)
-        dialogs = await ctx.telegram.commands.unread(profile.id, per_dialog=ctx.settings.unread_per_dialog)
+        dialogs = await live.commands.unread(profile.id, per_dialog=live.unread_per_dialog)
         return UnreadOut(profile.phone, dialogs, sum(d.dialog.unread_count for d in dialogs))
 
     @get("/unread")
     async def unread(
-        self, phone: str, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, phone: str, request: AuthRequest, live_messages: NamedDependency[LiveMessages], db_session: DbSession
     ) -> UnreadOut:
         """Every dialog with unread messages and those messages (bounded per dialog); nothing is marked read."""
-        return await self._unread(ctx, db_session, request.user.id, phone)
+        return await self._unread(live_messages, db_session, request.user.id, phone)
 
     @post("/unread", status_code=HTTP_200_OK)
     async def unread_post(
-        self, data: JSONBody[UnreadQuery], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self,
+        data: JSONBody[UnreadQuery],
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
     ) -> UnreadOut:
         """Same as `GET /messages/unread`, with the phone in the body."""
-        return await self._unread(ctx, db_session, request.user.id, data.phone)
+        return await self._unread(live_messages, db_session, request.user.id, data.phone)
 
     @post("/send", status_code=HTTP_200_OK)
     async def send(
         self,
         data: JSONBody[SendMessage],
-        request: Request[AuthUser, Any, Any],
-        ctx: Ctx,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
         db_session: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
@@ -134,8 +138,8 @@ class MessagesController(Controller):
             idempotency_key=idempotency_key,
         )
         profile = await _live_profile(db_session, request.user.id, data.phone)
-        peer = await ctx.telegram.commands.resolve_peer(profile.id, data.tg_receiver)
-        result, replayed = await _sender(ctx).send(profile, peer, outgoing)
+        peer = await live_messages.commands.resolve_peer(profile.id, data.tg_receiver)
+        result, replayed = await live_messages.sender.send(profile, peer, outgoing)
         return _sent(result, replayed)
 
     @get("/history")
@@ -143,25 +147,29 @@ class MessagesController(Controller):
         self,
         phone: str,
         peer: PeerParam,
-        request: Request[AuthUser, Any, Any],
-        ctx: Ctx,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
         db_session: DbSession,
         limit: LimitParam = 50,
         before_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
     ) -> HistoryOut:
         """Messages with a peer from Telegram, newest first; `before_id` pages to older ones."""
         profile = await _live_profile(db_session, request.user.id, phone)
-        info, messages = await ctx.telegram.commands.history(profile.id, peer, limit=limit, before_id=before_id)
+        info, messages = await live_messages.commands.history(profile.id, peer, limit=limit, before_id=before_id)
         next_before = messages[-1].id if len(messages) == limit else None
         return HistoryOut(profile.phone, info, messages, next_before)
 
     @post("/read", status_code=HTTP_200_OK)
     async def read(
-        self, data: ReadMessages, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self,
+        data: ReadMessages,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
     ) -> ReadOut:
         """Mark a peer's messages read up to `max_id` (default: all)."""
         profile = await _live_profile(db_session, request.user.id, data.phone)
-        result = await ctx.telegram.commands.read(profile.id, data.peer, max_id=data.max_id)
+        result = await live_messages.commands.read(profile.id, data.peer, max_id=data.max_id)
         await services.mark_read(db_session, profile.id, result.peer.peer_id)
         return ReadOut(profile.phone, result.peer, result.max_id)
 
@@ -172,7 +180,7 @@ class ConversationsController(Controller):
 
     @get("/")
     async def list_conversations(
-        self, request: Request[AuthUser, Any, Any], db_session: DbSession, phone: str | None = None
+        self, request: AuthRequest, db_session: DbSession, phone: str | None = None
     ) -> ConversationsOut:
         """Stored conversations grouped by profile, newest first, with unread counts."""
         return await inbox.list_conversations(db_session, request.user.id, phone)
@@ -181,7 +189,7 @@ class ConversationsController(Controller):
     async def messages(
         self,
         conversation_id: UUID,
-        request: Request[AuthUser, Any, Any],
+        request: AuthRequest,
         db_session: DbSession,
         cursor: CursorParam = None,
         limit: LimitParam = 50,
@@ -196,8 +204,8 @@ class ConversationsController(Controller):
         self,
         conversation_id: UUID,
         data: JSONBody[Reply],
-        request: Request[AuthUser, Any, Any],
-        ctx: Ctx,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
         db_session: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
@@ -214,5 +222,5 @@ class ConversationsController(Controller):
         profile = await inbox.owning_profile(db_session, chat)
         services.require_live(profile)
         await release_connection(db_session)
-        result, replayed = await _sender(ctx).send(profile, services.peer_of(chat), outgoing)
+        result, replayed = await live_messages.sender.send(profile, services.peer_of(chat), outgoing)
         return _sent(result, replayed)

@@ -140,7 +140,7 @@ class Sender:
         self._commands = commands
         self._stale_after = stale_after
         # On SQLite (one writer at a time) sends take turns here, holding no pooled connection while they wait
-        # for the file's write lock; see AppContext.sqlite_writes.
+        # for the file's write lock (one lock per process, shared by every request).
         self._writes = writes or contextlib.nullcontext()
 
     async def send(self, profile: TelegramProfile, peer: PeerInfo, outgoing: Outgoing) -> tuple[SendResult, bool]:

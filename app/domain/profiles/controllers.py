@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.after_commit import after_commit
+from app.db.engine import DbSession
 from app.domain.accounts import services as accounts
-from app.domain.channels import services as channels
+from app.domain.accounts.current_user import AuthRequest
 from app.domain.profiles import login, ownership, services
+from app.domain.profiles.deps import ProfileService
 from app.domain.profiles.schemas import (
     LABEL_MAX_LENGTH,
     ImportSession,
@@ -30,9 +33,6 @@ from app.domain.profiles.schemas import (
 )
 from app.lib.errors import BadRequest, NotFound, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
-from app.server.auth import AuthUser
-from app.server.context import AppContext
-from app.server.deps import Ctx, DbSession
 from app.telegram.errors import to_app_error
 from app.telegram.sessions import (
     InvalidSession,
@@ -41,31 +41,21 @@ from app.telegram.sessions import (
     verify_session,
 )
 
-
-def login_deps(ctx: AppContext) -> login.LoginDeps:
-    telegram = ctx.telegram
-    return login.LoginDeps(
-        connector=telegram.connector,
-        leases=telegram.leases,
-        box=ctx.secret_box,
-        default_api_id=telegram.default_api_id,
-        default_api_hash=telegram.default_api_hash,
-        code_sends=ctx.code_sends,
-    )
+Profiles: TypeAlias = NamedDependency[ProfileService]
 
 
-def _activate_after_commit(ctx: AppContext, db_session: AsyncSession, profile_id: Any) -> None:
+def _activate_after_commit(profiles: ProfileService, db_session: AsyncSession, profile_id: Any) -> None:
     """Connect the bound profile once the binding is committed (the runtime reads it from the database)."""
-    after_commit(db_session, functools.partial(ctx.telegram.runtime.activate, profile_id))
+    after_commit(db_session, functools.partial(profiles.telegram.runtime.activate, profile_id))
 
 
-def _bound(ctx: AppContext, db_session: AsyncSession, outcome: login.StepOutcome) -> Response[LoginResult]:
+def _bound(profiles: ProfileService, db_session: AsyncSession, outcome: login.StepOutcome) -> Response[LoginResult]:
     if outcome.profile is None:
         return Response(
             LoginResult(status="password_needed", hint=outcome.password_hint, next_step="POST /profiles/password"),
             status_code=HTTP_200_OK,
         )
-    _activate_after_commit(ctx, db_session, outcome.profile.id)
+    _activate_after_commit(profiles, db_session, outcome.profile.id)
     return Response(LoginResult(status="bound", profile=services.to_out(outcome.profile)), status_code=HTTP_201_CREATED)
 
 
@@ -75,27 +65,27 @@ class ProfilesController(Controller):
 
     @get("/")
     async def list_profiles(
-        self, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, request: AuthRequest, profile_service: Profiles, db_session: DbSession
     ) -> list[ProfileOut]:
         """The caller's profiles with status, identity and last activity; for admins also who holds each
         connection (`connection`)."""
         profiles = await services.list_owned(db_session, request.user.id)
-        counts = await channels.channel_counts(db_session, [p.id for p in profiles])
+        counts = await profile_service.channel_counts(db_session, [p.id for p in profiles])
         listed = [services.to_out(p, counts.get(p.id, 0)) for p in profiles]
         if request.user.is_admin:
-            held = await ownership.connections(ctx.telegram.leases, profiles)
+            held = await ownership.connections(profile_service.telegram.leases, profiles)
             for out in listed:
                 out.connection = held[out.id]
         return listed
 
     @post("/start", status_code=HTTP_200_OK)
     async def start(
-        self, data: JSONBody[StartLogin], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, data: JSONBody[StartLogin], request: AuthRequest, profile_service: Profiles, db_session: DbSession
     ) -> LoginStarted:
         """Send the login code to the phone; calling it again restarts the login."""
         sent = await login.start(
             db_session,
-            login_deps(ctx),
+            profile_service.login,
             owner_id=request.user.id,
             phone=data.phone,
             label=data.label,
@@ -113,27 +103,27 @@ class ProfilesController(Controller):
 
     @post("/code")
     async def code(
-        self, data: JSONBody[SubmitCode], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, data: JSONBody[SubmitCode], request: AuthRequest, profile_service: Profiles, db_session: DbSession
     ) -> Response[LoginResult]:
         """Submit the login code: binds the profile (201) or asks for the 2FA password (200)."""
         outcome = await login.submit_code(
-            db_session, login_deps(ctx), owner_id=request.user.id, phone=data.phone, code=data.code
+            db_session, profile_service.login, owner_id=request.user.id, phone=data.phone, code=data.code
         )
-        return _bound(ctx, db_session, outcome)
+        return _bound(profile_service, db_session, outcome)
 
     @post("/password")
     async def password(
-        self, data: JSONBody[SubmitPassword], request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, data: JSONBody[SubmitPassword], request: AuthRequest, profile_service: Profiles, db_session: DbSession
     ) -> Response[LoginResult]:
         """Submit the 2FA password to complete the login."""
         outcome = await login.submit_password(
-            db_session, login_deps(ctx), owner_id=request.user.id, phone=data.phone, password=data.password
+            db_session, profile_service.login, owner_id=request.user.id, phone=data.phone, password=data.password
         )
-        return _bound(ctx, db_session, outcome)
+        return _bound(profile_service, db_session, outcome)
 
     @post("/import", status_code=HTTP_201_CREATED)
     async def import_session(
-        self, request: Request[AuthUser, Any, Any], ctx: Ctx, db_session: DbSession
+        self, request: AuthRequest, profile_service: Profiles, db_session: DbSession
     ) -> Response[ProfileOut]:
         """Import an existing session, verified against Telegram before it is stored.
 
@@ -168,15 +158,15 @@ class ProfilesController(Controller):
             raise ValidationFailed(str(exc)) from None
         except msgspec.DecodeError:
             raise BadRequest("request body is not valid JSON", code="invalid_json") from None
-        return await _import(ctx, db_session, request.user.id, data)
+        return await _import(profile_service, db_session, request.user.id, data)
 
     @patch("/{phone:str}")
     async def update(
         self,
         phone: str,
         data: JSONBody[ProfileUpdate],
-        request: Request[AuthUser, Any, Any],
-        ctx: Ctx,
+        request: AuthRequest,
+        profile_service: Profiles,
         db_session: DbSession,
     ) -> Response[ProfileOut]:
         """Change the label, the channel limit, or activate/deactivate the profile."""
@@ -184,7 +174,7 @@ class ProfilesController(Controller):
         activity_changed = services.apply_update(profile, data)
         await db_session.flush()
         if activity_changed:
-            runtime = ctx.telegram.runtime
+            runtime = profile_service.telegram.runtime
             profile_id = profile.id
 
             async def follow() -> None:
@@ -194,23 +184,23 @@ class ProfilesController(Controller):
                     await runtime.deactivate(profile_id)
 
             after_commit(db_session, follow)
-        counts = await channels.channel_counts(db_session, [profile.id])
+        counts = await profile_service.channel_counts(db_session, [profile.id])
         return Response(services.to_out(profile, counts.get(profile.id, 0)))
 
     @delete("/{phone:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove(
         self,
         phone: str,
-        request: Request[AuthUser, Any, Any],
-        ctx: Ctx,
+        request: AuthRequest,
+        profile_service: Profiles,
         db_session: DbSession,
         keep_history: Annotated[bool, Parameter(query="keep_history")] = False,
     ) -> None:
         """Log the session out at Telegram and delete the profile (`?keep_history=true` keeps stored messages)."""
         profile = await services.get_owned(db_session, request.user.id, phone)
-        credentials = services.credentials_of(profile, ctx.secret_box)
+        credentials = services.credentials_of(profile, profile_service.box)
         try:
-            await ctx.telegram.log_out(credentials)
+            await profile_service.telegram.log_out(credentials)
         except TimeoutError:
             raise ServiceUnavailable("the profile is busy in another process; retry", code="profile_busy") from None
         except Exception as exc:
@@ -227,8 +217,10 @@ class ProfilesController(Controller):
         )
 
 
-async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: ImportSession) -> Response[ProfileOut]:
-    telegram = ctx.telegram
+async def _import(
+    profiles: ProfileService, db_session: DbSession, owner_id: Any, data: ImportSession
+) -> Response[ProfileOut]:
+    telegram = profiles.telegram
     api_id = data.api_id or telegram.default_api_id
     api_hash = data.api_hash or telegram.default_api_hash
     session_value, label = data.session_string, data.label
@@ -238,7 +230,7 @@ async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: I
         raise ValidationFailed("Telegram did not disclose the account's phone number", code="invalid_session")
     profile = await services.bind(
         db_session,
-        ctx.secret_box,
+        profiles.box,
         owner_id=owner_id,
         phone=services.normalize_phone(me.phone),
         label=label,
@@ -248,7 +240,7 @@ async def _import(ctx: AppContext, db_session: DbSession, owner_id: Any, data: I
         me=me,
         checkpoint=verified.checkpoint,
     )
-    _activate_after_commit(ctx, db_session, profile.id)
+    _activate_after_commit(profiles, db_session, profile.id)
     return Response(services.to_out(profile), status_code=HTTP_201_CREATED)
 
 
@@ -256,13 +248,13 @@ class UtilsController(Controller):
     tags = ["profiles"]
 
     @get("/utils/me")
-    async def me(self, request: Request[AuthUser, Any, Any], db_session: DbSession) -> UtilsMe:
+    async def me(self, request: AuthRequest, profile_service: Profiles, db_session: DbSession) -> UtilsMe:
         """The application user and the Telegram identity of each of their profiles."""
         user = await accounts.get_user(db_session, request.user.id)
         if user is None:
             raise NotFound("user not found")
         profiles = await services.list_owned(db_session, user.id)
-        counts = await channels.channel_counts(db_session, [p.id for p in profiles])
+        counts = await profile_service.channel_counts(db_session, [p.id for p in profiles])
         return UtilsMe(
             id=user.id,
             email=user.email,

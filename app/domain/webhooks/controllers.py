@@ -6,12 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from app.db.engine import DbSession
 from app.db.models import Webhook, WebhookAttempt, WebhookDelivery
+from app.domain.accounts.current_user import AuthRequest
 from app.domain.webhooks import services
+from app.domain.webhooks.deps import WebhookEndpoints
 from app.domain.webhooks.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -23,15 +27,6 @@ from app.domain.webhooks.schemas import (
     WebhookWithSecret,
 )
 from app.lib.logging import log_event
-from app.server.context import AppContext
-from app.server.deps import Ctx, DbSession
-
-
-def policy(ctx: AppContext) -> services.WebhookPolicy:
-    return services.WebhookPolicy(
-        targets=ctx.target_policy,
-        default_max_per_second=ctx.settings.webhook_default_max_per_second,
-    )
 
 
 def _fields(webhook: Webhook) -> dict[str, object]:
@@ -99,10 +94,17 @@ class WebhooksController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create(
-        self, data: JSONBody[WebhookCreate], request: Request, ctx: Ctx, db_session: DbSession
+        self,
+        data: JSONBody[WebhookCreate],
+        request: AuthRequest,
+        webhook_endpoints: NamedDependency[WebhookEndpoints],
+        db_session: DbSession,
     ) -> WebhookWithSecret:
         """Register an endpoint; the response carries its signing secret, shown this once."""
-        webhook, secret = await services.create_webhook(db_session, ctx.secret_box, policy(ctx), request.user.id, data)
+        endpoints = webhook_endpoints
+        webhook, secret = await services.create_webhook(
+            db_session, endpoints.box, endpoints.policy, request.user.id, data
+        )
         log_event(
             "info",
             "webhooks",
@@ -114,33 +116,42 @@ class WebhooksController(Controller):
         return webhook_with_secret(webhook, secret)
 
     @get("/")
-    async def list_all(self, request: Request, db_session: DbSession) -> list[WebhookOut]:
+    async def list_all(self, request: AuthRequest, db_session: DbSession) -> list[WebhookOut]:
         """The caller's endpoints (never their secrets)."""
         return [webhook_out(w) for w in await services.list_webhooks(db_session, request.user.id)]
 
     @get("/{webhook_id:uuid}")
-    async def show(self, webhook_id: UUID, request: Request, db_session: DbSession) -> WebhookOut:
+    async def show(self, webhook_id: UUID, request: AuthRequest, db_session: DbSession) -> WebhookOut:
         return webhook_out(await services.get_webhook(db_session, request.user.id, webhook_id))
 
     @patch("/{webhook_id:uuid}")
     async def change(
-        self, webhook_id: UUID, data: JSONBody[WebhookUpdate], request: Request, ctx: Ctx, db_session: DbSession
+        self,
+        webhook_id: UUID,
+        data: JSONBody[WebhookUpdate],
+        request: AuthRequest,
+        webhook_endpoints: NamedDependency[WebhookEndpoints],
+        db_session: DbSession,
     ) -> WebhookOut:
         """Change url, event types, description, rate, or status (`active` re-enables and drains the backlog)."""
-        webhook = await services.update_webhook(db_session, policy(ctx), request.user.id, webhook_id, data)
+        webhook = await services.update_webhook(db_session, webhook_endpoints.policy, request.user.id, webhook_id, data)
         return webhook_out(webhook)
 
     @delete("/{webhook_id:uuid}", status_code=HTTP_204_NO_CONTENT)
-    async def remove(self, webhook_id: UUID, request: Request, db_session: DbSession) -> None:
+    async def remove(self, webhook_id: UUID, request: AuthRequest, db_session: DbSession) -> None:
         """Delete the endpoint with its deliveries and attempts."""
         await services.delete_webhook(db_session, request.user.id, webhook_id)
 
     @post("/{webhook_id:uuid}/rotate-secret", status_code=HTTP_200_OK)
     async def rotate_secret(
-        self, webhook_id: UUID, request: Request, ctx: Ctx, db_session: DbSession
+        self,
+        webhook_id: UUID,
+        request: AuthRequest,
+        webhook_endpoints: NamedDependency[WebhookEndpoints],
+        db_session: DbSession,
     ) -> WebhookWithSecret:
         """Replace the signing secret; the new one is shown this once."""
-        webhook, secret = await services.rotate_secret(db_session, ctx.secret_box, request.user.id, webhook_id)
+        webhook, secret = await services.rotate_secret(db_session, webhook_endpoints.box, request.user.id, webhook_id)
         log_event(
             "info",
             "webhooks",
@@ -155,7 +166,7 @@ class WebhooksController(Controller):
     async def deliveries(
         self,
         webhook_id: UUID,
-        request: Request,
+        request: AuthRequest,
         db_session: DbSession,
         status: Literal["pending", "succeeded", "failed", "dead"] | None = None,
         event_type: Annotated[str | None, Parameter(max_length=64)] = None,
@@ -177,20 +188,22 @@ class WebhooksController(Controller):
 
     @get("/{webhook_id:uuid}/deliveries/{delivery_id:uuid}")
     async def delivery(
-        self, webhook_id: UUID, delivery_id: UUID, request: Request, db_session: DbSession
+        self, webhook_id: UUID, delivery_id: UUID, request: AuthRequest, db_session: DbSession
     ) -> DeliveryOut:
         """One delivery with every attempt (status code, response excerpt, error, duration)."""
         delivery, event_type = await services.get_delivery(db_session, request.user.id, webhook_id, delivery_id)
         return delivery_out(delivery, event_type, await services.delivery_attempts(db_session, delivery.id))
 
     @post("/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/retry", status_code=HTTP_202_ACCEPTED)
-    async def retry(self, webhook_id: UUID, delivery_id: UUID, request: Request, db_session: DbSession) -> DeliveryOut:
+    async def retry(
+        self, webhook_id: UUID, delivery_id: UUID, request: AuthRequest, db_session: DbSession
+    ) -> DeliveryOut:
         """Attempt this delivery again now, with the same `webhook-id`."""
         delivery, event_type = await services.retry_delivery(db_session, request.user.id, webhook_id, delivery_id)
         return delivery_out(delivery, event_type)
 
     @post("/{webhook_id:uuid}/test", status_code=HTTP_202_ACCEPTED)
-    async def test(self, webhook_id: UUID, request: Request, db_session: DbSession) -> WebhookTestResult:
+    async def test(self, webhook_id: UUID, request: AuthRequest, db_session: DbSession) -> WebhookTestResult:
         """Emit a `webhook.test` event delivered to this endpoint only."""
         event_id, delivery_id = await services.send_test(db_session, request.user.id, webhook_id)
         return WebhookTestResult(event_id=event_id, delivery_id=delivery_id)
