@@ -22,10 +22,13 @@ from app.db.base import metadata
 from app.db.migrations import upgrade
 from app.sandbox import SandboxDC
 from app.server.app import create_app
+from app.server.rooms import connect_rooms
 from app.telegram.profile_lease import settle_s
 from tests.backends import postgres_server, redis_server, truncate_postgres, wait_for_uptime
 
 os.environ.setdefault("LITESTAR_WARN_IMPLICIT_SYNC_TO_THREAD", "0")
+# As every process does at start-up (create_app): tests that run domain code without an app need it too.
+connect_rooms()
 
 # A test that hangs fails after this long, saying where every task waits, instead of stalling the whole run.
 TEST_TIMEOUT_S = float(os.environ.get("TEST_TIMEOUT_S", "240"))

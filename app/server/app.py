@@ -53,6 +53,7 @@ from app.server.input_guard import CheckedRequest, NulInUrlGuard
 from app.server.openapi_contract import complete_before_docs
 from app.server.preflight import default_password_warnings
 from app.server.request_log import RequestLogMiddleware
+from app.server.rooms import connect_rooms
 from app.server.runtime import BackgroundRuntime, Role
 from app.server.stores import create_redis, create_store
 from app.telegram.service import build_telegram
@@ -177,6 +178,7 @@ def create_app(
     configure_logging(settings.log_level, console=settings.log_format == "console")
     for warning in default_password_warnings(settings):
         log_event("warning", "server", "config.default_password", warning)
+    connect_rooms()  # before anything runs domain code: profiles and messages reach channels through it
     ctx = build_context(settings, resolver=resolver)
 
     @asynccontextmanager

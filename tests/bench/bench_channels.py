@@ -32,6 +32,7 @@ from app.db.migrations import upgrade
 from app.db.models import Channel, TelegramProfile, User
 from app.domain.messages.ingest import MessageIngest
 from app.sandbox import SandboxDC
+from app.server.rooms import connect_rooms
 from app.telegram.connector import DataCenter, TelegramConnector
 from app.telegram.leases import MemoryLeaseStore
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime
@@ -187,6 +188,7 @@ async def service(
 
 
 async def main() -> None:
+    connect_rooms()  # as create_app does: the ingest's message events ask channels for their context
     logging.getLogger("telethon").setLevel(logging.ERROR)
     logging.getLogger("app").setLevel(logging.ERROR)
     state = Path(tempfile.mkdtemp(prefix="bench-channels-sandbox-")) / "sandbox.json"

@@ -35,6 +35,7 @@ from app.db.migrations import upgrade
 from app.db.models import TelegramProfile, User
 from app.domain.messages.ingest import MessageIngest
 from app.lib.heap import freeze_startup_heap
+from app.server.rooms import connect_rooms
 from app.telegram.connector import DataCenter, TelegramConnector
 from app.telegram.leases import MemoryLeaseStore
 from app.telegram.runtime import ProfileCredentials, ProfileRuntime
@@ -195,6 +196,7 @@ async def fresh_database(url: str, name: str) -> str:
 
 
 async def main() -> None:
+    connect_rooms()  # as create_app does: the ingest's message events ask channels for their context
     freeze_startup_heap()  # as `python -m app serve|worker` do once their modules are imported
     logging.getLogger("telethon").setLevel(logging.ERROR)
     logging.getLogger("app").setLevel(logging.ERROR)

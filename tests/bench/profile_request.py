@@ -27,12 +27,12 @@ import msgspec
 from app.config import Settings, load_settings
 from app.db.migrations import upgrade
 from app.domain.accounts import services
+from app.domain.accounts.current_user import authenticate_token
 from app.domain.accounts.schemas import Registration
 from app.domain.accounts.shown_users import user_out
+from app.domain.accounts.tokens import is_revoked
 from app.lib.logging import log_request
 from app.server.app import create_app
-from app.domain.accounts.current_user import authenticate_token
-from app.domain.accounts.tokens import is_revoked
 
 REQUESTS = 3000
 

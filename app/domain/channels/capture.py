@@ -5,6 +5,8 @@ Posts of a monitored channel are stored by the inbox writer in the assigned prof
 `channel_contexts()` which chats belong to a monitored channel, so `message.received/edited/deleted` of those
 chats carry `channel_id` and `channel`. Backfill (after adding) and catch-up (after a failover) fetch history
 through the assigned profile and store it through the same upserts, so a post seen twice is stored once.
+The messages store reaches `channel_contexts()` through the hook the server connects at start-up
+(`app.domain.messages.channel_context`), since messages do not import channels.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import CHANNEL_BOX_KINDS, Channel, ChannelStatus, Chat, ChatKind, Message, TelegramProfile
 from app.db.shielded import ShieldedTransactions
+from app.domain.messages import bulk_store
 from app.domain.messages.rows import ChatLike
 from app.lib.logging import log_event
 from app.telegram.commands import ProfileCommands
@@ -99,8 +102,6 @@ async def fetch_and_store(
     retried (the retry finds the rows). A background service passes its `transactions`, so that stopping it
     never cuts the write short.
     """
-    from app.domain.messages import bulk_store  # the messages store imports this module for event context
-
     async with sessionmaker() as session:
         channel = await session.get(Channel, channel_id)
         if channel is None or channel.assigned_profile_id is None:

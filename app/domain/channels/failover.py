@@ -31,22 +31,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.after_commit import engine_of, on_signal, signal_after_commit
-from app.db.models import Channel, ChannelStatus, ProfileStatus, TelegramProfile
+from app.db.models import Channel, ChannelStatus, TelegramProfile
 from app.db.shielded import ShieldedTransactions
 from app.domain.channels import capture, services
 from app.domain.channels.handover import Handover, ref_of
+from app.domain.profiles.channel_hooks import FAILOVER_STATUSES, ChannelFollowUps
 from app.lib.background import ServiceHealth
 from app.lib.logging import log_event
 from app.telegram.channels import ChannelRef
 from app.telegram.commands import ProfileCommands
 from app.telegram.leases import LeaseStore
 
-FAILOVER_STATUSES = (
-    ProfileStatus.BANNED.value,
-    ProfileStatus.DEAUTHORIZED.value,
-    ProfileStatus.LIMITED.value,
-    ProfileStatus.FROZEN.value,
-)
 FAILOVER_DUE = "channels.failover_due"  # after-commit signal: wake the failover runner of this engine's process
 
 
@@ -258,3 +253,7 @@ class ChannelFailover:
             refusals = await self.handover.move(channel_id, candidates, ref, f"{phone}: {reason}", phone, gap_start)
             if refusals is not None:
                 await self.handover.stay_failed(channel_id, reason, refusals)
+
+
+FOLLOW_UPS = ChannelFollowUps(request_failover=request_failover, retry_failed_soon=retry_failed_soon)
+"""What profiles' status changes ask of channels (handed to profiles by the server's `connect_rooms`)."""

@@ -19,9 +19,9 @@ from sqlalchemy import update as update_statement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Chat, Message
-from app.domain.channels.capture import channel_contexts
 from app.domain.events import services as events
 from app.domain.events.types import EventType
+from app.domain.messages.channel_context import channel_contexts
 from app.domain.messages.rows import ChatRow, MessageRow, message_row
 from app.domain.messages.store import adopt_pending, message_event
 from app.telegram.records import PeerInfo, better_kind

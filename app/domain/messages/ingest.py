@@ -23,7 +23,8 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.domain.messages import bulk_store, store, update_states
+from app.domain.messages import bulk_store, store
+from app.domain.profiles import update_states
 from app.lib.logging import log_event
 from app.telegram.runtime import ProfileRuntime
 from app.telegram.runtime_contract import ConnectedProfile, LiveClient, ProfileCredentials

@@ -14,9 +14,9 @@ from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, MessageEdit, MessageStatus
-from app.domain.channels.capture import channel_contexts
 from app.domain.events import services as events
 from app.domain.events.types import EventType
+from app.domain.messages.channel_context import channel_contexts
 from app.domain.messages.rows import ChatLike, MessageLike, MessageRow, content_of, message_row
 from app.telegram.records import EDIT_FOLLOWERS, EDITABLE_FIELDS, EVENT_FIELDS, MessageInfo, PeerInfo, better_kind
 from app.telegram.updates import (

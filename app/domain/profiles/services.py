@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateState
-from app.domain.channels.failover import FAILOVER_STATUSES, request_failover, retry_failed_soon
 from app.domain.events import services as events
 from app.domain.events.types import EventType
-from app.domain.messages.update_states import state_row
+from app.domain.profiles.channel_hooks import FAILOVER_STATUSES, channel_followups
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
+from app.domain.profiles.update_states import state_row
 from app.lib.crypto import SecretBox
 from app.lib.errors import Conflict, NotFound
 from app.lib.logging import log_event
@@ -191,9 +191,10 @@ async def set_status(
         session, user_id=profile.owner_id, type=EventType.PROFILE_STATUS_CHANGED, profile=profile.phone, data=change
     )
     if status in FAILOVER_STATUSES:
-        request_failover(session)  # its channels move to another profile once this commits
+        channel_followups().request_failover(session)  # its channels move to another profile once this commits
     elif status == ProfileStatus.ACTIVE.value:
-        await retry_failed_soon(session, profile.owner_id)  # it may read channels no other profile could
+        # it may read channels no other profile could
+        await channel_followups().retry_failed_soon(session, profile.owner_id)
     if status in ALERTING_STATUSES:
         await events.emit(
             session,

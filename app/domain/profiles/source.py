@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ProfileStatus, TelegramProfile
-from app.domain.channels.failover import retry_failed_soon
 from app.domain.profiles import limits, services
+from app.domain.profiles.channel_hooks import channel_followups
 from app.lib.crypto import DecryptionError, SecretBox
 from app.telegram.health import Restriction
 from app.telegram.records import AccountInfo
@@ -66,7 +66,8 @@ class DatabaseProfileSource:
             if profile.status == ProfileStatus.LIMITED.value and expired:
                 await services.set_status(session, profile_id, ProfileStatus.ACTIVE.value, None)
             if profile.status == ProfileStatus.ACTIVE.value:
-                await retry_failed_soon(session, profile.owner_id)  # it may read channels no other profile could
+                # it may read channels no other profile could
+                await channel_followups().retry_failed_soon(session, profile.owner_id)
 
     async def disconnected(self, profile_id: UUID, worker_id: str, reason: str) -> None:
         """Record the end of this worker's connection (a newer owner's report is never overwritten)."""

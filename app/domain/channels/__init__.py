@@ -1,0 +1,1 @@
+"""Channel monitoring: join, backfill, capture, failover and handover of monitored channels."""
