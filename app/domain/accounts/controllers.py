@@ -27,7 +27,7 @@ from app.domain.accounts.schemas import (
     TokenPair,
     UserOut,
 )
-from app.domain.accounts.shown_users import ShownUsers, user_out
+from app.domain.accounts.shown_users import user_out
 from app.lib.errors import ServiceUnavailable, Unauthorized
 from app.lib.logging import log_event
 from app.lib.security import InvalidToken
@@ -127,9 +127,9 @@ class AccountsController(Controller):
         log_event("info", "accounts", "user.logged_out", "user signed out", user_id=str(user.id))
 
     @get("/auth/me")
-    async def me(self, request: AuthRequest, shown_users: NamedDependency[ShownUsers]) -> UserOut:
+    async def me(self, request: AuthRequest, sign_ins: NamedDependency[SignIns]) -> UserOut:
         """The signed-in application user."""
-        return await shown_users.get(request.user.id)
+        return await sign_ins.shown_users.get(request.user.id)
 
 
 def invitation_out(invitation: Invitation, token: str | None = None) -> InvitationOut:
