@@ -88,6 +88,7 @@ class Settings:
     metrics_scrape_interval_s: float = 15.0
     health_cache_s: float = 1.0
     user_cache_ttl_s: float = 2.0
+    conversations_cache_s: float = 2.0
     log_shipping: LogShipping = "embedded"
     log_level: str = "INFO"
     log_format: LogFormat = "json"
@@ -384,6 +385,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         metrics_scrape_interval_s=read.number("METRICS_SCRAPE_INTERVAL_S", 15.0),
         health_cache_s=read.number("HEALTH_CACHE_S", 1.0),
         user_cache_ttl_s=read.number("USER_CACHE_TTL_S", 2.0),
+        conversations_cache_s=read.number("CONVERSATIONS_CACHE_S", 2.0),
         log_shipping=cast(LogShipping, log_shipping),
         log_level=read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         # Readable lines for a person in development; JSON wherever a machine (Vector, LOG_SHIPPING=stdout) reads them.

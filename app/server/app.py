@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings, get_settings
 from app.db.engine import create_engine, create_sessionmaker, sqlalchemy_config
+from app.db.write_watch import watch_writes
 from app.domain.accounts.controllers import AccountsController, InvitationsController
 from app.domain.accounts.registration import announce_setup_token
 from app.domain.accounts.revocations import LoginRevocations
@@ -30,6 +31,7 @@ from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
 from app.domain.messages.controllers import ConversationsController, MessagesController
+from app.domain.messages.listing_cache import INBOX_TABLES, ConversationListings
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
 from app.domain.profiles.source import DatabaseProfileSource
@@ -126,6 +128,8 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
     context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
     context.health_checks.extend(_core_health_checks(context))
     context.shown_users = ShownUsers(context.sessionmaker, settings.user_cache_ttl_s)
+    context.conversations = ConversationListings(settings.conversations_cache_s, redis)
+    watch_writes(engine, INBOX_TABLES, context.conversations.changed)
     context.health = HealthReporter(context.health_checks, settings.health_cache_s)
     context.metrics_aggregates = DatabaseAggregates(
         context.sessionmaker, context.telegram.leases, settings.metrics_scrape_interval_s

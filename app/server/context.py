@@ -16,6 +16,7 @@ from app.domain.accounts.shown_users import ShownUsers
 from app.domain.accounts.throttle import LoginThrottle
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
+from app.domain.messages.listing_cache import ConversationListings
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.system.health import HealthCheck, HealthReporter
 from app.domain.system.metrics import DatabaseAggregates
@@ -42,6 +43,7 @@ class AppContext:
     health_checks: list[HealthCheck] = field(default_factory=list)
     shown_users: ShownUsers = field(init=False)  # what GET /auth/me shows, kept for USER_CACHE_TTL_S
     health: HealthReporter = field(init=False)  # answers GET /health from `health_checks`
+    conversations: ConversationListings = field(init=False)  # GET /conversations, kept until the inbox changes
     metrics_aggregates: DatabaseAggregates = field(init=False)  # the database-wide figures of GET /metrics
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     telegram: TelegramService = field(init=False)

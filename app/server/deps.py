@@ -58,6 +58,7 @@ def app_dependencies(ctx: AppContext) -> dict[str, Provide]:
             commands=telegram.commands,
             settings=settings,
             sqlite_writes=ctx.sqlite_writes,
+            listings=ctx.conversations,
         ),
         **archives.dependencies(
             archives.ArchiveSetup(

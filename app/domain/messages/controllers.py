@@ -14,7 +14,7 @@ from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
 from app.domain.accounts.current_user import AuthRequest
 from app.domain.messages import inbox, services
-from app.domain.messages.deps import LiveMessages
+from app.domain.messages.deps import LiveMessages, StoredConversations
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -180,10 +180,18 @@ class ConversationsController(Controller):
 
     @get("/")
     async def list_conversations(
-        self, request: AuthRequest, db_session: DbSession, phone: str | None = None
+        self, request: AuthRequest, stored_conversations: NamedDependency[StoredConversations], phone: str | None = None
     ) -> ConversationsOut:
         """Stored conversations grouped by profile, newest first, with unread counts."""
-        return await inbox.list_conversations(db_session, request.user.id, phone)
+        owner_id = request.user.id
+
+        async def read() -> ConversationsOut:
+            # A session of its own, only when the listing is not kept: a kept answer needs no request session
+            # (and none of its commit).
+            async with stored_conversations.sessionmaker() as session:
+                return await inbox.list_conversations(session, owner_id, phone)
+
+        return await stored_conversations.listings.get(owner_id, phone, read)
 
     @get("/{conversation_id:uuid}/messages")
     async def messages(

@@ -9,6 +9,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.domain.messages.listing_cache import ConversationListings
 from app.domain.messages.services import Sender, pending_stale_after
 from app.lib.di import provide_value
 from app.telegram.commands import ProfileCommands
@@ -23,14 +24,26 @@ class LiveMessages:
     unread_per_dialog: int  # UNREAD_PER_DIALOG
 
 
+@dataclass(frozen=True, slots=True)
+class StoredConversations:
+    """`GET /conversations`: the kept listings, and where a miss reads them (a session of its own)."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    listings: ConversationListings
+
+
 def dependencies(
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
     commands: ProfileCommands,
     settings: Settings,
     sqlite_writes: contextlib.AbstractAsyncContextManager[object] | None,
+    listings: ConversationListings,
 ) -> dict[str, Provide]:
-    """`live_messages`; on SQLite, sends take turns on `sqlite_writes` (one writer at a time)."""
+    """`live_messages` and `stored_conversations`; on SQLite, sends take turns on `sqlite_writes`."""
     sender = Sender(sessionmaker, commands, pending_stale_after(settings), sqlite_writes)
     live = LiveMessages(commands=commands, sender=sender, unread_per_dialog=settings.unread_per_dialog)
-    return {"live_messages": provide_value(live)}
+    return {
+        "live_messages": provide_value(live),
+        "stored_conversations": provide_value(StoredConversations(sessionmaker, listings)),
+    }

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Label, RowMapping, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Label, RowMapping, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Chat, ChatKind, Message, MessageEdit, TelegramProfile
@@ -120,23 +120,23 @@ def _conversation_of(row: RowMapping) -> ConversationOut:
 def _with_last_message(mine: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """The chats `mine` selects, newest first, each with its newest message, in one statement.
 
-    The newest message is ranked in the database (SQLite and PostgreSQL both have window functions), so
-    only one message per chat is loaded however many the chats hold.
+    The newest message of each chat is one step down the index on (chat_id, date, id) (a correlated
+    `LIMIT 1`), so the statement reads one message per chat however many the chats hold.
     """
-    rank = func.row_number().over(partition_by=Message.chat_id, order_by=(Message.date.desc(), Message.id.desc()))
-    ranked = (
-        select(Message.id.label("message_id"), Message.chat_id.label("chat_id"), rank.label("rank"))
-        .join(Chat, Chat.id == Message.chat_id)
-        .where(*mine)
-        .subquery()
+    newest = (
+        select(Message.id)
+        .where(Message.chat_id == Chat.id)
+        .order_by(Message.date.desc(), Message.id.desc())
+        .limit(1)
+        .correlate(Chat)
+        .scalar_subquery()
     )
     columns: list[Label[Any]] = [column.label(f"c_{name}") for name, column in _CHAT_COLUMNS.items()]
     columns += [column.label(f"m_{name}") for name, column in _MESSAGE_COLUMNS.items()]
     columns.append(Chat.can_post.label("can_post"))
     return (
         select(*columns)
-        .outerjoin(ranked, and_(ranked.c.chat_id == Chat.id, ranked.c.rank == 1))
-        .outerjoin(Message, Message.id == ranked.c.message_id)
+        .outerjoin(Message, Message.id == newest)
         .where(*mine)
         .order_by(Chat.last_message_at.desc(), Chat.id.desc())
     )
