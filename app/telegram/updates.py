@@ -83,14 +83,14 @@ Sink = Callable[[UpdateRecord], Awaitable[None]]
 class UpdateFeed:
     """Registers the message handlers on one profile's client and feeds `sink` (a bounded queue's `put`)."""
 
-    def __init__(self, credentials: ProfileCredentials, client: TelegramClient, sink: Sink, interval_s: float) -> None:
+    def __init__(self, credentials: ProfileCredentials, client: TelegramClient, sink: Sink) -> None:
         self.profile = ProfileRef(credentials.profile_id, credentials.owner_id, credentials.phone)
         self.client = client
         self._sink = sink
-        self._interval_s = interval_s
         self._inflight = 0
         self._last: tuple[StoredState, ...] = ()
-        self._task: asyncio.Task[None] | None = None
+        self.checkpointing = False  # connected and handed to the registry's checkpoint ticker
+        self.due = False  # an update was handled (or the client connected) since the last snapshot
 
     def install(self) -> None:
         """Add the handlers; call before `connect()` so nothing fetched by the catch-up is missed."""
@@ -105,11 +105,12 @@ class UpdateFeed:
         )
 
     def start_checkpoints(self) -> None:
-        self._task = asyncio.create_task(self._checkpoints(), name=f"checkpoints-{self.profile.profile_id}")
+        """Connected: the registry's ticker takes checkpoints from now on (the first one at its next tick)."""
+        self.checkpointing = True
+        self.due = True  # the catch-up at connect may have moved the state without a handler running
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self.checkpointing = False
 
     # -- handlers ----------------------------------------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class UpdateFeed:
             log.exception("could not ingest an update of profile %s", self.profile.profile_id)
         finally:
             self._inflight -= 1
+            self.due = True
 
     async def _chat_of(self, event: Any) -> PeerInfo:
         chat = event.message.chat if event.message is not None else None
@@ -174,33 +176,64 @@ class UpdateFeed:
             return None
         return checkpoints.snapshot(self.client)
 
-    async def _checkpoints(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            if not self.client.is_connected():
-                return
-            states = self.snapshot()
-            if states is None or states == self._last:
-                continue
-            self._last = states
-            await self._sink(Checkpoint(self.profile, states, asyncio.get_running_loop().time()))
+    async def checkpoint(self) -> None:
+        """Queue a checkpoint if the state moved since the last one and every update it covers is queued."""
+        if not self.checkpointing:
+            return
+        if not self.client.is_connected():
+            self.checkpointing = False
+            return
+        states = self.snapshot()
+        if states is None:
+            return  # a handler is running: still due, the next tick looks again
+        self.due = False
+        if states == self._last:
+            return
+        self._last = states
+        await self._sink(Checkpoint(self.profile, states, asyncio.get_running_loop().time()))
 
 
 def open_feed(
-    credentials: ProfileCredentials, client: TelegramClient, states: list[StoredState], sink: Sink, interval_s: float
+    credentials: ProfileCredentials, client: TelegramClient, states: list[StoredState], sink: Sink
 ) -> UpdateFeed:
     """A not yet connected client resumed from `states`, its handlers feeding `sink`."""
     checkpoints.resume(client, states)
-    feed = UpdateFeed(credentials, client, sink, interval_s)
+    feed = UpdateFeed(credentials, client, sink)
     feed.install()
     return feed
 
 
 @dataclass
 class FeedRegistry:
-    """The live feeds of this process, one per connected profile."""
+    """The live feeds of this process, one per connected profile, and the one ticker that checkpoints them all.
+
+    Every `interval_s` the ticker asks the feeds that handled an update (or connected) since their last
+    snapshot for a checkpoint; every `sweep_s` it asks all of them, for state that moved without a handler of
+    ours running (updates we do not store, Telegram's periodic getDifference). An idle profile costs one
+    snapshot per sweep and no task or wake-up of its own.
+    """
 
     feeds: dict[UUID, UpdateFeed] = field(default_factory=dict)
+    _ticker: asyncio.Task[None] | None = None
+
+    def start(self, interval_s: float, sweep_s: float = 60.0) -> None:
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick(interval_s, sweep_s), name="update-checkpoints")
+
+    async def _tick(self, interval_s: float, sweep_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + sweep_s
+        while True:
+            await asyncio.sleep(interval_s)
+            sweep = loop.time() >= next_sweep
+            if sweep:
+                next_sweep = loop.time() + sweep_s
+            for feed in list(self.feeds.values()):
+                if feed.checkpointing and (feed.due or sweep):
+                    try:
+                        await feed.checkpoint()
+                    except Exception:
+                        log.exception("could not checkpoint profile %s", feed.profile.profile_id)
 
     def replace(self, feed: UpdateFeed) -> None:
         old = self.feeds.pop(feed.profile.profile_id, None)
@@ -212,3 +245,6 @@ class FeedRegistry:
         for feed in self.feeds.values():
             feed.stop()
         self.feeds.clear()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None

@@ -82,6 +82,7 @@ class MessageIngest:
     async def start(self) -> None:
         self.attach()
         self._writer = asyncio.create_task(self._write_loop(), name="message-ingest")
+        self._feeds.start(self._checkpoint_interval_s)
 
     async def stop(self) -> None:
         """Stop taking checkpoints and write what is queued (call after the runtime stopped its clients)."""
@@ -106,7 +107,7 @@ class MessageIngest:
     async def _prepare(self, credentials: ProfileCredentials, client: LiveClient) -> None:
         async with self._sessionmaker() as session:
             states = await update_states.load_states(session, credentials.profile_id)
-        self._feeds.replace(open_feed(credentials, client, states, self.queue.put, self._checkpoint_interval_s))
+        self._feeds.replace(open_feed(credentials, client, states, self.queue.put))
 
     async def _connected(self, connected: ConnectedProfile) -> None:
         feed = self._feeds.feeds.get(connected.credentials.profile_id)
