@@ -30,9 +30,23 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_S = 1.0
 
 
+_PEER_COLUMNS = (
+    KnownPeer.peer_id,
+    KnownPeer.kind,
+    KnownPeer.access_hash,
+    KnownPeer.username,
+    KnownPeer.title,
+    KnownPeer.seen_at,
+)
+
+
 async def load_peers(session: AsyncSession, profile_id: UUID) -> list[PeerRecord]:
-    rows = await session.scalars(select(KnownPeer).where(KnownPeer.profile_id == profile_id))
-    return [PeerRecord(r.peer_id, r.kind, r.access_hash, r.username, r.title, r.seen_at.timestamp()) for r in rows]
+    # Columns, not ORM objects: a profile knows thousands of peers and every connect loads them all.
+    rows = await session.execute(select(*_PEER_COLUMNS).where(KnownPeer.profile_id == profile_id))
+    return [
+        PeerRecord(peer_id, kind, hash_, name, title, seen.timestamp())
+        for peer_id, kind, hash_, name, title, seen in rows
+    ]
 
 
 async def save_peers(session: AsyncSession, profile_id: UUID, records: list[PeerRecord]) -> None:
