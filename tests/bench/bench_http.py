@@ -2,8 +2,10 @@
 
 The service is a real `python -m app serve` process on the embedded defaults (SQLite, in-process stores, the
 sandbox) with LOG_SHIPPING=off and request logging on (its lines go to /dev/null, so printing them is still
-paid). The bare handler (tests/bench/bare_app.py) runs under uvicorn on the same machine; it is measured first
-and last and each endpoint's ratio is to the mean of both, which evens out drift on a shared machine.
+paid); a second one with CONVERSATIONS_CACHE_S=0 (its own data) gives the uncached listing. The bare handler
+(tests/bench/bare_app.py) runs under uvicorn on the same machine. Three rounds: each measures the bare handler,
+every endpoint, the bare handler again, and its ratios are to the mean of both bare figures; printed are the
+median round's figures and the median ratio, which evens out drift on a shared machine.
 Targets: authenticated GET /auth/me >= 0.5 of the bare handler, GET /conversations (50 stored) >= 0.2.
 """
 
