@@ -21,6 +21,9 @@ from typing import Any, Literal, cast
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
+from app.lib.devices import DEFAULT_DEVICE_IDENTITIES, DeviceIdentity, InvalidDeviceIdentity, parse_identities
+from app.lib.proxies import InvalidProxy, ProxySpec, parse_pool
+
 AppEnv = Literal["development", "test", "production"]
 TelegramMode = Literal["sandbox", "telegram"]
 LogShipping = Literal["embedded", "stdout", "off"]
@@ -79,6 +82,9 @@ class Settings:
     profile_connect_concurrency: int = 20
     profile_health_interval_s: float = 60.0
     profile_limited_recheck_s: float = 86_400.0  # a spam limit is assumed lifted after this (0: only by a send)
+    device_identities: tuple[DeviceIdentity, ...] = DEFAULT_DEVICE_IDENTITIES  # chosen from at bind/import
+    telegram_proxy: ProxySpec | None = field(default=None, repr=False)  # for profiles without their own
+    proxy_pool: tuple[ProxySpec, ...] = field(default=(), repr=False)  # else one of these, the least used
     command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
@@ -114,6 +120,9 @@ class Settings:
     send_group_per_minute: int = 20
     send_account_per_minute: int = 30
     send_max_wait_s: float = 10.0
+    send_budget_messages_per_day: int = 1000  # per profile and UTC day; 0: no limit
+    send_budget_new_chats_per_day: int = 20  # private chats a profile writes to first, per UTC day; 0: no limit
+    send_budget_penalty_s: float = 86_400.0  # a FLOOD_WAIT or PEER_FLOOD halves both budgets this long
     unread_per_dialog: int = 20
 
     ws_heartbeat_s: float = 25.0
@@ -289,6 +298,27 @@ def _forwarded_allow_ips(raw: str | None) -> tuple[str, ...]:
     return entries
 
 
+def _device_identities(raw: str | None) -> tuple[DeviceIdentity, ...]:
+    if raw is None:
+        return DEFAULT_DEVICE_IDENTITIES
+    try:
+        return parse_identities(raw)
+    except InvalidDeviceIdentity as exc:
+        raise SettingsError(f"DEVICE_IDENTITIES: {exc}") from None
+
+
+def _proxies(read: _Reader) -> tuple[ProxySpec | None, tuple[ProxySpec, ...]]:
+    try:
+        default = read.text("TELEGRAM_PROXY")
+        single = ProxySpec.parse(default) if default else None
+    except InvalidProxy as exc:
+        raise SettingsError(f"TELEGRAM_PROXY: {exc}") from None
+    try:
+        return single, parse_pool(read.text("PROXY_POOL"))
+    except InvalidProxy as exc:
+        raise SettingsError(f"PROXY_POOL: {exc}") from None
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
     """Build the settings from the environment; the process environment wins over `.env`."""
     merged: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
@@ -331,6 +361,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     if clickhouse_dsn is None and log_shipping == "embedded":
         clickhouse_dsn = f"chdb://{data_dir / 'clickhouse'}"
 
+    telegram_proxy, proxy_pool = _proxies(read)
     return Settings(
         app_env=cast(AppEnv, app_env),
         host=read.text("HOST", "127.0.0.1") or "127.0.0.1",
@@ -377,6 +408,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         profile_connect_concurrency=read.integer("PROFILE_CONNECT_CONCURRENCY", 20, minimum=1),
         profile_health_interval_s=read.number("PROFILE_HEALTH_INTERVAL_S", 60.0, minimum=0.1),
         profile_limited_recheck_s=read.number("PROFILE_LIMITED_RECHECK_S", 86_400.0, minimum=0.0),
+        device_identities=_device_identities(read.text("DEVICE_IDENTITIES")),
+        telegram_proxy=telegram_proxy,
+        proxy_pool=proxy_pool,
         command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
@@ -418,6 +452,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         send_group_per_minute=read.integer("SEND_GROUP_PER_MINUTE", 20, minimum=1),
         send_account_per_minute=read.integer("SEND_ACCOUNT_PER_MINUTE", 30, minimum=1),
         send_max_wait_s=read.number("SEND_MAX_WAIT_S", 10.0),
+        send_budget_messages_per_day=read.integer("SEND_BUDGET_MESSAGES_PER_DAY", 1000, minimum=0),
+        send_budget_new_chats_per_day=read.integer("SEND_BUDGET_NEW_CHATS_PER_DAY", 20, minimum=0),
+        send_budget_penalty_s=read.number("SEND_BUDGET_PENALTY_S", 86_400.0, minimum=0.0),
         unread_per_dialog=read.integer("UNREAD_PER_DIALOG", 20, minimum=1),
         ws_heartbeat_s=read.number("WS_HEARTBEAT_S", 25.0, minimum=0.05),
         ws_queue_size=read.integer("WS_QUEUE_SIZE", 256, minimum=1),

@@ -13,7 +13,7 @@ from telethon.tl.tlobject import TLObject
 from . import srp
 from .crypto import auth_key_id
 from .faults import Counters
-from .state import Authorization, Channel, ChannelMember, User, normalize_phone, now, random_long
+from .state import Authorization, Channel, ChannelMember, ClientInit, User, normalize_phone, now, random_long
 
 if TYPE_CHECKING:
     from .server import SandboxDC
@@ -361,3 +361,8 @@ class Control:
 
     def authorizations(self, user: UserRef) -> list[Authorization]:
         return [auth for _record, auth in self.dc.state.authorizations_of(self.user(user).id)]
+
+    def client_inits(self, user: UserRef) -> list[ClientInit]:
+        """Every initConnection, in order, made on an auth key that is now (or was last) logged in as `user`."""
+        keys = {record.key_id for record, _auth in self.dc.state.authorizations_of(self.user(user).id)}
+        return [init for key_id, init in self.dc.client_inits if key_id in keys]

@@ -13,6 +13,7 @@ from telethon.tl.tlobject import TLRequest
 
 from . import handlers, schema  # noqa: F401  (importing handlers registers every handler)
 from .rpc import ROUTES, Raw, RpcContext, RpcError, boolean, not_implemented, request_name
+from .state import ClientInit
 
 if TYPE_CHECKING:
     from .session import Connection
@@ -42,6 +43,7 @@ def unwrap(conn: Connection, request: TLObject) -> TLObject:
         elif isinstance(request, functions.InitConnectionRequest):
             conn.client_info = f"api_id={request.api_id} {request.device_model} {request.app_version}".strip()
             conn.api_id = request.api_id
+            _record_init(conn, request)
             request = request.query
         elif isinstance(request, functions.InvokeWithoutUpdatesRequest):
             conn.receive_updates = False
@@ -50,6 +52,23 @@ def unwrap(conn: Connection, request: TLObject) -> TLObject:
             request = request.query  # type: ignore[attr-defined]
         else:
             return request
+
+
+def _record_init(conn: Connection, request: functions.InitConnectionRequest) -> None:
+    init = ClientInit(
+        api_id=request.api_id,
+        device_model=request.device_model,
+        system_version=request.system_version,
+        app_version=request.app_version,
+        lang_code=request.lang_code,
+        system_lang_code=request.system_lang_code,
+    )
+    conn.init = init
+    if conn.auth_key is not None:
+        conn.dc.client_inits.append((conn.auth_key.key_id, init))
+        if conn.auth_key.authorization is not None:
+            conn.auth_key.authorization.describe(init)
+            conn.dc.mark_dirty()
 
 
 async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:

@@ -17,7 +17,7 @@ from .faults import Counters, ErrorInjector
 from .limits import SandboxLimits, UsernameLookups
 from .persistence import read_state_file, write_state_file
 from .session import Connection
-from .state import SandboxState
+from .state import ClientInit, SandboxState
 from .updates import UpdateHub
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ class SandboxDC:
         self.actions = Actions(self)
         self.control = Control(self)
         self.srp_challenges: dict[int, SrpChallenge] = {}
+        # Every initConnection seen, with its auth key id, in order (not persisted): what clients said they are.
+        self.client_inits: list[tuple[int, ClientInit]] = []
         # Connections already checked for concurrent use of their key (AUTH_KEY_DUPLICATED rule, router.py).
         self.concurrency_examined: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._connections: set[Connection] = set()

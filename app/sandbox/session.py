@@ -23,6 +23,7 @@ from . import router
 from .crypto import DecryptError, decrypt_client_message, encrypt_server_message
 from .handshake import Handshake, HandshakeFailed
 from .rpc import RpcError
+from .state import ClientInit
 from .transport import Transport, TransportError, detect_transport
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class Connection:
         self.receive_updates = True
         self.user_id: int | None = None
         self.client_info = ""
+        self.init: ClientInit | None = None  # what its initConnection said
         self.api_id = 0
         self.closed = asyncio.Event()
         self._last_msg_id = 0

@@ -219,6 +219,18 @@ class InviteLink:
         return expired or (self.usage_limit is not None and self.usage >= self.usage_limit)
 
 
+@dataclass(frozen=True)
+class ClientInit:
+    """What a connection said about its client in initConnection (shown by account.getAuthorizations)."""
+
+    api_id: int
+    device_model: str
+    system_version: str
+    app_version: str
+    lang_code: str
+    system_lang_code: str
+
+
 @dataclass
 class Authorization:
     """A logged-in (or password-pending) user bound to one auth key."""
@@ -230,6 +242,13 @@ class Authorization:
     api_id: int = 0
     device_model: str = ""
     app_version: str = ""
+    system_version: str = ""
+    lang_code: str = ""
+
+    def describe(self, init: ClientInit) -> None:
+        """Telegram shows a session with what its latest initConnection said."""
+        self.api_id, self.device_model, self.system_version = init.api_id, init.device_model, init.system_version
+        self.app_version, self.lang_code = init.app_version, init.lang_code
 
 
 @dataclass

@@ -125,7 +125,10 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
         context.resolver = resolver
     if settings.sqlite:
         context.sqlite_writes = asyncio.Lock()
-    context.telegram = build_telegram(settings, redis, DatabaseProfileSource(context.sessionmaker, context.secret_box))
+    source = DatabaseProfileSource(
+        context.sessionmaker, context.secret_box, settings.device_identities, settings.telegram_proxy
+    )
+    context.telegram = build_telegram(settings, redis, source)
     context.health_checks.extend(_core_health_checks(context))
     context.shown_users = ShownUsers(context.sessionmaker, settings.user_cache_ttl_s)
     context.conversations = ConversationListings(settings.conversations_cache_s, redis)

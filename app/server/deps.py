@@ -50,6 +50,7 @@ def app_dependencies(ctx: AppContext) -> dict[str, Provide]:
                 box=ctx.secret_box,
                 code_sends=ctx.code_sends,
                 channel_counts=channel_counts,  # profiles list how many channels each follows (channels' answer)
+                settings=settings,
             )
         ),
         **channels.dependencies(sessionmaker=ctx.sessionmaker, commands=telegram.commands, settings=settings),

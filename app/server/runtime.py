@@ -35,6 +35,7 @@ from app.domain.events.pubsub import DispatchRelay, EventPublisher
 from app.domain.messages.gaps import GapRecovery
 from app.domain.messages.ingest import MessageIngest, build_ingest, running_ingest
 from app.domain.messages.reconcile import build_reconciler
+from app.domain.profiles.health import ProfileHealthMonitor
 from app.domain.webhooks.dispatcher import WebhookDispatcher
 from app.lib.background import BackgroundService, PeriodicService, ServiceHealth, ServiceRuntime
 from app.server.context import AppContext
@@ -159,6 +160,21 @@ def _access_watch(ctx: AppContext, failover: ChannelFailover) -> BackgroundServi
     return CallbackService("channel-access-watch", lambda: hooks.append(watch.prepare), remove)
 
 
+def _health(ctx: AppContext) -> BackgroundService:
+    """The account check of every profile this worker connects, paced over each round (after the runtime)."""
+    interval = ctx.settings.profile_health_interval_s
+    monitor = ProfileHealthMonitor(ctx.sessionmaker, ctx.telegram.runtime, interval)
+    return PeriodicService(
+        "profile-health",
+        monitor.run_round,
+        interval_s=interval,
+        first_after_s=interval,  # connecting checked the authorization just now
+        stop_grace_s=1.0,  # a round mostly waits between checks
+        after_stop=monitor.transactions.wait,
+        failure_event=("profiles.health", "health.round_failed"),
+    )
+
+
 def services_for(ctx: AppContext, channels: ChannelsPlugin, role: Role) -> list[BackgroundService]:
     """The services of `role`, in start order."""
     if role not in ROLES:
@@ -188,6 +204,7 @@ def services_for(ctx: AppContext, channels: ChannelsPlugin, role: Role) -> list[
         _gaps(gaps),
         _access_watch(ctx, failover),
         _telegram(ctx, owns_connections=True),
+        _health(ctx),
         Housekeeping(ctx.sessionmaker, settings),
     ]
     if settings.reconcile_interval_s > 0:

@@ -6,6 +6,7 @@ This is the only seam between the service and the sandbox: an address override a
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,8 +15,11 @@ from typing import Any
 
 from telethon import TelegramClient, errors
 from telethon.crypto import rsa
+from telethon.network.connection import ConnectionTcpMTProxyRandomizedIntermediate
 from telethon.sessions import StringSession
 
+from app.lib.devices import DEFAULT_DEVICE_IDENTITIES, DeviceIdentity
+from app.lib.proxies import ProxySpec
 from app.telegram.errors import NoAnswer, account_refusal
 from app.telegram.gaps import GapAwareClient
 from app.telegram.peers import ProfileSession
@@ -116,7 +120,8 @@ class TelegramConnector:
     data_center: DataCenter | None = None
     dc_table: Mapping[int, tuple[str, int]] = field(default_factory=lambda: dict(TELEGRAM_DCS))
     flood_sleep_threshold: int = 0
-    device_model: str = "Telegram Multi-Profile API"
+    # Only for clients of no profile yet (a profile's credentials and a login flow carry their own identity).
+    default_identity: DeviceIdentity = DEFAULT_DEVICE_IDENTITIES[0]
     # The local address to connect from (None: the OS picks). Telegram tells "places" apart by address, so
     # this is how tests make two runtimes on one machine look like two hosts.
     local_addr: str | None = None
@@ -139,11 +144,17 @@ class TelegramConnector:
         catch_up: bool = False,
         connection_retries: int = 2,
         auto_reconnect: bool = True,
+        identity: DeviceIdentity | None = None,
+        proxy: ProxySpec | None = None,
     ) -> ObservedClient:
         """A disconnected client for a StringSession (new when None), pointed at the configured DC.
 
         Without a configured DC the session's DC id picks the address from `dc_table`, never from the session.
+        `identity` is the device the client presents in every initConnection (the profile's own, so Telegram sees
+        one device per session on every reconnect and from every worker). With `proxy` every connection of the
+        client goes through it, never around it.
         """
+        device = identity or self.default_identity
         string_session = ProfileSession(session, username_ttl_s=self.username_ttl_s)
         client = ObservedClient(
             string_session,
@@ -152,9 +163,11 @@ class TelegramConnector:
             receive_updates=receive_updates,
             catch_up=catch_up,
             flood_sleep_threshold=self.flood_sleep_threshold,
-            device_model=self.device_model,
-            system_version="1.0",
-            app_version="0.1.0",
+            device_model=device.device_model,
+            system_version=device.system_version,
+            app_version=device.app_version,
+            lang_code=device.lang_code,
+            system_lang_code=device.lang_code,
             connection_retries=connection_retries,
             retry_delay=1,
             request_retries=2,
@@ -164,6 +177,7 @@ class TelegramConnector:
             sequential_updates=True,
             entity_cache_limit=5000,
             local_addr=self.local_addr,
+            **proxy_arguments(proxy),
         )
         client.request_timeout_s = self.request_timeout_s
         if self.data_center is not None:
@@ -173,6 +187,29 @@ class TelegramConnector:
             host, port = self.dc_table.get(string_session.dc_id) or self.dc_table[2]
             client.session.set_dc(string_session.dc_id, host, port)
         return client
+
+
+def proxy_arguments(proxy: ProxySpec | None) -> dict[str, Any]:
+    """Telethon's `connection`/`proxy` arguments for a proxy (nothing for none)."""
+    if proxy is None:
+        return {}
+    if proxy.kind == "mtproxy":
+        return {
+            "connection": ConnectionTcpMTProxyRandomizedIntermediate,
+            "proxy": (proxy.host, proxy.port, proxy.secret),
+        }
+    if importlib.util.find_spec("python_socks") is None:  # Telethon would warn and connect directly: never
+        raise RuntimeError("python-socks is not installed: SOCKS5 and HTTP proxies cannot be used")
+    return {
+        "proxy": {
+            "proxy_type": proxy.kind,
+            "addr": proxy.host,
+            "port": proxy.port,
+            "username": proxy.username,
+            "password": proxy.password,
+            "rdns": True,
+        }
+    }
 
 
 def session_string(client: TelegramClient) -> str:

@@ -33,13 +33,17 @@ async def exclusive_client(
             raise TimeoutError("the profile is connected by another process")
         await asyncio.sleep(0.2)
     client = runtime.connector.client(
-        credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, receive_updates=False
+        credentials.session,
+        api_id=credentials.api_id,
+        api_hash=credentials.api_hash,
+        receive_updates=False,
+        identity=credentials.identity,
+        proxy=credentials.proxy,
     )
     watch = AccountWatch(
         runtime.source,
         credentials.profile_id,
         client,
-        runtime.health_interval_s,
         limited_recheck_s=runtime.limited_recheck_s,
     )
     client.on_refusal = watch.on_refusal

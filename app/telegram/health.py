@@ -1,8 +1,9 @@
 """What Telegram says about one connected account, acted on where it is said.
 
 Telegram does not push a ban or a revoked session: the account's next call answers 401. `AccountWatch` sees every
-RPC error of the profile's client (`ObservedClient.on_refusal`) and, with a paced health check, makes sure a
-silent profile calls at least once per `PROFILE_HEALTH_INTERVAL_S`:
+RPC error of the profile's client (`ObservedClient.on_refusal`), and its `check` (run for each connected profile
+once per `PROFILE_HEALTH_INTERVAL_S` by the health monitor, app.domain.profiles.health) makes sure a silent
+profile calls too:
 
 - 401 `AUTH_KEY_UNREGISTERED`, `SESSION_REVOKED`, `USER_DEACTIVATED(_BAN)`... -> banned / deauthorized, disconnected;
 - 420 `FROZEN_METHOD_INVALID` -> frozen, with the dates and appeal link of `help.getAppConfig` (Telegram 2025:
@@ -15,7 +16,6 @@ silent profile calls at least once per `PROFILE_HEALTH_INTERVAL_S`:
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -86,7 +86,6 @@ class AccountWatch:
         sink: RestrictionSink,
         profile_id: UUID,
         client: TelegramClient,
-        interval_s: float,
         on_dead: Callable[[str], None] | None = None,
         *,
         limited_recheck_s: float = 0.0,
@@ -94,7 +93,6 @@ class AccountWatch:
         self._sink = sink
         self.profile_id = profile_id
         self._client = client
-        self._interval_s = interval_s
         self._limited_recheck_s = limited_recheck_s
         self._on_dead = on_dead
         self._config_hash = 0
@@ -141,25 +139,8 @@ class AccountWatch:
         config = await self._client(functions.help.GetAppConfigRequest(hash=0))
         return freeze_of(config) if isinstance(config, types.help.AppConfig) else None
 
-    async def run(self) -> None:
-        """The health check: a cheap call per interval (spread over it), and the freeze state when it changes."""
-        await asyncio.sleep(random.uniform(0, self._interval_s))
-        while not self.dead:
-            try:
-                await self.check()
-            except (errors.RPCError, ConnectionError, TimeoutError):
-                pass  # a refusal was acted on by `on_refusal`; a dropped connection is the supervisor's
-            except Exception as exc:  # e.g. the database was unreachable: the next check tries again
-                log_event(
-                    "warning",
-                    "telegram.health",
-                    "profile.health_check_failed",
-                    f"health check failed: {type(exc).__name__}",
-                    profile_id=self.profile_id,
-                )
-            await asyncio.sleep(self._interval_s)
-
     async def check(self) -> None:
+        """The health check: a cheap call that needs a live authorization, then the freeze state if it changed."""
         # updates.getState costs Telegram nothing and needs a live authorization: a ban or a revoked session
         # answers 401 here, which `on_refusal` records.
         await self._client(functions.updates.GetStateRequest())

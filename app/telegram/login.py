@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from telethon import TelegramClient, errors, functions, types
 
+from app.lib.devices import DeviceIdentity
 from app.lib.errors import Conflict
+from app.lib.proxies import ProxySpec
 from app.telegram.checkpoints import StoredState, binding_checkpoint
 from app.telegram.connector import TelegramConnector, session_string
 from app.telegram.errors import to_app_error
@@ -95,13 +97,22 @@ class LoginStep:
 
 @contextlib.asynccontextmanager
 async def login_step(
-    connector: TelegramConnector, leases: LeaseStore, lease: str, session: str | None, api_id: int, api_hash: str
+    connector: TelegramConnector,
+    leases: LeaseStore,
+    lease: str,
+    session: str | None,
+    api_id: int,
+    api_hash: str,
+    identity: DeviceIdentity | None = None,
+    proxy: ProxySpec | None = None,
 ) -> AsyncIterator[LoginStep]:
     """A connected client for one step; 409 while another step of the same login holds its lease."""
     holder = uuid.uuid4().hex
     if not await leases.acquire(lease, holder, STEP_LEASE_MS):
         raise Conflict("another step of this login is in progress", code="login_step_in_progress")
-    client = connector.client(session, api_id=api_id, api_hash=api_hash, receive_updates=False)
+    client = connector.client(
+        session, api_id=api_id, api_hash=api_hash, receive_updates=False, identity=identity, proxy=proxy
+    )
     try:
         try:
             await client.connect()

@@ -3,8 +3,9 @@
 Each active profile gets a supervisor task that takes the profile's lease, connects with bounded concurrency,
 keeps the lease renewed, and reconnects with backoff after transient failures. An authorization error (ban,
 revoked or unknown key) marks the profile and stops its supervisor: it never crash-loops. Telegram pushes no
-such news: every call's error passes `AccountWatch` (app.telegram.health), and a health check calls at least
-once per `health_interval_s`, so a ban is found at the next call or within that interval.
+such news: every call's error passes `AccountWatch` (app.telegram.health), and the health monitor (a background
+service, app.domain.profiles.health) runs each connected profile's check (`check_health`) once per
+`PROFILE_HEALTH_INTERVAL_S`, so a ban is found at the next call or within that interval.
 
 A connection ends in one order, whatever ends it (a worker joining, SIGTERM, a lost lease): the client is
 disconnected (intake stops), the release hooks commit what it queued, and only then is the lease released,
@@ -22,7 +23,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from telethon import TelegramClient, functions, types
+from telethon import TelegramClient, errors, functions, types
 
 from app.lib.logging import log_event
 from app.telegram.connector import TelegramConnector
@@ -60,7 +61,6 @@ class ProfileRuntime:
         instance_id: str | None = None,
         membership: Membership | None = None,
         reconcile_interval_s: float = 5.0,
-        health_interval_s: float = 60.0,
         limited_recheck_s: float = 0.0,
     ) -> None:
         self.connector = connector
@@ -68,7 +68,6 @@ class ProfileRuntime:
         self.leases = leases
         self.membership = membership or SingleProcessMembership()
         self.reconcile_interval_s = reconcile_interval_s
-        self.health_interval_s = health_interval_s
         self.limited_recheck_s = limited_recheck_s
         self._workers: list[str] = []
         self._background: list[asyncio.Task[None]] = []
@@ -80,6 +79,7 @@ class ProfileRuntime:
         self._backoff_max_s = backoff_max_s
         self._supervisors: dict[UUID, asyncio.Task[None]] = {}
         self._connected: dict[UUID, ConnectedProfile] = {}
+        self._watches: dict[UUID, AccountWatch] = {}  # the connected profiles' health checks (check_health)
         self._ready: dict[UUID, asyncio.Event] = {}
         self._ending: set[asyncio.Task[Any]] = set()  # supervisors ending a connection (see `deactivate`)
         self.hooks: list[ClientHook] = []
@@ -242,13 +242,17 @@ class ProfileRuntime:
         if credentials is None:
             return "stop"
         client = self.connector.client(
-            credentials.session, api_id=credentials.api_id, api_hash=credentials.api_hash, catch_up=True
+            credentials.session,
+            api_id=credentials.api_id,
+            api_hash=credentials.api_hash,
+            catch_up=True,
+            identity=credentials.identity,
+            proxy=credentials.proxy,
         )
         watch = AccountWatch(
             self.source,
             profile_id,
             client,
-            self.health_interval_s,
             functools.partial(self._refused_account, profile_id, client),
             limited_recheck_s=self.limited_recheck_s,
         )
@@ -256,12 +260,16 @@ class ProfileRuntime:
         renewer = asyncio.create_task(self._lease(profile_id).keep(client))
         ending = Ending.ERROR
         announced = False
-        health: asyncio.Task[None] | None = None
         try:
             for prepare in self.prepare_hooks:
                 await prepare(credentials, client)
             async with self._connect_slots:
-                await client.connect()
+                try:
+                    await client.connect()
+                except Exception as exc:
+                    if credentials.proxy is None or status_for(exc) is not None:
+                        raise
+                    return await self._proxy_failed(credentials, exc)
             try:
                 users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
             except Exception as exc:
@@ -277,7 +285,7 @@ class ProfileRuntime:
             self._ready.setdefault(profile_id, asyncio.Event()).set()
             announced = True
             self._log_connection(credentials, "profile.connected", "connected")
-            health = asyncio.create_task(watch.run(), name=f"health-{profile_id}")
+            self._watches[profile_id] = watch
             try:
                 await client.run_until_disconnected()
             except Exception as exc:
@@ -294,8 +302,8 @@ class ProfileRuntime:
             this = asyncio.current_task()
             assert this is not None
             self._ending.add(this)
-            if health is not None:
-                health.cancel()
+            if self._watches.get(profile_id) is watch:
+                del self._watches[profile_id]
             self._connected.pop(profile_id, None)
             ready = self._ready.get(profile_id)
             if ready is not None:
@@ -363,9 +371,39 @@ class ProfileRuntime:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def check_health(self, profile_id: UUID) -> bool | None:
+        """Run the account check of a connected profile (app.telegram.health.AccountWatch.check).
+
+        True when Telegram answered (a refusal too: the watch acted on it), False when it did not (a dropped
+        connection, no answer in time), None when this worker does not have the profile connected.
+        """
+        watch = self._watches.get(profile_id)
+        if watch is None or watch.dead:
+            return None
+        try:
+            await watch.check()
+        except errors.RPCError:
+            return True
+        except (ConnectionError, TimeoutError):
+            return False
+        return True
+
     def refused(self, profile_id: UUID) -> str | None:
         """The status of a profile Telegram refused while this process had it connected, if it did."""
         return self._refused.get(profile_id)
+
+    async def _proxy_failed(self, credentials: ProfileCredentials, exc: BaseException) -> str:
+        """The profile's proxy did not get it to Telegram: stop it there (never connect around the proxy)."""
+        proxy = credentials.proxy
+        assert proxy is not None
+        reason = f"proxy {proxy.kind}://{proxy.host}:{proxy.port} did not connect: {type(exc).__name__}"
+        await self.source.failed(credentials.profile_id, "proxy_failed", reason[:255])
+        return "stop"
+
+    async def restart(self, profile_id: UUID) -> None:
+        """End the profile's connection (disconnected, lease released), then connect it anew (a changed proxy)."""
+        await self.deactivate(profile_id)
+        self.activate(profile_id)
 
     async def _fail_if_fatal(self, profile_id: UUID, exc: BaseException) -> str:
         verdict = status_for(exc)

@@ -15,6 +15,8 @@ from uuid import UUID
 
 from telethon import TelegramClient
 
+from app.lib.devices import DeviceIdentity
+from app.lib.proxies import ProxySpec
 from app.telegram.health import Restriction
 from app.telegram.records import AccountInfo
 
@@ -29,6 +31,8 @@ class ProfileCredentials:
     session: str
     api_id: int
     api_hash: str
+    identity: DeviceIdentity | None = None  # the device it presents to Telegram (app.lib.devices)
+    proxy: ProxySpec | None = None  # every connection goes through it (app.lib.proxies)
 
     def __repr__(self) -> str:
         return f"ProfileCredentials(profile_id={self.profile_id}, phone={self.phone!r}, session=***)"

@@ -39,6 +39,7 @@ class TelegramService:
         if self.bus is not None:
             if run_runtime:
                 self.bus.handle("runtime.log_out", self._serve_log_out)
+                self.bus.handle("runtime.reconnect", self._serve_reconnect)
                 if isinstance(self.commands, RoutedProfileCommands):
                     self.commands.serve()
             await self.bus.start()
@@ -64,6 +65,23 @@ class TelegramService:
                 )
                 return
         await self.runtime.log_out(credentials)
+
+    async def reconnect(self, profile_id: UUID) -> None:
+        """Reconnect a profile where its connection lives (after its proxy changed): the old one ends first."""
+        if self.bus is not None:
+            holder = await self.leases.holder(lease_name(profile_id))
+            if holder is not None and holder != self.runtime.instance_id:
+                await self.bus.call(
+                    holder,
+                    "runtime.reconnect",
+                    {"profile_id": str(profile_id)},
+                    timeout_s=self.settings.command_timeout_s,
+                )
+                return
+        await self.runtime.restart(profile_id)
+
+    async def _serve_reconnect(self, payload: dict[str, Any]) -> None:
+        await self.runtime.restart(UUID(str(payload["profile_id"])))
 
     async def _serve_log_out(self, payload: dict[str, Any]) -> None:
         profile_id = UUID(str(payload["profile_id"]))
@@ -106,6 +124,7 @@ def build_connector(settings: Settings) -> TelegramConnector:
         connector = TelegramConnector(settings.telegram_api_id, settings.telegram_api_hash)
     else:
         connector = TelegramConnector(SANDBOX_API_ID, SANDBOX_API_HASH)
+    connector.default_identity = settings.device_identities[0]
     connector.username_ttl_s = settings.username_cache_ttl_s
     connector.request_timeout_s = settings.telegram_request_timeout_s
     if settings.telegram_dc:
@@ -148,7 +167,6 @@ def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSourc
         membership=membership,
         lease_ttl_ms=settings.profile_lease_ttl_ms,
         connect_concurrency=settings.profile_connect_concurrency,
-        health_interval_s=settings.profile_health_interval_s,
         limited_recheck_s=settings.profile_limited_recheck_s,
     )
     bus = CommandBus(redis, runtime.instance_id) if redis is not None else None

@@ -20,7 +20,9 @@ from telethon import functions, types
 from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
+from app.lib.devices import DeviceIdentity
 from app.lib.errors import ValidationFailed
+from app.lib.proxies import ProxySpec
 from app.telegram.checkpoints import StoredState, binding_checkpoint
 from app.telegram.connector import TELEGRAM_DCS, TelegramConnector
 from app.telegram.records import AccountInfo, account_info
@@ -115,14 +117,28 @@ class VerifiedSession:
     checkpoint: tuple[StoredState, ...]  # the update state at import: the first connection catches up from it
 
 
-async def verify_session(connector: TelegramConnector, session: str, api_id: int, api_hash: str) -> VerifiedSession:
+async def verify_session(
+    connector: TelegramConnector,
+    session: str,
+    api_id: int,
+    api_hash: str,
+    identity: DeviceIdentity | None = None,
+    proxy: ProxySpec | None = None,
+) -> VerifiedSession:
     """Connect once: the account behind the session and its update state (the first checkpoint).
 
     Every failure (unreachable, refused, not logged in, timed out) answers the same 422, so the answer tells
     nothing about networks; the client tries once, never reconnects, and is gone when the request ends.
     """
     client = connector.client(
-        session, api_id=api_id, api_hash=api_hash, receive_updates=False, connection_retries=0, auto_reconnect=False
+        session,
+        api_id=api_id,
+        api_hash=api_hash,
+        receive_updates=False,
+        connection_retries=0,
+        auto_reconnect=False,
+        identity=identity,
+        proxy=proxy,
     )
     users: object = None
     checkpoint: tuple[StoredState, ...] = ()

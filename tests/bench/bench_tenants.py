@@ -103,6 +103,9 @@ def server_env(data_dir: Path, port: int, sandbox: SandboxProcess) -> dict[str, 
         "TELEGRAM_MODE": "sandbox",
         "TELEGRAM_DC": f"{sandbox.data_center.host}:{sandbox.data_center.port}:{sandbox.data_center.dc_id}",
         "TELEGRAM_EXTRA_RSA_KEY": sandbox.public_key_pem,
+        # The flood measures the server, not the send budgets (they would refuse most of it as 429s).
+        "SEND_BUDGET_MESSAGES_PER_DAY": "0",
+        "SEND_BUDGET_NEW_CHATS_PER_DAY": "0",
     }
 
 

@@ -22,6 +22,7 @@ BACKGROUND = [
     "gap-recovery",
     "channel-access-watch",
     "telegram",
+    "profile-health",
     "housekeeping",
     "inbox-reconciler",
     "webhook-dispatcher",

@@ -75,6 +75,7 @@ async def service(sandbox: SandboxDC, tmp_path_factory: pytest.TempPathFactory) 
         "LOG_SHIPPING": "embedded",
         "WEBHOOK_POLL_INTERVAL_S": "0.05",
         "WEBHOOK_RETRY_SCHEDULE_S": "60,120",
+        "PROFILE_HEALTH_INTERVAL_S": "0.5",  # the health badge changes while a test watches
     }
     log = tmp / "serve.log"
     # Migrated in this process (already warm) instead of a `migrate` process: start-up is most of the suite's time.

@@ -125,6 +125,20 @@ async def test_bind_a_profile_with_2fa_and_errors_in_words(browser, service, san
         await expect(row.get_by_role("button", name=f"Deactivate {phone}")).to_be_visible()
 
 
+async def test_the_profile_row_shows_its_health_badge_live(browser, service, sandbox):
+    tokens = await sign_up(service, "health@example.com")
+    me = await import_profile(service, sandbox, tokens, "Watch")
+    async with open_page(browser, service, tokens) as page:
+        await page.goto("/dashboard/#profiles")
+        row = page.locator(f"tr[data-phone='+{me.phone}']")
+        await expect(row.locator(".health")).to_contain_text("health: healthy", timeout=15000)
+        sandbox.control.freeze(me, days=7)
+        # Only the health_changed event can bring the new badge: the page does not poll.
+        await expect(row.locator("[data-health='frozen']")).to_contain_text("health: frozen", timeout=15000)
+        sandbox.control.unfreeze(me)
+        await expect(row.locator("[data-health='ok']")).to_be_visible(timeout=15000)
+
+
 async def test_inbox_shows_a_message_live_and_the_reply_turns_sent(browser, service, sandbox):
     tokens = await sign_up(service, "inbox@example.com")
     me = await import_profile(service, sandbox, tokens, "Ops")

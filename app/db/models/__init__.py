@@ -1,6 +1,7 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
 from app.db.models.archives import Archive, ArchiveStatus
+from app.db.models.budgets import SendBudgetUsage
 from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelJoinMarker, ChannelStatus
 from app.db.models.events import Event
 from app.db.models.messaging import (
@@ -41,6 +42,7 @@ __all__ = [
     "MessageStatus",
     "ProfileStatus",
     "RefreshToken",
+    "SendBudgetUsage",
     "TelegramProfile",
     "UpdateState",
     "User",

@@ -19,10 +19,29 @@ class ProfileStatus(enum.StrEnum):
     DEAUTHORIZED = "deauthorized"
     LIMITED = "limited"  # spam-limited (PEER_FLOOD): may still write to contacts
     FROZEN = "frozen"  # frozen by Telegram (FROZEN_METHOD_INVALID): reads only, until appealed or deleted
+    PROXY_FAILED = "proxy_failed"  # its proxy does not reach Telegram: not connected (never around the proxy)
     INACTIVE = "inactive"
 
 
-class TelegramProfile(Base):
+class DeviceColumns:
+    """The device identity a client presents to Telegram (app.lib.devices); None on rows from before it existed."""
+
+    device_model: Mapped[str | None] = mapped_column(String(64), default=None)
+    system_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    app_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    lang_code: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class ProxyColumns:
+    """The proxy a client connects through (app.lib.proxies): encrypted whole, type/host/port also in clear."""
+
+    proxy_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    proxy_type: Mapped[str | None] = mapped_column(String(8), default=None)
+    proxy_host: Mapped[str | None] = mapped_column(String(255), default=None)
+    proxy_port: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class TelegramProfile(DeviceColumns, ProxyColumns, Base):
     """One Telegram user account bound to an application user; its session is encrypted at rest."""
 
     __tablename__ = "telegram_profiles"
@@ -50,12 +69,20 @@ class TelegramProfile(Base):
     connection_state: Mapped[str | None] = mapped_column(String(16), default=None)  # connected | disconnected
     connection_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # why it disconnected
     connection_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Send budgets (app.domain.profiles.budgets): own limits per day (None: the instance's defaults) and, after a
+    # flood answer from Telegram, until when they are halved.
+    send_messages_per_day: Mapped[int | None] = mapped_column(Integer, default=None)
+    send_new_chats_per_day: Mapped[int | None] = mapped_column(Integer, default=None)
+    send_budget_reduced_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # The last account health check (app.domain.profiles.health): its result and when it ran.
+    health: Mapped[str | None] = mapped_column(String(16), default=None)
+    health_checked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     def __repr__(self) -> str:
         return f"TelegramProfile(id={self.id}, phone={self.phone!r}, status={self.status}, session=***)"
 
 
-class LoginFlow(Base):
+class LoginFlow(DeviceColumns, ProxyColumns, Base):
     """A phone -> code -> password login in progress; the code and the password are never stored."""
 
     __tablename__ = "login_flows"

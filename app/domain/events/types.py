@@ -13,6 +13,7 @@ class EventType(enum.StrEnum):
     MESSAGE_DELETED = "message.deleted"
     MESSAGE_READ = "message.read"
     PROFILE_STATUS_CHANGED = "profile.status_changed"
+    PROFILE_HEALTH_CHANGED = "profile.health_changed"  # the periodic account check's result changed
     CHANNEL_JOINED = "channel.joined"
     CHANNEL_JOIN_FAILED = "channel.join_failed"
     CHANNEL_REASSIGNED = "channel.reassigned"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.domain.messages.listing_cache import ConversationListings
 from app.domain.messages.services import Sender, pending_stale_after
+from app.domain.profiles.budgets import BudgetPolicy
 from app.lib.di import provide_value
 from app.telegram.commands import ProfileCommands
 
@@ -41,7 +42,9 @@ def dependencies(
     listings: ConversationListings,
 ) -> dict[str, Provide]:
     """`live_messages` and `stored_conversations`; on SQLite, sends take turns on `sqlite_writes`."""
-    sender = Sender(sessionmaker, commands, pending_stale_after(settings), sqlite_writes)
+    sender = Sender(
+        sessionmaker, commands, pending_stale_after(settings), sqlite_writes, BudgetPolicy.from_settings(settings)
+    )
     live = LiveMessages(commands=commands, sender=sender, unread_per_dialog=settings.unread_per_dialog)
     return {
         "live_messages": provide_value(live),

@@ -24,7 +24,7 @@ from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages import store
 from app.domain.messages.schemas import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_TEXT, SendResult, StoredMessage
-from app.domain.profiles import limits
+from app.domain.profiles import budgets, limits
 from app.domain.profiles import services as profiles
 from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
@@ -103,6 +103,7 @@ def peer_of(chat: Chat) -> PeerInfo:
     return PeerInfo(chat.peer_id, chat.kind, chat.title, chat.username, chat.access_hash)
 
 
+SEND_RATE_LIMITED = "send_rate_limited"  # the pacing governor's refusal (app.telegram.commands)
 INTERRUPTED = "send_interrupted"  # the outcome is unknown: the send may or may not have reached Telegram
 SEND_GRACE_S = 120.0
 RECENT_CHECKED = 20  # messages read back when checking whether an interrupted send went through
@@ -124,6 +125,7 @@ class _Claim:
     replay: SendResult | None = None
     since: datetime | None = None  # set when an earlier attempt may have been delivered: look before resending
     refused_under_limit: bool = False  # the earlier attempt was refused with PEER_FLOOD
+    new_chat: bool = False  # the send spent the profile's new-chats budget
 
 
 class Sender:
@@ -135,10 +137,12 @@ class Sender:
         commands: ProfileCommands,
         stale_after: timedelta,
         writes: contextlib.AbstractAsyncContextManager[object] | None = None,
+        budget: budgets.BudgetPolicy | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._commands = commands
         self._stale_after = stale_after
+        self._budget = budget or budgets.BudgetPolicy()
         # On SQLite (one writer at a time) sends take turns here, holding no pooled connection while they wait
         # for the file's write lock (one lock per process, shared by every request).
         self._writes = writes or contextlib.nullcontext()
@@ -168,7 +172,8 @@ class Sender:
             raise
         except AppError as exc:
             # Telegram left the send unanswered: it may have arrived, so a retry looks in the chat first.
-            await self._fail(ref, claim.message_id, INTERRUPTED if exc.error_code == NO_ANSWER else exc.error_code)
+            code = INTERRUPTED if exc.error_code == NO_ANSWER else exc.error_code
+            await self._fail(ref, claim.message_id, code, new_chat=claim.new_chat)
             raise
         except Exception as exc:
             await self._fail(ref, claim.message_id, type(exc).__name__)
@@ -259,7 +264,10 @@ class Sender:
                 refused = row.error == limits.PEER_FLOOD
                 if not await _take_over(session, row, outgoing, now, now - self._stale_after):
                     raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
-                return _Claim(chat.id, row.id, since=row.created_at if unsure else None, refused_under_limit=refused)
+                new_chat = await self._spend(session, ref, chat, row.id)
+                since = row.created_at if unsure else None
+                return _Claim(chat.id, row.id, since=since, refused_under_limit=refused, new_chat=new_chat)
+            new_chat = await self._spend(session, ref, chat, None)
             row = Message(
                 chat_id=chat.id,
                 direction="out",
@@ -276,7 +284,23 @@ class Sender:
             if chat.last_message_at is None or chat.last_message_at < row.date:
                 chat.last_message_at = row.date  # pending and failed sends show in the inbox too
             await session.flush()
-            return _Claim(chat.id, row.id)
+            return _Claim(chat.id, row.id, new_chat=new_chat)
+
+    async def _spend(self, session: AsyncSession, ref: ProfileRef, chat: Chat, retried: UUID | None) -> bool:
+        """Spend the profile's send budgets on this send (429 when spent); True when it opens a new chat.
+
+        The chat's row is locked first (PostgreSQL), so of concurrent first sends to one chat only one counts it new.
+        """
+        await session.execute(select(Chat.id).where(Chat.id == chat.id).with_for_update())
+        # (a send the pacing limits refused never reached the chat)
+        others = select(Message.id).where(
+            Message.chat_id == chat.id, or_(Message.error.is_(None), Message.error != SEND_RATE_LIMITED)
+        )
+        if retried is not None:
+            others = others.where(Message.id != retried)
+        new_chat = chat.kind == "user" and await session.scalar(others.limit(1)) is None
+        await budgets.spend(session, ref.profile_id, self._budget, new_chat=new_chat)
+        return new_chat
 
     async def _delivered(self, ref: ProfileRef, claim: _Claim, peer: PeerInfo, text: str) -> MessageInfo | None:
         """Our interrupted attempt, if Telegram has it: an outgoing message with this text sent since the attempt
@@ -305,10 +329,13 @@ class Sender:
         unclaimed = [m for m in candidates if m.id not in stored_ids]
         return min(unclaimed, key=lambda m: m.id) if unclaimed else None
 
-    async def _fail(self, ref: ProfileRef, message_id: UUID, code: str) -> None:
+    async def _fail(self, ref: ProfileRef, message_id: UUID, code: str, *, new_chat: bool = False) -> None:
         async with self._writes, self._sessionmaker.begin() as session:
             row = await session.get_one(Message, message_id)
             await mark_failed(session, await session.get_one(Chat, row.chat_id), row, code)
+            if code == SEND_RATE_LIMITED:  # refused here, before Telegram: it spent nothing
+                await budgets.refund(session, ref.profile_id, new_chat=new_chat)
+            await budgets.penalise(session, ref.profile_id, self._budget, code)
         log_event(
             "warning",
             "messages",

@@ -21,6 +21,7 @@ FAILOVER_STATUSES = (
     ProfileStatus.DEAUTHORIZED.value,
     ProfileStatus.LIMITED.value,
     ProfileStatus.FROZEN.value,
+    ProfileStatus.PROXY_FAILED.value,
 )
 
 

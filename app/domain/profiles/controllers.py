@@ -17,11 +17,12 @@ from app.db.after_commit import after_commit
 from app.db.engine import DbSession
 from app.domain.accounts import services as accounts
 from app.domain.accounts.current_user import AuthRequest
-from app.domain.profiles import login, ownership, services
+from app.domain.profiles import budgets, devices, login, ownership, proxies, services
 from app.domain.profiles.deps import ProfileService
 from app.domain.profiles.schemas import (
     LABEL_MAX_LENGTH,
     ImportSession,
+    LimitsOut,
     LoginResult,
     LoginStarted,
     ProfileOut,
@@ -31,6 +32,7 @@ from app.domain.profiles.schemas import (
     SubmitPassword,
     UtilsMe,
 )
+from app.lib.devices import choose_identity
 from app.lib.errors import BadRequest, NotFound, ServiceUnavailable, ValidationFailed
 from app.lib.logging import log_event
 from app.telegram.errors import to_app_error
@@ -91,6 +93,8 @@ class ProfilesController(Controller):
             label=data.label,
             api_id=data.api_id,
             api_hash=data.api_hash,
+            device=data.device,
+            proxy=data.proxy,
         )
         return LoginStarted(
             phone=sent.phone,
@@ -127,8 +131,8 @@ class ProfilesController(Controller):
     ) -> Response[ProfileOut]:
         """Import an existing session, verified against Telegram before it is stored.
 
-        Send JSON `{session_string, label?, api_id?, api_hash?}` with a Telethon StringSession, or a multipart
-        form with a Telethon `.session` file in the field `file` (and an optional `label`).
+        Send JSON `{session_string, label?, api_id?, api_hash?, device?}` with a Telethon StringSession, or a
+        multipart form with a Telethon `.session` file in the field `file` (and an optional `label`).
         """
         content_type = request.headers.get("content-type", "")
         try:
@@ -169,10 +173,19 @@ class ProfilesController(Controller):
         profile_service: Profiles,
         db_session: DbSession,
     ) -> Response[ProfileOut]:
-        """Change the label, the channel limit, or activate/deactivate the profile."""
+        """Change the label, the channel limit, the send budgets, or activate/deactivate the profile."""
         profile = await services.get_owned(db_session, request.user.id, phone)
+        proxy_changed = not isinstance(data.proxy, msgspec.UnsetType)
+        if not isinstance(data.proxy, msgspec.UnsetType):
+            new_proxy = proxies.given(data.proxy)
+            telegram, settings = profile_service.telegram, profile_service.login.settings
+            await proxies.check(telegram.connector, proxies.effective(new_proxy, settings))
+            services.change_proxy(profile, profile_service.box, new_proxy)
         activity_changed = services.apply_update(profile, data)
         await db_session.flush()
+        if proxy_changed and not activity_changed and profile.is_active:
+            # One live connection per session: the old one ends before the new proxy is dialled.
+            after_commit(db_session, functools.partial(profile_service.telegram.reconnect, profile.id))
         if activity_changed:
             runtime = profile_service.telegram.runtime
             profile_id = profile.id
@@ -187,6 +200,14 @@ class ProfilesController(Controller):
         counts = await profile_service.channel_counts(db_session, [profile.id])
         return Response(services.to_out(profile, counts.get(profile.id, 0)))
 
+    @get("/{phone:str}/limits")
+    async def limits(
+        self, phone: str, request: AuthRequest, profile_service: Profiles, db_session: DbSession
+    ) -> LimitsOut:
+        """The profile's send budgets today (UTC): limit, used, remaining and when each resets."""
+        profile = await services.get_owned(db_session, request.user.id, phone)
+        return await budgets.report(db_session, profile, profile_service.budget)
+
     @delete("/{phone:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove(
         self,
@@ -198,7 +219,9 @@ class ProfilesController(Controller):
     ) -> None:
         """Log the session out at Telegram and delete the profile (`?keep_history=true` keeps stored messages)."""
         profile = await services.get_owned(db_session, request.user.id, phone)
-        credentials = services.credentials_of(profile, profile_service.box)
+        settings = profile_service.login.settings
+        default_proxy = settings.telegram_proxy if settings is not None else None
+        credentials = services.credentials_of(profile, profile_service.box, default_proxy)
         try:
             await profile_service.telegram.log_out(credentials)
         except TimeoutError:
@@ -224,7 +247,15 @@ async def _import(
     api_id = data.api_id or telegram.default_api_id
     api_hash = data.api_hash or telegram.default_api_hash
     session_value, label = data.session_string, data.label
-    verified = await verify_session(telegram.connector, session_value, api_id, api_hash)
+    identity = devices.given(data.device) or choose_identity(profiles.login.identities)
+    named = proxies.given(data.proxy)
+    settings = profiles.login.settings
+    if settings is not None:
+        proxy, used = await proxies.for_binding(db_session, settings, telegram.connector, named)
+    else:
+        proxy = used = named
+        await proxies.check(telegram.connector, used)
+    verified = await verify_session(telegram.connector, session_value, api_id, api_hash, identity, used)
     me = verified.me
     if not me.phone:
         raise ValidationFailed("Telegram did not disclose the account's phone number", code="invalid_session")
@@ -239,6 +270,8 @@ async def _import(
         session_string=session_value,
         me=me,
         checkpoint=verified.checkpoint,
+        identity=identity,
+        proxy=proxy,
     )
     _activate_after_commit(profiles, db_session, profile.id)
     return Response(services.to_out(profile), status_code=HTTP_201_CREATED)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
+from app.domain.profiles.budgets import BudgetPolicy
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.login import LoginDeps
 from app.lib.crypto import SecretBox
+from app.lib.devices import DEFAULT_DEVICE_IDENTITIES
 from app.lib.di import provide_value
 from app.telegram.service import TelegramService
 
@@ -31,10 +34,16 @@ class ProfileService:
     box: SecretBox
     login: LoginDeps
     channel_counts: ChannelCounts
+    budget: BudgetPolicy = field(default_factory=BudgetPolicy)  # SEND_BUDGET_* (GET /profiles/{phone}/limits)
 
 
 def provide_profile_service(
-    *, telegram: TelegramService, box: SecretBox, code_sends: CodeSendLimit, channel_counts: ChannelCounts
+    *,
+    telegram: TelegramService,
+    box: SecretBox,
+    code_sends: CodeSendLimit,
+    channel_counts: ChannelCounts,
+    settings: Settings | None = None,
 ) -> ProfileService:
     login = LoginDeps(
         connector=telegram.connector,
@@ -43,8 +52,11 @@ def provide_profile_service(
         default_api_id=telegram.default_api_id,
         default_api_hash=telegram.default_api_hash,
         code_sends=code_sends,
+        identities=settings.device_identities if settings is not None else DEFAULT_DEVICE_IDENTITIES,
+        settings=settings,  # TELEGRAM_PROXY, PROXY_POOL
     )
-    return ProfileService(telegram=telegram, box=box, login=login, channel_counts=channel_counts)
+    budget = BudgetPolicy.from_settings(settings) if settings is not None else BudgetPolicy()
+    return ProfileService(telegram=telegram, box=box, login=login, channel_counts=channel_counts, budget=budget)
 
 
 def dependencies(service: ProfileService) -> dict[str, Provide]:

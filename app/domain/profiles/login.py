@@ -15,12 +15,16 @@ from uuid import UUID
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db.models import LoginFlow, TelegramProfile
-from app.domain.profiles import services
+from app.domain.profiles import devices, proxies, services
 from app.domain.profiles.code_limits import CodeSendLimit
+from app.domain.profiles.schemas import Device, ProxyIn
 from app.lib.crypto import SecretBox
+from app.lib.devices import DEFAULT_DEVICE_IDENTITIES, DeviceIdentity
 from app.lib.errors import Conflict, Gone
 from app.lib.logging import log_event
+from app.lib.proxies import ProxySpec
 from app.telegram.connector import TelegramConnector
 from app.telegram.leases import LeaseStore
 from app.telegram.login import LoginStep, PasswordNeeded, login_step
@@ -37,6 +41,8 @@ class LoginDeps:
     default_api_id: int
     default_api_hash: str
     code_sends: CodeSendLimit
+    identities: tuple[DeviceIdentity, ...] = DEFAULT_DEVICE_IDENTITIES  # DEVICE_IDENTITIES
+    settings: Settings | None = None  # TELEGRAM_PROXY, PROXY_POOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +61,17 @@ class StepOutcome:
 
 
 def _step(
-    deps: LoginDeps, owner_id: UUID, phone: str, session: str | None, api_id: int, api_hash: str
+    deps: LoginDeps,
+    owner_id: UUID,
+    phone: str,
+    session: str | None,
+    api_id: int,
+    api_hash: str,
+    identity: DeviceIdentity | None,
+    proxy: ProxySpec | None,
 ) -> AbstractAsyncContextManager[LoginStep]:
-    return login_step(deps.connector, deps.leases, f"login:{owner_id}:{phone}", session, api_id, api_hash)
+    lease = f"login:{owner_id}:{phone}"
+    return login_step(deps.connector, deps.leases, lease, session, api_id, api_hash, identity, proxy)
 
 
 async def start(
@@ -69,29 +83,39 @@ async def start(
     label: str | None,
     api_id: int | None,
     api_hash: str | None,
+    device: Device | None = None,
+    proxy: ProxyIn | None = None,
 ) -> CodeSent:
     """Ask Telegram to send a login code; calling it again restarts the flow."""
     phone = services.normalize_phone(phone)
     await services.ensure_bindable(session, owner_id, phone)
+    identity = await devices.for_binding(session, phone, device, deps.identities)  # before a code is spent
+    named = proxies.given(proxy)
+    if deps.settings is not None:
+        own, used = await proxies.for_binding(session, deps.settings, deps.connector, named)
+    else:
+        own = used = named
+        await proxies.check(deps.connector, used)
     await deps.code_sends.spend(owner_id, phone)
     api_id, api_hash = api_id or deps.default_api_id, api_hash or deps.default_api_hash
     await session.execute(delete(LoginFlow).where(LoginFlow.owner_id == owner_id, LoginFlow.phone == phone))
-    async with _step(deps, owner_id, phone, None, api_id, api_hash) as step:
+    async with _step(deps, owner_id, phone, None, api_id, api_hash, identity, used) as step:
         sent = await step.send_code(phone)
         temporary_session = step.session_string()
     expires_at = datetime.now(UTC) + FLOW_TTL
-    session.add(
-        LoginFlow(
-            owner_id=owner_id,
-            phone=phone,
-            label=label,
-            api_id=api_id,
-            api_hash_encrypted=deps.box.encrypt(api_hash),
-            session_encrypted=deps.box.encrypt(temporary_session),
-            phone_code_hash_encrypted=deps.box.encrypt(sent.phone_code_hash),
-            expires_at=expires_at,
-        )
+    flow = LoginFlow(
+        owner_id=owner_id,
+        phone=phone,
+        label=label,
+        api_id=api_id,
+        api_hash_encrypted=deps.box.encrypt(api_hash),
+        session_encrypted=deps.box.encrypt(temporary_session),
+        phone_code_hash_encrypted=deps.box.encrypt(sent.phone_code_hash),
+        expires_at=expires_at,
     )
+    devices.store(flow, identity)
+    proxies.store(flow, deps.box, own)
+    session.add(flow)
     await session.flush()
     log_event(
         "info",
@@ -119,6 +143,11 @@ async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -
     return flow
 
 
+def _identity(deps: LoginDeps, flow: LoginFlow) -> DeviceIdentity:
+    """The flow's device (a flow started before identities were stored gets the connector's default)."""
+    return devices.identity_of(flow) or deps.connector.default_identity
+
+
 async def _bind_from(
     session: AsyncSession, deps: LoginDeps, flow: LoginFlow, step: LoginStep, me: AccountInfo
 ) -> TelegramProfile:
@@ -134,6 +163,8 @@ async def _bind_from(
         session_string=step.session_string(),
         me=me,
         checkpoint=checkpoint,
+        identity=_identity(deps, flow),
+        proxy=proxies.proxy_of(flow, deps.box),
     )
     await session.delete(flow)
     await session.flush()
@@ -145,7 +176,10 @@ async def submit_code(session: AsyncSession, deps: LoginDeps, *, owner_id: UUID,
     flow = await _flow(session, owner_id, phone, "code")
     api_hash = deps.box.decrypt(flow.api_hash_encrypted)
     temporary_session = deps.box.decrypt(flow.session_encrypted)
-    async with _step(deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash) as step:
+    proxy = proxies.effective(proxies.proxy_of(flow, deps.box), deps.settings)
+    async with _step(
+        deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash, _identity(deps, flow), proxy
+    ) as step:
         signed_in = await step.sign_in_with_code(
             flow.phone, code.strip(), deps.box.decrypt(flow.phone_code_hash_encrypted)
         )
@@ -164,7 +198,10 @@ async def submit_password(
     flow = await _flow(session, owner_id, phone, "password")
     api_hash = deps.box.decrypt(flow.api_hash_encrypted)
     temporary_session = deps.box.decrypt(flow.session_encrypted)
-    async with _step(deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash) as step:
+    proxy = proxies.effective(proxies.proxy_of(flow, deps.box), deps.settings)
+    async with _step(
+        deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash, _identity(deps, flow), proxy
+    ) as step:
         me = await step.sign_in_with_password(password)
         return StepOutcome(await _bind_from(session, deps, flow, step, me))
 

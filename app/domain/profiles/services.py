@@ -14,13 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateState
 from app.domain.events import services as events
 from app.domain.events.types import EventType
+from app.domain.profiles import devices, proxies
 from app.domain.profiles.channel_hooks import FAILOVER_STATUSES, channel_followups
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
 from app.domain.profiles.update_states import state_row
 from app.lib.crypto import SecretBox
+from app.lib.devices import DeviceIdentity
 from app.lib.errors import Conflict, NotFound
 from app.lib.logging import log_event
 from app.lib.phones import normalize_phone
+from app.lib.proxies import ProxySpec
 from app.telegram.checkpoints import StoredState
 from app.telegram.health import Restriction
 from app.telegram.records import AccountInfo
@@ -80,11 +83,14 @@ async def bind(
     session_string: str,
     me: AccountInfo,
     checkpoint: Sequence[StoredState],
+    identity: DeviceIdentity,
+    proxy: ProxySpec | None = None,
 ) -> TelegramProfile:
     """Store a logged-in session as the caller's profile (re-binding a dead profile of theirs in place).
 
     `checkpoint` is the update state at binding: the first connection catches up from it, so nothing that
-    arrives between binding and the moment a worker connects the profile is missed.
+    arrives between binding and the moment a worker connects the profile is missed. `identity` is the device
+    the login presented; the profile keeps presenting it.
     """
     await ensure_bindable(session, owner_id, phone)
     if me.id is not None:
@@ -108,6 +114,8 @@ async def bind(
     profile.limited_until = None
     profile.frozen_until = profile.frozen_appeal_url = None
     _apply_identity(profile, me)
+    devices.store(profile, identity)
+    proxies.store(profile, box, proxy)
     await session.flush()
     await _start_from(session, profile.id, checkpoint)
     log_event("info", "profiles", "profile.bound", "Telegram profile bound", user_id=owner_id, profile_id=profile.id)
@@ -129,7 +137,10 @@ def _apply_identity(profile: TelegramProfile, me: AccountInfo) -> None:
     profile.last_active_at = datetime.now(UTC)
 
 
-def credentials_of(profile: TelegramProfile, box: SecretBox) -> ProfileCredentials:
+def credentials_of(
+    profile: TelegramProfile, box: SecretBox, default_proxy: ProxySpec | None = None
+) -> ProfileCredentials:
+    """What connecting the profile takes; without a proxy of its own it uses `default_proxy` (TELEGRAM_PROXY)."""
     return ProfileCredentials(
         profile_id=profile.id,
         owner_id=profile.owner_id,
@@ -137,7 +148,16 @@ def credentials_of(profile: TelegramProfile, box: SecretBox) -> ProfileCredentia
         session=box.decrypt(profile.session_encrypted),
         api_id=profile.api_id,
         api_hash=box.decrypt(profile.api_hash_encrypted),
+        identity=devices.identity_of(profile),
+        proxy=proxies.proxy_of(profile, box) or default_proxy,
     )
+
+
+def change_proxy(profile: TelegramProfile, box: SecretBox, proxy: ProxySpec | None) -> None:
+    """Store a checked proxy; a profile stopped by its failed proxy may connect again."""
+    proxies.store(profile, box, proxy)
+    if profile.status == ProfileStatus.PROXY_FAILED.value:
+        profile.status, profile.status_reason = ProfileStatus.ACTIVE.value, None
 
 
 def apply_update(profile: TelegramProfile, data: ProfileUpdate) -> bool:
@@ -147,6 +167,10 @@ def apply_update(profile: TelegramProfile, data: ProfileUpdate) -> bool:
         profile.label = data.label
     if isinstance(data.max_channels, int):
         profile.max_channels = data.max_channels
+    if not isinstance(data.messages_per_day, msgspec.UnsetType):
+        profile.send_messages_per_day = data.messages_per_day
+    if not isinstance(data.new_chats_per_day, msgspec.UnsetType):
+        profile.send_new_chats_per_day = data.new_chats_per_day
     if isinstance(data.is_active, bool) and data.is_active != profile.is_active:
         profile.is_active = data.is_active
         changed_activity = True
@@ -246,6 +270,10 @@ def to_out(profile: TelegramProfile, channel_count: int = 0) -> ProfileOut:
         frozen_until=profile.frozen_until,
         appeal_url=profile.frozen_appeal_url,
         limited_until=profile.limited_until,
+        device=devices.out(profile),
+        health=profile.health,
+        health_checked_at=profile.health_checked_at,
+        proxy=proxies.out(profile),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -9,9 +10,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ProfileStatus, TelegramProfile
-from app.domain.profiles import limits, services
+from app.domain.profiles import devices, limits, services
 from app.domain.profiles.channel_hooks import channel_followups
 from app.lib.crypto import DecryptionError, SecretBox
+from app.lib.devices import DEFAULT_DEVICE_IDENTITIES, DeviceIdentity, choose_identity
+from app.lib.proxies import ProxySpec
 from app.telegram.health import Restriction
 from app.telegram.records import AccountInfo
 from app.telegram.runtime import ProfileCredentials
@@ -20,9 +23,17 @@ from app.telegram.runtime import ProfileCredentials
 class DatabaseProfileSource:
     """Each call is its own unit of work (the runtime works outside requests)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        identities: Sequence[DeviceIdentity] = DEFAULT_DEVICE_IDENTITIES,
+        default_proxy: ProxySpec | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._box = box
+        self._identities = tuple(identities)
+        self._default_proxy = default_proxy  # TELEGRAM_PROXY, for profiles without their own
 
     async def active_profile_ids(self) -> list[UUID]:
         async with self._sessionmaker() as session:
@@ -38,13 +49,24 @@ class DatabaseProfileSource:
             profile = await session.get(TelegramProfile, profile_id)
             if profile is None or not profile.is_active or profile.status not in services.LIVE_STATUSES:
                 return None
-            try:
-                return services.credentials_of(profile, self._box)
-            except DecryptionError:
-                pass
+            missing_identity = devices.identity_of(profile) is None
+            if not missing_identity:
+                try:
+                    return services.credentials_of(profile, self._box, self._default_proxy)
+                except DecryptionError:
+                    pass
+        if missing_identity:  # bound before identities were stored: one, kept from now on
+            await self._give_identity(profile_id)
+            return await self.credentials(profile_id)
         # Retrying cannot help: the keys that encrypted this session are no longer configured.
         await self.failed(profile_id, ProfileStatus.DEAUTHORIZED.value, "stored session cannot be decrypted")
         return None
+
+    async def _give_identity(self, profile_id: UUID) -> None:
+        async with self._sessionmaker.begin() as session:
+            profile = await session.get(TelegramProfile, profile_id)
+            if profile is not None and devices.identity_of(profile) is None:
+                devices.store(profile, choose_identity(self._identities))
 
     async def connected(self, profile_id: UUID, me: AccountInfo, worker_id: str) -> None:
         async with self._sessionmaker.begin() as session:

@@ -11,8 +11,8 @@ from app.lib.crypto import SecretBox
 from app.lib.logging import log_event
 
 ENCRYPTED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
-    TelegramProfile: ("session_encrypted", "api_hash_encrypted"),
-    LoginFlow: ("session_encrypted", "api_hash_encrypted", "phone_code_hash_encrypted"),
+    TelegramProfile: ("session_encrypted", "api_hash_encrypted", "proxy_encrypted"),  # proxy: nullable
+    LoginFlow: ("session_encrypted", "api_hash_encrypted", "phone_code_hash_encrypted", "proxy_encrypted"),
     Webhook: ("secret_encrypted",),
     Archive: ("target_secret_encrypted",),  # nullable: local targets and S3 without keys have none
 }

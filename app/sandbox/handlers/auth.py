@@ -92,6 +92,8 @@ async def sign_in(ctx: RpcContext, request: functions.auth.SignInRequest) -> TLO
         api_id=getattr(ctx.conn, "api_id", 0),
         device_model=ctx.conn.client_info,
     )
+    if ctx.conn.init is not None:
+        ctx.auth_key.authorization.describe(ctx.conn.init)
     ctx.dc.mark_dirty()
     if user.password is not None:
         raise RpcError(401, "SESSION_PASSWORD_NEEDED")

@@ -4,6 +4,7 @@ paced health check of a profile that makes no calls (`PROFILE_HEALTH_INTERVAL_S`
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -56,3 +57,55 @@ async def test_the_health_check_finds_a_silent_profiles_ban(client, app, sandbox
     found = await wait_for_status(client, s.headers, s.phone, status)
     assert found["status_reason"].startswith("Telegram: ")
     assert sandbox.control.counters.requests["updates.GetStateRequest"] > calls  # the check's own call found it
+
+
+async def health_events(app, phone):
+    from sqlalchemy import select
+
+    from app.db.models import Event
+
+    async with app.state.ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(Event).where(Event.profile == phone, Event.type == "profile.health_changed").order_by(Event.id)
+        )
+        return [(row.payload["from"], row.payload["to"]) for row in rows]
+
+
+async def wait_for_health(client, headers, phone, health):
+    async def probe():
+        profile = await status_of(client, headers, phone)
+        return profile if profile["health"] == health else None
+
+    return await eventually(probe, what=f"health {health}")
+
+
+@pytest.mark.parametrize("settings_overrides", [FAST_HEALTH_CHECK], indirect=True)
+async def test_the_periodic_check_records_health_and_announces_each_change(client, app, sandbox):
+    s = await connected_profile(client, app, sandbox)
+    first = await wait_for_health(client, s.headers, s.phone, "ok")
+    checked = datetime.fromisoformat(first["health_checked_at"])
+    assert abs(checked - datetime.now(UTC)) < timedelta(minutes=5)
+    later = await eventually(lambda: _checked_after(client, s, checked), what="a later check")  # the check repeats
+    assert later["health"] == "ok"
+
+    sandbox.control.freeze(s.me, days=7)
+    frozen = await wait_for_health(client, s.headers, s.phone, "frozen")
+    assert frozen["status"] == "frozen"
+    sandbox.control.unfreeze(s.me)
+    await wait_for_health(client, s.headers, s.phone, "ok")
+    sandbox.control.ban(s.me)
+    banned = await wait_for_health(client, s.headers, s.phone, "banned")
+    assert banned["status"] == "banned"
+    assert await health_events(app, s.phone) == [(None, "ok"), ("ok", "frozen"), ("frozen", "ok"), ("ok", "banned")]
+
+
+async def _checked_after(client, s, checked):
+    profile = await status_of(client, s.headers, s.phone)
+    return profile if datetime.fromisoformat(profile["health_checked_at"]) > checked else None
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_HEALTH_CHECK], indirect=True)
+async def test_no_health_is_shown_before_the_first_check(client, app, sandbox):
+    s = await connected_profile(client, app, sandbox)
+    profile = await status_of(client, s.headers, s.phone)
+    assert (profile["health"], profile["health_checked_at"]) == (None, None)

@@ -12,7 +12,25 @@ const STATUS_WORDS = {
   deauthorized: "signed out by Telegram",
   limited: "limited by Telegram (spam: writes to mutual contacts only)",
   frozen: "frozen by Telegram (reads only)",
+  proxy_failed: "its proxy does not reach Telegram",
 };
+
+const HEALTH_WORDS = {
+  ok: "healthy",
+  spam_limited: "spam-limited",
+  frozen: "frozen",
+  banned: "banned",
+  deauthorized: "signed out",
+  unreachable: "unreachable",
+};
+
+// The last periodic account check (health, health_checked_at); nothing before the first one.
+function healthBadge(profile) {
+  if (!profile.health) return null;
+  const label = `health: ${HEALTH_WORDS[profile.health] || profile.health}`;
+  return h("div", { class: "small health", dataset: { health: profile.health } },
+    badge(profile.health, label), " ", profile.health_checked_at ? timeEl(profile.health_checked_at) : null);
+}
 
 function frozenNote(profile) {
   return h("div", { class: "muted small" },
@@ -112,7 +130,8 @@ export function profilesPage(root) {
       h("td", { "data-label": "Phone", text: p.phone }),
       h("td", { "data-label": "Status" }, badge(p.status, STATUS_WORDS[p.status] || p.status),
         p.status_reason ? h("div", { class: "muted small", text: p.status_reason }) : null,
-        p.status === "frozen" ? frozenNote(p) : null),
+        p.status === "frozen" ? frozenNote(p) : null,
+        healthBadge(p)),
       h("td", { "data-label": "Channels", text: `${p.channel_count} / ${p.max_channels}` }),
       h("td", { "data-label": "Last active" }, timeEl(p.last_active_at)),
       h("td", { class: "actions" }, toggle, remove),
@@ -120,9 +139,9 @@ export function profilesPage(root) {
   }
 
   const unsubscribe = live.subscribe((event) => {
-    if (event.type === "profile.status_changed" || event.type === "resync") {
+    if (event.type === "profile.status_changed" || event.type === "profile.health_changed" || event.type === "resync") {
       load();
-      if (event.type !== "resync" && event.data) {
+      if (event.type === "profile.status_changed" && event.data) {
         announce(`Profile ${event.profile || ""} is now ${event.data.to}`);
       }
     }

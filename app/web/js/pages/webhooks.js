@@ -6,7 +6,7 @@ import { describe } from "../errors.js";
 
 export const EVENT_TYPES = [
   "message.received", "message.sent", "message.failed", "message.edited", "message.deleted", "message.read",
-  "profile.status_changed", "channel.joined", "channel.join_failed", "channel.reassigned", "webhook.disabled",
+  "profile.status_changed", "profile.health_changed", "channel.joined", "channel.join_failed", "channel.reassigned", "webhook.disabled",
   "alert",
 ];
 const DELIVERY_POLL_MS = 1500;
