@@ -12,7 +12,8 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import ChannelActions, check_text
+from .channel_actions import check_text
+from .group_actions import GroupActions
 from .rpc import RpcError
 from .state import (
     PrivateDialog,
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
     from .updates import LiveConnection
 
 
-class Actions(ChannelActions):
-    """Messaging and channel operations performed by a user (channel ones in `ChannelActions`)."""
+class Actions(GroupActions):
+    """Messaging operations performed by a user: private chats here, basic groups in `GroupActions`, channels
+    in `ChannelActions`."""
 
     # Private messages --------------------------------------------------------------------------------------
     def send_private(
@@ -141,12 +143,15 @@ class Actions(ChannelActions):
     def delete_private(
         self, actor: User, msg_ids: list[int], *, revoke: bool, origin: LiveConnection | None = None
     ) -> types.messages.AffectedMessages:
+        """messages.deleteMessages: ids of the actor's own box, private and basic group messages alike."""
         own = [actor.messages[i] for i in dict.fromkeys(msg_ids) if i in actor.messages]
+        in_groups = [m for m in own if m.peer_kind == "chat"]
         own = [m for m in own if m.peer_kind == "user"]
-        if not own:
+        if not own and not in_groups:
             return types.messages.AffectedMessages(pts=actor.log.pts, pts_count=0)
-        affected = self._delete_copies(actor, own, origin)
+        affected = self._delete_copies(actor, own + in_groups, origin)
         if revoke:
+            self.revoke_group_copies(actor, in_groups)
             by_owner: dict[int, list[StoredMessage]] = {}
             for stored in own:
                 twin_owner = self.state.users.get(stored.twin_owner)

@@ -13,7 +13,18 @@ from telethon.tl.tlobject import TLObject
 from . import srp
 from .crypto import auth_key_id
 from .faults import Counters
-from .state import Authorization, Channel, ChannelMember, ClientInit, User, normalize_phone, now, random_long
+from .group_control import GroupControl
+from .state import (
+    Authorization,
+    BasicGroup,
+    Channel,
+    ChannelMember,
+    ClientInit,
+    User,
+    normalize_phone,
+    now,
+    random_long,
+)
 
 if TYPE_CHECKING:
     from .server import SandboxDC
@@ -21,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UserRef = User | int | str
-PeerRef = User | Channel | int | str
+PeerRef = User | Channel | BasicGroup | int | str
 SYSTEM_PHONE = "42777"
 
 
@@ -44,7 +55,9 @@ class Actor:
         """Send as this user; `lose_update` (private chats) hides it from both sides' updates: a silent gap."""
         target = self._control.peer(peer)
         actions = self._control.dc.actions
-        if isinstance(target, Channel):
+        if isinstance(target, BasicGroup):
+            msg_id, _ = actions.post_group(self.user, target, text, reply_to=reply_to, entities=entities)
+        elif isinstance(target, Channel):
             msg_id, _ = actions.post(self.user, target, text, reply_to=reply_to, entities=entities)
         else:
             msg_id, _ = actions.send_private(
@@ -57,7 +70,9 @@ class Actor:
 
     async def edit_message(self, peer: PeerRef, msg_id: int, text: str) -> None:
         target = self._control.peer(peer)
-        if isinstance(target, Channel):
+        if isinstance(target, BasicGroup):
+            self._control.dc.actions.edit_group_message(self.user, target, msg_id, text)
+        elif isinstance(target, Channel):
             self._control.dc.actions.edit_channel_message(self.user, target, msg_id, text)
         else:
             self._control.dc.actions.edit_private(self.user, msg_id, text)
@@ -71,7 +86,9 @@ class Actor:
 
     async def read_history(self, peer: PeerRef, max_id: int = 0) -> None:
         target = self._control.peer(peer)
-        if isinstance(target, Channel):
+        if isinstance(target, BasicGroup):
+            self._control.dc.actions.read_group(self.user, target, max_id)
+        elif isinstance(target, Channel):
             self._control.dc.actions.read_channel(self.user, target, max_id)
         else:
             self._control.dc.actions.read_private(self.user, target, max_id)
@@ -83,8 +100,8 @@ class Actor:
         self._control.dc.actions.leave(self.user, self._control.channel(channel))
 
 
-class Control:
-    """Entry point for tests and the demo: `dc.control`."""
+class Control(GroupControl):
+    """Entry point for tests and the demo: `dc.control` (basic groups: `GroupControl`)."""
 
     def __init__(self, dc: SandboxDC) -> None:
         self.dc = dc
@@ -223,9 +240,11 @@ class Control:
             raise KeyError(f"no sandbox channel {ref!r}")
         return found
 
-    def peer(self, ref: PeerRef) -> User | Channel:
-        if isinstance(ref, Channel):
-            return self.channel(ref)
+    def peer(self, ref: PeerRef) -> User | Channel | BasicGroup:
+        if isinstance(ref, BasicGroup | Channel):
+            return self.group(ref) if isinstance(ref, BasicGroup) else self.channel(ref)
+        if isinstance(ref, int) and ref in self.dc.state.groups:
+            return self.dc.state.groups[ref]
         if isinstance(ref, int) and ref in self.dc.state.channels:
             return self.dc.state.channels[ref]
         if isinstance(ref, str) and self.dc.state.channel_by_username(ref):

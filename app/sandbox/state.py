@@ -12,6 +12,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from .group_state import BasicGroup, GroupMember
+
 # Older log entries are dropped; a client further behind gets DifferenceTooLong.
 UPDATE_LOG_LIMIT = 2000
 MAX_CHANNELS_PER_USER = 500
@@ -57,14 +59,16 @@ class LogEntry:
     ids: list[int] = field(default_factory=list)
     peer_id: int = 0
     max_id: int = 0
+    peer_kind: str = "user"  # what `peer_id` names: "user", or "chat" (a basic group)
 
 
 @dataclass
 class StoredMessage:
-    """One copy of a message: private messages exist once per participant, channel messages once per channel."""
+    """One copy of a message: private messages and basic group messages exist once per participant (in each
+    account's own message box), channel and supergroup messages once per channel."""
 
     id: int
-    peer_kind: str  # "user" or "channel"
+    peer_kind: str  # "user", "chat" (a basic group) or "channel"
     peer_id: int
     from_id: int
     date: int
@@ -76,6 +80,13 @@ class StoredMessage:
     # The other participant's copy of a private message: (owner user id, message id).
     twin_owner: int = 0
     twin_id: int = 0
+    # A basic group message: its number in the group (`BasicGroup.copies` maps it to every member's copy).
+    group_seq: int = 0
+    # A service message (messageService): the action and its arguments (see `render.service_action`).
+    action: str = ""
+    action_users: list[int] = field(default_factory=list)
+    action_title: str = ""
+    action_peer: int = 0  # the channel of chat_migrate_to, the basic group of channel_migrate_from
 
 
 @dataclass
@@ -176,6 +187,7 @@ class Channel:
     banned: list[int] = field(default_factory=list)  # users an admin banned: they see channelForbidden
     deleted: bool = False  # deleted by its creator: everyone sees channelForbidden
     slowmode_seconds: int = 0  # supergroups: a non-admin member writes once per this many seconds
+    migrated_from: int = 0  # the basic group this supergroup was upgraded from (messages.migrateChat)
 
     @property
     def megagroup(self) -> bool:
@@ -277,8 +289,10 @@ class SandboxState:
     auth_keys: dict[int, AuthKeyRecord] = field(default_factory=dict)
     login_codes: dict[str, LoginCode] = field(default_factory=dict)
     invites: dict[str, InviteLink] = field(default_factory=dict)
+    groups: dict[int, BasicGroup] = field(default_factory=dict)
     next_user_id: int = 1_000_001
     next_channel_id: int = 2_000_000_001
+    next_group_id: int = 4_000_001
 
     # Lookups -------------------------------------------------------------------------------------------------
     def user_by_phone(self, phone: str | int) -> User | None:
@@ -295,6 +309,10 @@ class SandboxState:
 
     def channels_of(self, user_id: int) -> list[Channel]:
         return [c for c in self.channels.values() if user_id in c.members]
+
+    def groups_of(self, user_id: int) -> list[BasicGroup]:
+        """The basic groups `user_id` knows: member of, left, or removed from."""
+        return [g for g in self.groups.values() if g.known_to(user_id)]
 
     def authorizations_of(self, user_id: int) -> list[tuple[AuthKeyRecord, Authorization]]:
         return [
@@ -342,6 +360,13 @@ class SandboxState:
         self.next_channel_id += 1
         self.channels[channel.id] = channel
         return channel
+
+    def add_group(self, title: str, creator: User) -> BasicGroup:
+        group = BasicGroup(id=self.next_group_id, title=title, creator_id=creator.id)
+        group.members[creator.id] = GroupMember(inviter_id=creator.id, admin=True)
+        self.next_group_id += 1
+        self.groups[group.id] = group
+        return group
 
     def add_auth_key(self, key_id: int, key: bytes) -> AuthKeyRecord:
         record = AuthKeyRecord(key_id=key_id, key=key)

@@ -74,10 +74,17 @@ def _account_update(state: SandboxState, owner: User, entry: LogEntry) -> types.
     if entry.kind == "delete_messages":
         return types.UpdateDeleteMessages(entry.ids, entry.pts, entry.pts_count)
     if entry.kind == "read_inbox":
-        return types.UpdateReadHistoryInbox(types.PeerUser(entry.peer_id), entry.max_id, 0, entry.pts, entry.pts_count)
+        return types.UpdateReadHistoryInbox(log_peer(entry), entry.max_id, 0, entry.pts, entry.pts_count)
     if entry.kind == "read_outbox":
-        return types.UpdateReadHistoryOutbox(types.PeerUser(entry.peer_id), entry.max_id, entry.pts, entry.pts_count)
+        return types.UpdateReadHistoryOutbox(log_peer(entry), entry.max_id, entry.pts, entry.pts_count)
+    if entry.kind == "pinned_messages":
+        return types.UpdatePinnedMessages(log_peer(entry), entry.ids, entry.pts, entry.pts_count, pinned=True)
     return None
+
+
+def log_peer(entry: LogEntry) -> types.TypePeer:
+    """The peer an account log entry names: a user, or a basic group (`peer_kind` "chat")."""
+    return types.PeerChat(entry.peer_id) if entry.peer_kind == "chat" else types.PeerUser(entry.peer_id)
 
 
 def account_state(owner: User) -> types.updates.State:
@@ -114,12 +121,13 @@ def account_difference(
     if not sliced:
         other.extend(channel_hints)
     users, chats = render.entities_of_messages(state, owner.id, new_messages)
-    user_ids = {e.peer_id for e in entries if e.peer_id}
+    user_ids = {e.peer_id for e in entries if e.peer_id and e.peer_kind == "user"}
+    group_ids = {e.peer_id for e in entries if e.peer_id and e.peer_kind == "chat"}
     extra_users, hint_chats = render.entities_for(
-        state, owner.id, user_ids, {hint.channel_id for hint in channel_hints}
+        state, owner.id, user_ids, {hint.channel_id for hint in channel_hints}, group_ids
     )
     users += [u for u in extra_users if u.id not in {x.id for x in users}]
-    chats += [c for c in hint_chats if c.id not in {x.id for x in chats}]
+    chats += [c for c in hint_chats if (type(c), c.id) not in {(type(x), x.id) for x in chats}]
     tl_messages = [render.message(m, owner.id, state) for m in new_messages]
     if sliced:
         last = entries[-1].pts

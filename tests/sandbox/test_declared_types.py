@@ -121,6 +121,18 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.messages.ReadReactionsRequest(bob_peer))
     await client(functions.messages.SetTypingRequest(bob_peer, types.SendMessageTypingAction()))
     await client(functions.messages.DeleteMessagesRequest([mine.id], revoke=True))
+
+    # Basic groups: no access hash, messages in each member's own box.
+    created = await client(functions.messages.CreateChatRequest([bob_input], "Team"))
+    chat_id = next(chat.id for chat in created.updates.chats if isinstance(chat, types.Chat))
+    await client(functions.messages.GetChatsRequest([chat_id]))
+    await client(functions.messages.GetFullChatRequest(chat_id))
+    await client(functions.messages.EditChatTitleRequest(chat_id, "Team 2"))
+    await client(functions.messages.DeleteChatUserRequest(chat_id, bob_input))
+    await client(functions.messages.AddChatUserRequest(chat_id, bob_input, fwd_limit=10))
+    pinned = await client.send_message(types.InputPeerChat(chat_id), "pin me")
+    await client(functions.messages.UpdatePinnedMessageRequest(types.InputPeerChat(chat_id), pinned.id))
+    await client(functions.messages.MigrateChatRequest(chat_id))
     await client(functions.users.GetUsersRequest([bob_input]))
     await client(functions.users.GetFullUserRequest(bob_input))
     await client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(1, bob.phone, "Bob", "")]))

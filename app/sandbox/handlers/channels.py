@@ -40,10 +40,20 @@ async def get_full_channel(
         pts=channel.log.pts,
         participants_count=len(channel.members),
         can_view_participants=not channel.broadcast,
+        **_migrated_from(ctx, channel.migrated_from),
     )
     creator = ctx.dc.state.users.get(channel.creator_id)
     users = [render.user(creator, ctx.user.id)] if creator else []
     return types.messages.ChatFull(full_chat=full, chats=[render.channel(channel, ctx.user.id)], users=users)
+
+
+def _migrated_from(ctx: RpcContext, group_id: int) -> dict[str, int]:
+    """A supergroup upgraded from a basic group names it, and the viewer's newest message id in it."""
+    group = ctx.dc.state.groups.get(group_id) if group_id else None
+    if group is None:
+        return {}
+    copies = history.conversation(ctx.user, group.id, "chat")
+    return {"migrated_from_chat_id": group.id, "migrated_from_max_id": max((m.id for m in copies), default=0)}
 
 
 @rpc(functions.channels.GetMessagesRequest)

@@ -6,13 +6,23 @@ from telethon.tl import TLObject, types
 
 from .. import render
 from .. import updates as diff
-from ..state import Channel, SandboxState, StoredMessage, User
+from ..state import BasicGroup, Channel, SandboxState, StoredMessage, User
 
 MAX_PAGE = 100
 
 
-def conversation(owner: User, peer_id: int) -> list[StoredMessage]:
-    return [m for m in owner.messages.values() if m.peer_kind == "user" and m.peer_id == peer_id]
+def conversation(owner: User, peer_id: int, kind: str = "user") -> list[StoredMessage]:
+    """The copies in `owner`'s box of a private chat (kind "user") or a basic group (kind "chat")."""
+    return [m for m in owner.messages.values() if m.peer_kind == kind and m.peer_id == peer_id]
+
+
+def source(owner: User, target: User | Channel | BasicGroup) -> list[StoredMessage]:
+    """What a history read of `target` looks through: the channel's messages, or the owner's own copies."""
+    if isinstance(target, Channel):
+        return list(target.messages.values())
+    if isinstance(target, BasicGroup):
+        return conversation(owner, target.id, "chat")
+    return conversation(owner, target.id)
 
 
 def page(
@@ -75,6 +85,23 @@ def private_dialog(owner: User, peer_id: int, top: StoredMessage | None) -> type
     )
 
 
+def group_dialog(
+    group: BasicGroup, owner: User, copies: list[StoredMessage], top: StoredMessage | None
+) -> types.Dialog:
+    read_in = group.read_inbox.get(owner.id, 0)
+    return types.Dialog(
+        peer=types.PeerChat(group.id),
+        top_message=top.id if top else 0,
+        read_inbox_max_id=read_in,
+        read_outbox_max_id=group.read_outbox.get(owner.id, 0),
+        unread_count=sum(1 for m in copies if not m.out and m.id > read_in),
+        unread_mentions_count=0,
+        unread_reactions_count=0,
+        unread_poll_votes_count=0,
+        notify_settings=render.notify_settings(),
+    )
+
+
 def dialog_entries(state: SandboxState, owner: User) -> list[tuple[int, types.Dialog, StoredMessage | None]]:
     """Every dialog of `owner` as (sort date, Dialog, top message), newest first."""
     tops: dict[int, StoredMessage] = {}
@@ -87,6 +114,14 @@ def dialog_entries(state: SandboxState, owner: User) -> list[tuple[int, types.Di
             continue
         top = tops.get(peer_id)
         entries.append((top.date if top else 0, private_dialog(owner, peer_id, top), top))
+    for group in state.groups_of(owner.id):
+        if group.deactivated:
+            continue  # an upgraded group leaves the dialog list: its supergroup takes its place
+        copies = conversation(owner, group.id, "chat")
+        top = max(copies, key=lambda m: m.id, default=None)
+        member = group.members.get(owner.id)
+        date = top.date if top else (member.joined if member else group.date)
+        entries.append((date, group_dialog(group, owner, copies, top), top))
     for channel in state.channels_of(owner.id):
         top_id = max(channel.messages, default=0)
         top = channel.messages.get(top_id)

@@ -7,7 +7,7 @@ from telethon.tl import TLObject, functions, types
 from .. import render
 from .. import updates as diff
 from ..rpc import RpcContext, RpcError, rpc
-from ..state import Channel, StoredMessage, now
+from ..state import BasicGroup, Channel, StoredMessage, now
 from . import history, peers
 
 
@@ -35,8 +35,10 @@ async def get_dialogs(ctx: RpcContext, request: functions.messages.GetDialogsReq
     tops = [e[2] for e in chunk if e[2] is not None]
     user_ids = {d.peer.user_id for _, d, _ in chunk if isinstance(d.peer, types.PeerUser)}
     user_ids |= {m.from_id for m in tops} | {me.id}
+    user_ids |= {uid for m in tops for uid in m.action_users}
     channel_ids = {d.peer.channel_id for _, d, _ in chunk if isinstance(d.peer, types.PeerChannel)}
-    users, chats = render.entities_for(state, me.id, user_ids, channel_ids)
+    group_ids = {d.peer.chat_id for _, d, _ in chunk if isinstance(d.peer, types.PeerChat)}
+    users, chats = render.entities_for(state, me.id, user_ids, channel_ids, group_ids)
     dialogs = [d for _, d, _ in chunk]
     messages = [render.message(m, me.id, state) for m in tops]
     if len(chunk) < total:
@@ -50,7 +52,7 @@ async def get_peer_dialogs(ctx: RpcContext, request: functions.messages.GetPeerD
     for item in request.peers:
         peer = item.peer if isinstance(item, types.InputDialogPeer) else item
         target = peers.any_peer(ctx, peer)
-        wanted.add(("channel" if isinstance(target, Channel) else "user", target.id))
+        wanted.add((_kind(target), target.id))
     entries = [e for e in history.dialog_entries(ctx.dc.state, ctx.user) if _dialog_key(e[1]) in wanted]
     tops = [e[2] for e in entries if e[2] is not None]
     users, chats = render.entities_of_messages(ctx.dc.state, ctx.user.id, tops)
@@ -66,11 +68,8 @@ async def get_peer_dialogs(ctx: RpcContext, request: functions.messages.GetPeerD
 @rpc(functions.messages.GetHistoryRequest)
 async def get_history(ctx: RpcContext, request: functions.messages.GetHistoryRequest) -> TLObject:
     target = peers.any_peer(ctx, request.peer)
-    source = (
-        list(target.messages.values()) if isinstance(target, Channel) else history.conversation(ctx.user, target.id)
-    )
     chunk, total = history.page(
-        source,
+        history.source(ctx.user, target),
         offset_id=request.offset_id,
         offset_date=_date(request.offset_date),
         add_offset=request.add_offset,
@@ -91,7 +90,7 @@ async def search(ctx: RpcContext, request: functions.messages.SearchRequest) -> 
     else:
         target = peers.any_peer(ctx, request.peer)
         channel = target if isinstance(target, Channel) else None
-        source = list(target.messages.values()) if channel else history.conversation(ctx.user, target.id)
+        source = history.source(ctx.user, target)
     needle = (request.q or "").lower()
     matches = [m for m in source if needle in m.text.lower()]
     if request.from_id is not None:
@@ -129,6 +128,17 @@ async def get_messages(ctx: RpcContext, request: functions.messages.GetMessagesR
 async def send_message(ctx: RpcContext, request: functions.messages.SendMessageRequest) -> TLObject:
     target = peers.any_peer(ctx, request.peer)
     reply_to = _reply_id(request.reply_to)
+    if isinstance(target, BasicGroup):
+        _, updates = ctx.dc.actions.post_group(
+            ctx.user,
+            target,
+            request.message,
+            reply_to=reply_to,
+            random_id=request.random_id,
+            origin=ctx.conn,
+            entities=request.entities,
+        )
+        return updates
     if isinstance(target, Channel):
         _, result = ctx.dc.actions.post(
             ctx.user,
@@ -151,6 +161,10 @@ async def edit_message(ctx: RpcContext, request: functions.messages.EditMessageR
     if request.message is None:
         raise RpcError(400, "MESSAGE_NOT_MODIFIED")
     target = peers.any_peer(ctx, request.peer)
+    if isinstance(target, BasicGroup):
+        return ctx.dc.actions.edit_group_message(
+            ctx.user, target, request.id, request.message, origin=ctx.conn, entities=request.entities
+        )
     if isinstance(target, Channel):
         return ctx.dc.actions.edit_channel_message(
             ctx.user, target, request.id, request.message, origin=ctx.conn, entities=request.entities
@@ -170,6 +184,8 @@ async def read_history(ctx: RpcContext, request: functions.messages.ReadHistoryR
     target = peers.any_peer(ctx, request.peer)
     if isinstance(target, Channel):
         raise RpcError(400, "PEER_ID_INVALID")
+    if isinstance(target, BasicGroup):
+        return ctx.dc.actions.read_group(ctx.user, target, request.max_id, origin=ctx.conn)
     return ctx.dc.actions.read_private(ctx.user, target, request.max_id, origin=ctx.conn)
 
 
@@ -182,13 +198,26 @@ async def read_mentions(ctx: RpcContext, request: TLObject) -> types.messages.Af
 @rpc(functions.messages.SetTypingRequest)
 async def set_typing(ctx: RpcContext, request: functions.messages.SetTypingRequest) -> bool:
     target = peers.any_peer(ctx, request.peer)
-    if not isinstance(target, Channel) and target.id != ctx.user.id:
+    if isinstance(target, BasicGroup):
+        for member_id in target.members:
+            if member_id != ctx.user.id:
+                typing = types.UpdateChatUserTyping(target.id, types.PeerUser(ctx.user.id), request.action)
+                ctx.dc.hub.push(member_id, types.UpdateShort(typing, render.ts(now())))
+    elif not isinstance(target, Channel) and target.id != ctx.user.id:
         update = types.UpdateShort(types.UpdateUserTyping(ctx.user.id, request.action), render.ts(now()))
         ctx.dc.hub.push(target.id, update)
     return True
 
 
+def _kind(target: object) -> str:
+    if isinstance(target, Channel):
+        return "channel"
+    return "chat" if isinstance(target, BasicGroup) else "user"
+
+
 def _dialog_key(dialog: types.Dialog) -> tuple[str, int]:
     if isinstance(dialog.peer, types.PeerChannel):
         return ("channel", dialog.peer.channel_id)
+    if isinstance(dialog.peer, types.PeerChat):
+        return ("chat", dialog.peer.chat_id)
     return ("user", dialog.peer.user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telethon.tl import TLObject, types
 
 from ..rpc import RpcContext, RpcError
-from ..state import Channel, User
+from ..state import BasicGroup, Channel, User
 
 
 def hash_ok(ctx: RpcContext, given: int | None, target: User | Channel) -> bool:
@@ -44,9 +44,17 @@ def channel(ctx: RpcContext, peer: TLObject, *, member: bool = False) -> Channel
     raise RpcError(400, "CHANNEL_INVALID")
 
 
-def any_peer(ctx: RpcContext, peer: TLObject) -> User | Channel:
+def group(ctx: RpcContext, chat_id: int, *, error: str = "CHAT_ID_INVALID") -> BasicGroup:
+    """A basic group by its id (basic groups have no access hash): one the caller is, or was, a member of."""
+    found = ctx.dc.state.groups.get(chat_id)
+    if found is None or not found.known_to(ctx.user.id):
+        raise RpcError(400, error)
+    return found
+
+
+def any_peer(ctx: RpcContext, peer: TLObject) -> User | Channel | BasicGroup:
     if isinstance(peer, types.InputPeerChannel | types.InputChannel):
         return channel(ctx, peer)
     if isinstance(peer, types.InputPeerChat):
-        raise RpcError(400, "FAKEDC_NOT_IMPLEMENTED_BasicGroups")
+        return group(ctx, peer.chat_id, error="PEER_ID_INVALID")
     return user(ctx, peer)
