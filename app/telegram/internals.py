@@ -15,12 +15,14 @@ from typing import Any
 
 from telethon import TelegramClient
 from telethon.sessions import MemorySession
+from telethon.tl.custom import Message
 
 # Every private name the service reads or overrides, by the class that has it: the pin test checks each against
 # the installed Telethon. (`Message._sender` is an instance attribute: the test reads it from a real message.)
 PRIVATE_NAMES: dict[type[Any], tuple[str, ...]] = {
     TelegramClient: ("_event_handler_tasks", "_message_box", "_mb_entity_cache", "_call"),
     MemorySession: ("_entity_to_row",),
+    Message: ("_finish_init",),
 }
 
 
@@ -53,3 +55,9 @@ def channel_access_hash(client: TelegramClient, channel_id: int) -> int | None:
 def cached_sender(message: Any) -> Any:
     """The sender entity Telethon attached to a message from the answer that carried it (no extra call)."""
     return getattr(message, "_sender", None)
+
+
+def finish_message(client: TelegramClient, message: Any, update: Any) -> None:
+    """Attach sender and chat to a message taken from a raw update, from the entities its `Updates` carried (as
+    Telethon's own events do); a raw handler gets the update with those entities in `_entities`."""
+    message._finish_init(client, getattr(update, "_entities", None) or {}, None)

@@ -214,6 +214,36 @@ def media_of(media: Any) -> tuple[str | None, dict[str, Any] | None]:
     return kind, meta
 
 
+def service_details(action: Any) -> dict[str, Any]:
+    """A service message's action (a join, a pin, a title change, an upgrade...) as JSON: its TL name and plain
+    arguments, e.g. {"action": "MessageActionChatAddUser", "users": [42]} or
+    {"action": "MessageActionChatMigrateTo", "channel_id": 7} (nested objects such as photos are left out)."""
+    details: dict[str, Any] = {"action": type(action).__name__}
+    for key, value in action.to_dict().items():
+        if key == "_":
+            continue
+        if isinstance(value, str):
+            details[key] = without_nul(value)
+        elif isinstance(value, bool | int | float) or (
+            isinstance(value, list) and all(isinstance(item, int) for item in value)
+        ):
+            details[key] = value
+    return details
+
+
+def migration_of(chat: PeerInfo, record: MessageInfo) -> tuple[int, int] | None:
+    """(the basic group's marked id, the supergroup's marked id) when `record`, a message of `chat`, tells of an
+    upgrade (messageActionChatMigrateTo in the group, messageActionChannelMigrateFrom in the supergroup)."""
+    if record.media_type != SERVICE or not record.media:
+        return None
+    action, media = record.media.get("action"), record.media
+    if action == "MessageActionChatMigrateTo" and isinstance(media.get("channel_id"), int):
+        return chat.peer_id, marked_channel_id(media["channel_id"])
+    if action == "MessageActionChannelMigrateFrom" and isinstance(media.get("chat_id"), int):
+        return -int(media["chat_id"]), chat.peer_id
+    return None
+
+
 def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -226,7 +256,7 @@ def message_info(message: Any) -> MessageInfo:
     media_type, media = media_of(getattr(message, "media", None))
     media = _clean_media(media)
     if isinstance(message, types.MessageService):
-        media_type, media = SERVICE, {"action": type(message.action).__name__}
+        media_type, media = SERVICE, service_details(message.action)
     reply = message.reply_to
     text = getattr(message, "message", None) or ""
     return MessageInfo(

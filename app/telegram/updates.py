@@ -20,7 +20,7 @@ from uuid import UUID
 
 from telethon import TelegramClient, events, types, utils
 
-from app.telegram import checkpoints
+from app.telegram import checkpoints, internals
 from app.telegram.checkpoints import StoredState
 from app.telegram.records import MessageInfo, PeerInfo, message_info, peer_info
 from app.telegram.runtime_contract import ProfileCredentials
@@ -95,6 +95,10 @@ class UpdateFeed:
     def install(self) -> None:
         """Add the handlers; call before `connect()` so nothing fetched by the catch-up is missed."""
         self.client.add_event_handler(self._on_new, events.NewMessage())
+        # events.NewMessage leaves service messages out (a join, a pin, a title change, an upgrade...).
+        self.client.add_event_handler(
+            self._on_service, events.Raw(types=[types.UpdateNewMessage, types.UpdateNewChannelMessage])
+        )
         self.client.add_event_handler(self._on_edit, events.MessageEdited())
         self.client.add_event_handler(self._on_delete, events.MessageDeleted())
         self.client.add_event_handler(
@@ -139,6 +143,19 @@ class UpdateFeed:
         async def work() -> UpdateRecord:
             now = asyncio.get_running_loop().time()
             return NewMessage(self.profile, await self._chat_of(event), message_info(event.message), now)
+
+        await self._guarded(work)
+
+    async def _on_service(self, update: Any) -> None:
+        message = update.message
+        if not isinstance(message, types.MessageService):
+            return
+
+        async def work() -> UpdateRecord:
+            now = asyncio.get_running_loop().time()
+            internals.finish_message(self.client, message, update)
+            chat = peer_info(message.chat, message.chat_id)
+            return NewMessage(self.profile, chat, message_info(message), now)
 
         await self._guarded(work)
 

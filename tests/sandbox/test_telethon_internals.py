@@ -55,9 +55,28 @@ async def test_the_message_box_keeps_the_access_hash_of_a_channel_it_saw(dc: San
 
 
 async def test_every_private_name_is_where_the_service_reads_it(dc: SandboxDC, make_client) -> None:
-    instances = {TelegramClient: make_client(None), MemorySession: MemorySession()}
+    instances: dict[type, object] = {TelegramClient: make_client(None), MemorySession: MemorySession()}
     for cls, names in internals.PRIVATE_NAMES.items():
         for name in names:
-            assert hasattr(instances[cls], name), f"Telethon's {cls.__name__} has no {name} any more"
+            assert hasattr(instances.get(cls, cls), name), f"Telethon's {cls.__name__} has no {name} any more"
     assert callable(TelegramClient._call)
     assert callable(MemorySession._entity_to_row)
+
+
+async def test_a_raw_service_message_gets_its_sender_and_chat(dc: SandboxDC, login_as, alice, bob) -> None:
+    client = await login_as(alice)
+    await client.get_dialogs()
+    received: asyncio.Queue = asyncio.Queue()
+
+    async def on_raw(update) -> None:
+        if isinstance(update.message, types.MessageService):
+            internals.finish_message(client, update.message, update)
+            received.put_nowait(update.message)
+
+    client.add_event_handler(on_raw, events.Raw(types=[types.UpdateNewMessage]))
+    group = dc.control.create_group("Team", creator=bob, members=[alice])
+    message = await asyncio.wait_for(received.get(), 5)
+    assert isinstance(internals.cached_sender(message), types.User)
+    assert internals.cached_sender(message).id == bob.id
+    assert isinstance(message.chat, types.Chat)
+    assert message.chat.id == group.id

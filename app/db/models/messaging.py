@@ -65,6 +65,13 @@ class Chat(Base):
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     read_outbox_max_id: Mapped[int] = mapped_column(BigInteger, default=0)  # the peer read ours up to here
     last_message_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # A basic group upgraded to a supergroup stays one conversation (app.domain.messages.upgrades): the
+    # conversation takes the supergroup's peer and names the group here; the group's own messages (numbered in
+    # the account's box) live in a hidden row of the group's peer whose `merged_into_id` is the conversation.
+    migrated_from_peer_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    merged_into_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), default=None, index=True
+    )
 
     def __repr__(self) -> str:
         return f"Chat(id={self.id}, peer_id={self.peer_id}, kind={self.kind})"

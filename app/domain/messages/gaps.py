@@ -196,11 +196,7 @@ class GapRecovery:
         records: list[UpdateRecord] = []
         now = asyncio.get_running_loop().time()
         fresh = sorted(
-            (
-                m
-                for m in window
-                if m.media_type != SERVICE and m.id > newest and m.date >= bound_at and not (m.out and m.date > young)
-            ),
+            (m for m in window if m.id > newest and m.date >= bound_at and not (m.out and m.date > young)),
             key=lambda m: m.id,
         )
         records.extend(NewMessage(profile, ref, m, now) for m in fresh)

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Label, RowMapping, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Label, RowMapping, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.db.models import Chat, ChatKind, Message, MessageEdit, TelegramProfile
+from app.domain.messages import upgrades
 from app.domain.messages.schemas import (
     ConversationOut,
     ConversationsOut,
@@ -27,7 +29,7 @@ async def get_conversation(session: AsyncSession, owner_id: UUID, conversation_i
     chat = await session.get(Chat, conversation_id)
     if chat is None or chat.owner_id != owner_id:
         raise NotFound("conversation not found")
-    return chat
+    return await upgrades.resolve(session, chat)  # a basic group's id before its upgrade answers as its conversation
 
 
 def conversation_out(chat: Chat, last: Message | None = None) -> ConversationOut:
@@ -121,9 +123,11 @@ def _with_last_message(mine: list[ColumnElement[bool]]) -> Select[*tuple[Any, ..
     """The chats `mine` selects, newest first, each with its newest message, in one statement.
 
     The newest message of each chat is one step down the index on (chat_id, date, id) (a correlated
-    `LIMIT 1`), so the statement reads one message per chat however many the chats hold.
+    `LIMIT 1`), so the statement reads one message per chat however many the chats hold. A conversation's hidden
+    rows (a basic group before its upgrade, app.domain.messages.upgrades) are asked only when the conversation's
+    own row has no message yet: everything after the upgrade is newer than everything before it.
     """
-    newest = (
+    own_newest = (
         select(Message.id)
         .where(Message.chat_id == Chat.id)
         .order_by(Message.date.desc(), Message.id.desc())
@@ -131,13 +135,24 @@ def _with_last_message(mine: list[ColumnElement[bool]]) -> Select[*tuple[Any, ..
         .correlate(Chat)
         .scalar_subquery()
     )
+    hidden = aliased(Chat)
+    hidden_newest = (
+        select(Message.id)
+        .join(hidden, hidden.id == Message.chat_id)
+        .where(hidden.merged_into_id == Chat.id)
+        .order_by(Message.date.desc(), Message.id.desc())
+        .limit(1)
+        .correlate(Chat)
+        .scalar_subquery()
+    )
+    newest = func.coalesce(own_newest, hidden_newest)
     columns: list[Label[Any]] = [column.label(f"c_{name}") for name, column in _CHAT_COLUMNS.items()]
     columns += [column.label(f"m_{name}") for name, column in _MESSAGE_COLUMNS.items()]
     columns.append(Chat.can_post.label("can_post"))
     return (
         select(*columns)
         .outerjoin(Message, Message.id == newest)
-        .where(*mine)
+        .where(*mine, Chat.merged_into_id.is_(None))
         .order_by(Chat.last_message_at.desc(), Chat.id.desc())
     )
 
@@ -163,7 +178,7 @@ async def page_messages(
     session: AsyncSession, chat: Chat, *, cursor: str | None, limit: int, include_deleted: bool = True
 ) -> MessagePage:
     """Newest first; `next_cursor` continues with older messages."""
-    query = select(Message).where(Message.chat_id == chat.id)
+    query = select(Message).where(upgrades.rows_of(chat.id))
     if not include_deleted:
         query = query.where(Message.is_deleted.is_(False))
     if cursor is not None:

@@ -23,9 +23,10 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.domain.messages import bulk_store, store
+from app.domain.messages import bulk_store, store, upgrades
 from app.domain.profiles import update_states
 from app.lib.logging import log_event
+from app.telegram.records import migration_of
 from app.telegram.runtime import ProfileRuntime
 from app.telegram.runtime_contract import ConnectedProfile, LiveClient, ProfileCredentials
 from app.telegram.updates import (
@@ -157,7 +158,7 @@ class MessageIngest:
                     if isinstance(record, Checkpoint):
                         checkpoints[record.profile.profile_id] = record
                         continue
-                    if isinstance(record, NewMessage):
+                    if isinstance(record, NewMessage) and migration_of(record.chat, record.message) is None:
                         run.append(record)
                         continue
                     if run:
@@ -201,6 +202,10 @@ class MessageIngest:
     async def _apply(self, session: AsyncSession, record: UpdateRecord, cache: store.ChatCache) -> None:
         if isinstance(record, NewMessage):
             await store.record_new(session, record, cache)
+            upgrade = migration_of(record.chat, record.message)
+            if upgrade is not None:  # a basic group became a supergroup: one conversation (see `upgrades`)
+                await upgrades.link(session, record.profile, *upgrade)
+                cache.clear()
         elif isinstance(record, EditedMessage):
             await store.record_edit(session, record, cache)
         elif isinstance(record, DeletedMessages):

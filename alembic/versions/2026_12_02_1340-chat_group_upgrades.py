@@ -1,0 +1,37 @@
+"""chats.migrated_from_peer_id and chats.merged_into_id: a basic group upgraded to a supergroup is one conversation
+
+Revision ID: 9e4a7c2b5d18
+Revises: 3b8d2e6f1a47
+Create Date: 2026-12-02 13:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types as sa_types
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "9e4a7c2b5d18"
+down_revision: str | None = "3b8d2e6f1a47"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("chats") as batch:
+        batch.add_column(sa.Column("migrated_from_peer_id", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("merged_into_id", sa_types.GUID(length=16), nullable=True))
+        batch.create_foreign_key(
+            "fk_chats_merged_into_id_chats", "chats", ["merged_into_id"], ["id"], ondelete="CASCADE"
+        )
+        batch.create_index("ix_chats_merged_into_id", ["merged_into_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("chats") as batch:
+        batch.drop_index("ix_chats_merged_into_id")
+        batch.drop_constraint("fk_chats_merged_into_id_chats", type_="foreignkey")
+        batch.drop_column("merged_into_id")
+        batch.drop_column("migrated_from_peer_id")
