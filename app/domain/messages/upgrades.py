@@ -32,8 +32,14 @@ async def link(session: AsyncSession, profile: ProfileRef, group_peer: int, chan
     await session.flush()
     group = await _chat(session, profile.profile_id, group_peer)
     channel = await _chat(session, profile.profile_id, channel_peer)
-    if group is not None and group.merged_into_id is not None:
-        return await session.get(Chat, group.merged_into_id)  # linked before
+    if group is not None and group.merged_into_id is not None:  # linked before (by the supergroup's update)
+        conversation = await session.get(Chat, group.merged_into_id, populate_existing=True)
+        if conversation is not None and group.unread_count:
+            # Group messages stored after the link (the group's last update came after the supergroup's) count
+            # in the conversation; the group's own last update is this one, so nothing comes after it.
+            _hide(group, into=conversation)
+            await session.flush()
+        return conversation
     if group is None:
         if channel is not None:
             channel.migrated_from_peer_id = group_peer
@@ -97,14 +103,18 @@ async def link(session: AsyncSession, profile: ProfileRef, group_peer: int, chan
 
 
 def _hide(row: Chat, *, into: Chat) -> None:
+    """`row` becomes a hidden row of `into`: its unread messages count in the conversation from now on."""
     row.merged_into_id = into.id
     into.unread_count += row.unread_count
+    row.unread_count = 0
     if row.last_message_at and (into.last_message_at is None or into.last_message_at < row.last_message_at):
         into.last_message_at = row.last_message_at
 
 
 async def _chat(session: AsyncSession, profile_id: UUID, peer_id: int) -> Chat | None:
-    return await session.scalar(select(Chat).where(Chat.profile_id == profile_id, Chat.peer_id == peer_id))
+    # Fresh from the database: the ingest's bulk path updates counters with Core statements.
+    query = select(Chat).where(Chat.profile_id == profile_id, Chat.peer_id == peer_id)
+    return await session.scalar(query.execution_options(populate_existing=True))
 
 
 async def resolve(session: AsyncSession, chat: Chat) -> Chat:

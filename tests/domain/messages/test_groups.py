@@ -206,3 +206,81 @@ async def test_group_messages_missed_while_down_are_stored_once_after_restart(ap
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def _ingest(app, records) -> None:
+    for record in records:
+        await app.state.ctx.ingest.queue.put(record)
+    await asyncio.wait_for(app.state.ctx.ingest.queue.join(), 15)
+
+
+def _records(s, owner_id):
+    """Updates of an upgrade as a profile's feed hands them to the ingest writer (group 7001 -> channel 7002)."""
+    from datetime import UTC, datetime
+
+    from app.telegram.records import MessageInfo, PeerInfo
+    from app.telegram.updates import NewMessage, ProfileRef
+
+    profile = ProfileRef(s.profile_id, owner_id, s.phone)
+    group = PeerInfo(peer_id=-7001, kind="group", title="Old")
+    channel = PeerInfo(peer_id=marked_channel_id(7002), kind="supergroup", title="Old", access_hash=99)
+
+    def new(chat, msg_id, text="", **service):
+        media = {"action": service.pop("action"), **service} if service else None
+        info = MessageInfo(
+            id=msg_id,
+            out=False,
+            date=datetime.now(UTC),
+            text=text,
+            sender_id=s.contact.id,
+            sender_name="Bob",
+            media_type="service" if media else None,
+            media=media,
+        )
+        return NewMessage(profile, chat, info, 0.0)
+
+    return {
+        "group_message": new(group, 40, "in the group"),
+        "migrate_to": new(group, 41, action="MessageActionChatMigrateTo", channel_id=7002),
+        "migrate_from": new(channel, 1, action="MessageActionChannelMigrateFrom", title="Old", chat_id=7001),
+        "channel_message": new(channel, 2, "in the supergroup"),
+    }
+
+
+async def _owner_of(app, profile_id):
+    from app.db.models import TelegramProfile
+
+    async with app.state.ctx.sessionmaker() as session:
+        return (await session.get(TelegramProfile, profile_id)).owner_id
+
+
+@pytest.mark.parametrize("order", ["group_first", "supergroup_update_first", "supergroup_seen_first"])
+async def test_an_upgrade_links_in_whatever_order_its_updates_arrive(client, app, sandbox, order):
+    s = await connected_profile(client, app, sandbox)
+    r = _records(s, await _owner_of(app, s.profile_id))
+    if order == "supergroup_seen_first":  # the supergroup's row exists before the group's: it stays the conversation
+        await _ingest(app, [r["migrate_from"], r["channel_message"]])
+        first = await conversation_with(client, s.headers, marked_channel_id(7002))
+        await _ingest(app, [r["group_message"], r["migrate_to"]])
+    else:
+        await _ingest(app, [r["group_message"]])
+        first = await conversation_with(client, s.headers, -7001)
+        rest = ["migrate_to", "migrate_from", "channel_message"]
+        if order == "supergroup_update_first":  # the channel's updates may be dispatched before the group's
+            rest = ["migrate_from", "channel_message", "migrate_to"]
+        await _ingest(app, [r[name] for name in rest])
+    await _ingest(app, list(r.values()))  # a replay changes nothing
+
+    conversation = await conversation_with(client, s.headers, marked_channel_id(7002))
+    assert conversation is not None
+    assert conversation["id"] == first["id"]
+    assert conversation["kind"] == "supergroup"
+    assert await conversation_with(client, s.headers, -7001) is None
+    items = await stored_messages(client, s.headers, conversation["id"])
+    assert sorted(m["text"] or m["media"]["action"] for m in items) == [
+        "MessageActionChannelMigrateFrom",
+        "MessageActionChatMigrateTo",
+        "in the group",
+        "in the supergroup",
+    ]
+    assert conversation["unread_count"] == 4
