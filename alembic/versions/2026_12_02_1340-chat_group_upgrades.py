@@ -1,4 +1,4 @@
-"""chats.migrated_from_peer_id and chats.merged_into_id: a basic group upgraded to a supergroup is one conversation
+"""chats.migrated_from_peer_id, chats.merged_into_id (an upgraded basic group is one conversation), archives.channel_kind
 
 Revision ID: 9e4a7c2b5d18
 Revises: 3b8d2e6f1a47
@@ -27,9 +27,14 @@ def upgrade() -> None:
             "fk_chats_merged_into_id_chats", "chats", ["merged_into_id"], ["id"], ondelete="CASCADE"
         )
         batch.create_index("ix_chats_merged_into_id", ["merged_into_id"])
+    # Archives read basic groups too: they are read as InputPeerChat, so the archive keeps the kind.
+    with op.batch_alter_table("archives") as batch:
+        batch.add_column(sa.Column("channel_kind", sa.String(16), nullable=False, server_default="channel"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("archives") as batch:
+        batch.drop_column("channel_kind")
     with op.batch_alter_table("chats") as batch:
         batch.drop_index("ix_chats_merged_into_id")
         batch.drop_constraint("fk_chats_merged_into_id_chats", type_="foreignkey")

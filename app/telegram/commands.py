@@ -342,9 +342,11 @@ class ProfileCommands:
         after_id: int,
         since: datetime | None,
         limit: int,
+        basic_group: bool = False,
     ) -> list[HistoryItem]:
-        """Up to `limit` channel messages above `after_id`, oldest first; FloodWait/HistoryUnavailable as such."""
-        client, peer = await self._client(profile_id), input_peer(channel_id, access_hash)
+        """Up to `limit` channel (or basic group) messages above `after_id`, oldest first; FloodWait and
+        HistoryUnavailable as such."""
+        client, peer = await self._client(profile_id), input_peer(channel_id, access_hash, basic_group=basic_group)
         return await read_after(client, peer, after_id=after_id, since=since, limit=limit)
 
     async def history_media(self, profile_id: UUID, item: HistoryItem) -> tuple[bytes, str] | None:

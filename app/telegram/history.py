@@ -136,7 +136,12 @@ async def resolve_channel(
     return described
 
 
-def input_peer(channel_id: int, access_hash: int | None) -> types.InputPeerChannel:
+def input_peer(
+    channel_id: int, access_hash: int | None, *, basic_group: bool = False
+) -> types.InputPeerChannel | types.InputPeerChat:
+    """The peer to read: a channel or supergroup with its access hash, or a basic group (which has none)."""
+    if basic_group:
+        return types.InputPeerChat(channel_id)
     return types.InputPeerChannel(channel_id, access_hash or 0)
 
 
@@ -165,7 +170,13 @@ async def read_after(
         result = await client(request, flood_sleep_threshold=0)
     except errors.FloodWaitError as exc:
         raise FloodWait(exc.seconds) from None
-    except (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelBannedError) as exc:
+    except (
+        errors.ChannelPrivateError,
+        errors.ChannelInvalidError,
+        errors.ChannelBannedError,
+        errors.PeerIdInvalidError,
+        errors.ChatIdInvalidError,
+    ) as exc:
         raise HistoryUnavailable(f"Telegram answered {type(exc).__name__}") from None
     items = [history_item(message, peer) for message in getattr(result, "messages", [])]
     return sorted((i for i in items if i is not None and i.id > after_id), key=lambda i: i.id)

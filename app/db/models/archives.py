@@ -44,6 +44,8 @@ class Archive(Base):
     channel_title: Mapped[str] = mapped_column(String(255))
     channel_username: Mapped[str | None] = mapped_column(String(64), default=None)
     channel_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # channel | megagroup | group (a basic group: read as InputPeerChat, its ids are the profile's own box)
+    channel_kind: Mapped[str] = mapped_column(String(16), default="channel", server_default="channel")
 
     target_type: Mapped[str] = mapped_column(String(8))  # local | s3
     target: Mapped[dict[str, str | None]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)

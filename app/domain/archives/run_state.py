@@ -41,6 +41,7 @@ class Job:
     channel_access_hash: int | None
     channel_username: str | None
     channel_private: bool
+    channel_kind: str
     target_type: str
     target: dict[str, Any]
     secret: str | None
@@ -65,6 +66,7 @@ class Job:
             channel_access_hash=row.channel_access_hash,
             channel_username=row.channel_username,
             channel_private=row.channel_private,
+            channel_kind=row.channel_kind,
             target_type=row.target_type,
             target=dict(row.target),
             secret=row.target_secret_encrypted,

@@ -122,7 +122,13 @@ class ArchiveRunner:
         while True:
             try:
                 return await self.commands.history_page(
-                    reader, channel_id, access_hash, after_id=after_id, since=job.since, limit=want
+                    reader,
+                    channel_id,
+                    access_hash,
+                    after_id=after_id,
+                    since=job.since,
+                    limit=want,
+                    basic_group=job.channel_kind == "group",
                 )
             except FloodWait as wait:
                 resume_at = now() + timedelta(seconds=wait.seconds)
@@ -208,7 +214,14 @@ class ArchiveRunner:
                     item.record["media"]["file"] = await sink.put_media(name, data)
                     media += 1
         async with self.sessionmaker() as session:
-            deleted = await deleted_between(session, job.owner_id, job.channel_id, job.position, cursor)
+            deleted = await deleted_between(
+                session,
+                job.owner_id,
+                job.channel_id,
+                job.position,
+                cursor,
+                basic_group_of=reader if job.channel_kind == "group" else None,
+            )
         records = merge([item.record for item in batch], deleted)
         lines = encode_lines(records)
         checkpoint = await sink.write_batch(lines, job.checkpoint) if lines else job.checkpoint

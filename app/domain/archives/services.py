@@ -141,6 +141,7 @@ async def create(
         channel_title=channel.title[:255],
         channel_username=channel.username,
         channel_private=channel.private,
+        channel_kind=channel.kind,
         target_type=target["type"],
         target=target,
         target_secret_encrypted=secret,

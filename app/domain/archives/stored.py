@@ -13,23 +13,37 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import CHANNEL_BOX_KINDS, Chat, Message
+from app.db.models import CHANNEL_BOX_KINDS, Chat, ChatKind, Message
 from app.telegram.history import archive_record
 from app.telegram.records import SERVICE, bare_id, marked_channel_id
 
 
 async def deleted_between(
-    session: AsyncSession, owner_id: UUID, channel_id: int, after_id: int, up_to_id: int
+    session: AsyncSession,
+    owner_id: UUID,
+    channel_id: int,
+    after_id: int,
+    up_to_id: int,
+    *,
+    basic_group_of: UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Export records of stored, deleted messages of the channel (its bare id) with ids in (after_id, up_to_id]."""
-    channel_peer = marked_channel_id(channel_id)  # stored chats and senders carry marked ids
+    """Export records of stored, deleted messages of the channel (its bare id) with ids in (after_id, up_to_id].
+
+    A basic group's messages are numbered in each profile's own box: `basic_group_of` names the reading profile,
+    whose stored chat of the group is `-id`.
+    """
+    channel_peer = -channel_id if basic_group_of is not None else marked_channel_id(channel_id)
+    chat = (  # stored chats and senders carry marked ids
+        [Chat.profile_id == basic_group_of, Chat.peer_id == channel_peer, Chat.kind == ChatKind.GROUP.value]
+        if basic_group_of is not None
+        else [Chat.peer_id == channel_peer, Chat.kind.in_(CHANNEL_BOX_KINDS)]
+    )
     rows = await session.scalars(
         select(Message)
         .join(Chat, Message.chat_id == Chat.id)
         .where(
             Chat.owner_id == owner_id,
-            Chat.peer_id == channel_peer,
-            Chat.kind.in_(CHANNEL_BOX_KINDS),
+            *chat,
             Message.telegram_message_id > after_id,
             Message.telegram_message_id <= up_to_id,
             Message.is_deleted.is_(True),

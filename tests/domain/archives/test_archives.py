@@ -24,7 +24,7 @@ from tests.domain.archives.helpers import (
     unique,
     wait_for,
 )
-from tests.domain.messages.support import eventually
+from tests.domain.messages.support import eventually, new_contact
 from tests.domain.profiles.test_binding import bind
 from tests.live import free_port
 
@@ -370,3 +370,30 @@ async def test_archives_are_private_to_their_owner(client, app, sandbox):
         "/archives", json={"channel": unique("nobody_"), "target": {"type": "local", "path": "t"}}, headers=ada
     )
     assert unknown.status_code == 404
+
+
+async def test_basic_group_to_local_storage(client, app, sandbox):
+    """A basic group is read as InputPeerChat, numbered in the profile's own box, service messages included."""
+    headers = bearer(await register_and_login(client, "ada@example.com"))
+    profile = await connected_profile(client, app, headers)
+    me = sandbox.control.user(profile["phone"])
+    other = new_contact(sandbox, "Gus")
+    group = sandbox.control.create_group(unique("Team"), creator=other, members=[me])
+    for n in range(3):
+        await sandbox.control.as_user(other).send_message(group, f"group post {n}")
+
+    listed = (await client.get(f"/profiles/{profile['phone']}/channels", headers=headers)).json()
+    mine = [c for c in listed if c["id"] == group.id]
+    assert [(c["kind"], c["is_member"], c["private"]) for c in mine] == [("group", True, True)]
+
+    created = await client.post(
+        "/archives", json={"channel": str(-group.id), "target": {"type": "local", "path": "team"}}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    done = await wait_for(client, headers, created.json()["id"], {"completed"})
+    lines = read_local(archive_root(app), done["location"])
+    own = sorted((m for m in me.messages.values() if m.peer_id == group.id), key=lambda m: m.id)
+    assert [line["id"] for line in lines] == [m.id for m in own]  # the profile's own ids
+    assert lines[0]["service_action"] == "MessageActionChatCreate"
+    assert [line["text"] for line in lines[1:]] == ["group post 0", "group post 1", "group post 2"]
+    assert {line["sender_id"] for line in lines} == {other.id}
