@@ -38,6 +38,33 @@ const phoneOf = (c) => c.phone || c.profile_phone || (typeof c.profile === "stri
 const titleOf = (c) => c.title || c.name || c.username || (c.peer_id ? `Chat ${c.peer_id}` : "Conversation");
 const isOutgoing = (m) => m.direction === "outgoing" || m.direction === "out" || m.outgoing === true;
 const timeOf = (m) => m.date || m.sent_at || m.created_at;
+const isGroup = (c) => c.kind === "group" || c.kind === "supergroup";
+
+/** A service message (a join, a title change, a pin, an upgrade...) in words; the acting member is its sender. */
+export function serviceText(m) {
+  const media = m.media || {};
+  const who = m.sender_name || "Someone";
+  const count = (users) => (Array.isArray(users) && users.length > 1 ? `${users.length} members` : "a member");
+  switch (media.action) {
+    case "MessageActionChatCreate": return `${who} created the group “${media.title || ""}”`;
+    case "MessageActionChannelCreate": return `${who} created “${media.title || ""}”`;
+    case "MessageActionChatAddUser":
+      return Array.isArray(media.users) && media.users.length === 1 && media.users[0] === m.sender_id
+        ? `${who} joined the group` : `${who} added ${count(media.users)}`;
+    case "MessageActionChatJoinedByLink": return `${who} joined by an invite link`;
+    case "MessageActionChatDeleteUser":
+      return media.user_id === m.sender_id ? `${who} left the group` : `${who} removed a member`;
+    case "MessageActionChatEditTitle": return `${who} changed the title to “${media.title || ""}”`;
+    case "MessageActionPinMessage": return `${who} pinned a message`;
+    case "MessageActionChatMigrateTo": return "The group was upgraded to a supergroup";
+    case "MessageActionChannelMigrateFrom": return `The supergroup was made from the group “${media.title || ""}”`;
+    default: return `${who}: ${String(media.action || "service message").replace(/^MessageAction/, "")}`;
+  }
+}
+
+const isService = (m) => m.media_type === "service";
+const textOf = (m) => (isService(m) ? serviceText(m) : m.text || (m.media_type ? `[${m.media_type}]` : ""));
+
 // Older servers sent no can_post: then only broadcast channels were read-only.
 const canPost = (c) => (typeof c.can_post === "boolean" ? c.can_post : c.kind !== "channel");
 
@@ -162,7 +189,11 @@ export function inboxPage(root) {
   function conversationButton(c) {
     const unread = c.unread_count || 0;
     const last = c.last_message || c.last_message_text;
-    const preview = typeof last === "string" ? last : last?.text;
+    let preview = typeof last === "string" ? last : last && textOf(last);
+    // In a group the preview names who wrote it.
+    if (last && typeof last !== "string" && isGroup(c) && !isService(last) && preview) {
+      preview = `${isOutgoing(last) ? "You" : last.sender_name || "Someone"}: ${preview}`;
+    }
     const button = h("button", {
       type: "button",
       class: `conv${String(c.id) === String(openId) ? " open" : ""}`,
@@ -245,17 +276,22 @@ export function inboxPage(root) {
     replace(messagesEl, items.map(messageItem));
     if (atBottom || !announceNew) messagesEl.scrollTop = messagesEl.scrollHeight;
     if (announceNew) {
-      for (const m of fresh.filter((x) => !isOutgoing(x))) announce(`New message from ${m.sender_name || m.sender || titleOf(openConversation || {})}: ${m.text || ""}`);
+      for (const m of fresh.filter((x) => !isOutgoing(x))) {
+        announce(isService(m) ? serviceText(m) : `New message from ${m.sender_name || m.sender || titleOf(openConversation || {})}: ${m.text || ""}`);
+      }
     }
   }
 
   function messageItem(m) {
     const out = isOutgoing(m);
     const deleted = Boolean(m.is_deleted || m.deleted_at);
-    const body = h(deleted ? "del" : "p", { class: "text", text: m.text || (m.media_type ? `[${m.media_type}]` : "") });
+    const body = h(deleted ? "del" : "p", { class: "text", text: textOf(m) });
     const statusValue = out ? m.status || "sent" : null;
     const edits = Array.isArray(m.previous_texts) ? m.previous_texts : Array.isArray(m.edits) ? m.edits : [];
     const edited = Boolean(m.edit_date || m.edited_at || edits.length);
+    if (isService(m)) {
+      return h("li", { class: "msg service", dataset: { id: String(m.id), status: "received" } }, body, timeEl(timeOf(m)));
+    }
     return h("li", {
       class: `msg ${out ? "out" : "in"}${deleted ? " deleted" : ""}`,
       dataset: { id: String(m.id), status: statusValue || "received" },
