@@ -92,6 +92,12 @@ async def test_basic_group_messages_have_senders_replies_and_service_messages(cl
     assert (theirs.peer_kind, theirs.peer_id, theirs.from_id) == ("chat", group.id, s.me.id)
     items = await stored_messages(client, s.headers, conversation["id"])
     assert len({m["telegram_message_id"] for m in items}) == len(items)  # nothing twice
+    ours = next(m for m in items if m["text"] == "hello both")
+    assert (ours["direction"], ours["sender_id"], ours["sender_name"]) == (
+        "out",
+        s.me.id,
+        f"{s.me.first_name} {s.me.last_name}".strip(),
+    )
 
 
 async def test_supergroup_members_are_senders_of_their_messages(client, app, sandbox):
