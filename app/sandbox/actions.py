@@ -13,7 +13,7 @@ from telethon.tl import TLObject, types
 from . import entities as formatting
 from . import render
 from .channel_actions import check_text
-from .group_actions import GroupActions
+from .group_admin import GroupAdminActions
 from .rpc import RpcError
 from .state import (
     PrivateDialog,
@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from .updates import LiveConnection
 
 
-class Actions(GroupActions):
-    """Messaging operations performed by a user: private chats here, basic groups in `GroupActions`, channels
-    in `ChannelActions`."""
+class Actions(GroupAdminActions):
+    """Messaging operations performed by a user: private chats here, basic groups in `GroupActions` and
+    `GroupAdminActions`, channels in `ChannelActions`."""
 
     # Private messages --------------------------------------------------------------------------------------
     def send_private(

@@ -1,10 +1,10 @@
-"""Basic group operations that produce updates: create, members, title, messages, pins, reads and migration.
+"""Basic group operations that produce updates: create, members, title, messages and reads (pins and the
+upgrade to a supergroup, `messages.migrateChat`, are in `group_admin`).
 
 A basic group's messages live in every member's own message box: each member gets a copy with an id of their
 own account, and every copy consumes that member's account pts (`updateNewMessage`, `updateEditMessage`,
 `updateDeleteMessages`), exactly like private messages; nothing here has a pts of its own. Service messages
-(created, member added or removed, title changed, pinned, migrated) are copies too. `messages.migrateChat`
-makes a supergroup (a megagroup channel) of the same members and deactivates the group.
+(created, member added or removed, title changed, pinned, migrated) are copies too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import entities as formatting
 from . import render
 from .channel_actions import ChannelActions, check_text
 from .rpc import RpcError
-from .state import BasicGroup, ChannelMember, GroupMember, StoredMessage, User, now
+from .state import BasicGroup, GroupMember, StoredMessage, User, now
 
 if TYPE_CHECKING:
     from .updates import LiveConnection
@@ -220,57 +220,6 @@ class GroupActions(ChannelActions):
         self._changed()
         return types.messages.AffectedMessages(pts=entry.pts, pts_count=entry.pts_count)
 
-    def pin_group_message(
-        self,
-        actor: User,
-        group: BasicGroup,
-        msg_id: int,
-        *,
-        unpin: bool = False,
-        origin: LiveConnection | None = None,
-    ) -> types.Updates:
-        """messages.updatePinnedMessage in a basic group: every member's copy is (un)pinned in their own box; a
-        pin also posts the "pinned" service message, which replies to the pinned copy."""
-        self._writable(actor, group)
-        own = actor.messages.get(msg_id)
-        if own is None or own.peer_kind != "chat" or own.peer_id != group.id or own.action:
-            raise RpcError(400, "MESSAGE_ID_INVALID")
-        copies = {owner.id: stored.id for owner, stored in self.group_copies(group, own.group_seq)}
-        pinned: dict[int, types.UpdatePinnedMessages] = {}
-        for member_id in list(group.members):
-            copy = copies.get(member_id)
-            if copy is None:
-                continue
-            owner = self.state.users[member_id]
-            if unpin:
-                group.pinned.pop(member_id, None)
-            else:
-                group.pinned[member_id] = copy
-            entry = owner.log.append(
-                "unpinned_messages" if unpin else "pinned_messages", ids=[copy], peer_id=group.id, peer_kind="chat"
-            )
-            pinned[member_id] = types.UpdatePinnedMessages(
-                types.PeerChat(group.id), [copy], entry.pts, 1, pinned=not unpin
-            )
-        if unpin:
-            result: types.Updates | None = None
-            for member_id, update in pinned.items():
-                batch = self._group_batch(group, member_id, [update], actor)
-                result = batch if member_id == actor.id else result
-                self.hub.push(member_id, batch, exclude=origin if member_id == actor.id else None)
-            self._changed()
-            return result or self._group_batch(group, actor.id, [], actor)
-        _, result = self._group_message(
-            actor,
-            group,
-            action="pin",
-            reply_to=msg_id,
-            extra=lambda viewer: [pinned[viewer]] if viewer in pinned else [],
-            extra_first=True,
-            origin=origin,
-        )
-        return result
-
     def read_group(
         self, reader: User, group: BasicGroup, max_id: int, *, origin: LiveConnection | None = None
     ) -> types.messages.AffectedMessages:
@@ -303,52 +252,6 @@ class GroupActions(ChannelActions):
             self.hub.push(sender_id, self._group_batch(group, sender_id, [outbox], reader))
         self._changed()
         return types.messages.AffectedMessages(pts=entry.pts, pts_count=1)
-
-    # Migration -----------------------------------------------------------------------------------------------
-    def migrate_group(self, actor: User, group: BasicGroup, *, origin: LiveConnection | None = None) -> types.Updates:
-        """messages.migrateChat: the creator upgrades the group to a supergroup with the same members.
-
-        The group is deactivated (`Chat.deactivated`, `migrated_to`) and gets a last service message,
-        messageActionChatMigrateTo, in every member's box; the supergroup starts with messageActionChannelMigrateFrom
-        (its message 1, on its own pts). Every member gets both in one `Updates`, with the group and the channel.
-        """
-        if group.deactivated:
-            raise RpcError(400, "CHAT_ID_INVALID")
-        if actor.id != group.creator_id:
-            raise RpcError(400, "CHAT_ADMIN_REQUIRED")
-        channel = self.state.add_channel(group.title, actor, username=None, broadcast=False, private=True)
-        channel.migrated_from = group.id
-        for member_id, member in group.members.items():
-            channel.members.setdefault(member_id, ChannelMember(admin=member.admin))
-        group.migrated_to = channel.id
-        first = StoredMessage(
-            id=channel.allocate_message_id(),
-            peer_kind="channel",
-            peer_id=channel.id,
-            from_id=actor.id,
-            date=now(),
-            text="",
-            action="channel_migrate_from",
-            action_title=group.title,
-            action_peer=group.id,
-        )
-        channel.messages[first.id] = first
-        channel_entry = channel.log.append("new_message", ids=[first.id])
-
-        def extra(viewer: int) -> list[types.TypeUpdate]:
-            message = render.message(first, viewer, self.state)
-            return [types.UpdateChannel(channel.id), types.UpdateNewChannelMessage(message, channel_entry.pts, 1)]
-
-        _, result = self._group_message(
-            actor,
-            group,
-            action="chat_migrate_to",
-            action_peer=channel.id,
-            extra=extra,
-            with_channel=channel.id,
-            origin=origin,
-        )
-        return result
 
     # Helpers -------------------------------------------------------------------------------------------------
     def group_copies(self, group: BasicGroup, seq: int) -> list[tuple[User, StoredMessage]]:

@@ -207,7 +207,7 @@ class Sender:
             row.telegram_message_id, row.status, row.error = message.id, MessageStatus.SENT.value, None
             row.date = message.date
             if row.sender_id is None:  # in a group every message names its sender, ours too
-                row.sender_id, row.sender_name = await _own_sender(session, ref.profile_id, message)
+                row.sender_id, row.sender_name = await store.own_sender(session, ref.profile_id, message)
             if message.entities is not None:  # Telegram's own list wins (it may add entities it detected)
                 row.entities = message.entities
             if chat.last_message_at is None or chat.last_message_at < row.date:
@@ -347,17 +347,6 @@ class Sender:
             profile_id=ref.profile_id,
             context={"error": code},
         )
-
-
-async def _own_sender(session: AsyncSession, profile_id: UUID, message: MessageInfo) -> tuple[int | None, str | None]:
-    """Who sent a message of ours: as Telegram's answer names it, else the profile's own account."""
-    if message.sender_id is not None:
-        return message.sender_id, message.sender_name[:255] if message.sender_name else None
-    own = await session.get(TelegramProfile, profile_id)
-    if own is None:
-        return None, None
-    name = " ".join(part for part in (own.first_name, own.last_name) if part) or own.username
-    return own.telegram_user_id, name[:255] if name else None
 
 
 async def _take_over(

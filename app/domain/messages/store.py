@@ -13,7 +13,7 @@ from uuid import UUID
 from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, MessageEdit, MessageStatus
+from app.db.models import ACCOUNT_BOX_KINDS, Chat, Message, MessageEdit, MessageStatus, TelegramProfile
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages.channel_context import channel_contexts
@@ -261,3 +261,14 @@ async def forget_duplicate(session: AsyncSession, chat_id: UUID, telegram_id: in
             Message.chat_id == chat_id, Message.telegram_message_id == telegram_id, Message.id != keep
         )
     )
+
+
+async def own_sender(session: AsyncSession, profile_id: UUID, message: MessageInfo) -> tuple[int | None, str | None]:
+    """Who sent a message of ours: as Telegram's answer names it, else the profile's own account."""
+    if message.sender_id is not None:
+        return message.sender_id, message.sender_name[:255] if message.sender_name else None
+    own = await session.get(TelegramProfile, profile_id)
+    if own is None:
+        return None, None
+    name = " ".join(part for part in (own.first_name, own.last_name) if part) or own.username
+    return own.telegram_user_id, name[:255] if name else None
