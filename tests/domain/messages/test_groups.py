@@ -290,3 +290,26 @@ async def test_an_upgrade_links_in_whatever_order_its_updates_arrive(client, app
         "in the supergroup",
     ]
     assert conversation["unread_count"] == 4
+
+
+async def test_history_and_send_name_a_basic_group_by_its_id(client, app, sandbox):
+    s = await connected_profile(client, app, sandbox)
+    group = sandbox.control.create_group("Desk", creator=s.contact, members=[s.me])
+    await sandbox.control.as_user(s.contact).send_message(group, "morning")
+    await eventually(lambda: conversation_with(client, s.headers, -group.id), what="group conversation")
+
+    history = await client.get(
+        "/messages/history", params={"phone": s.phone, "peer": str(-group.id)}, headers=s.headers
+    )
+    assert history.status_code == 200, history.text
+    body = history.json()
+    assert (body["peer"]["peer_id"], body["peer"]["kind"], body["peer"]["title"]) == (-group.id, "group", "Desk")
+    assert next((m["text"], m["sender_name"]) for m in body["messages"]) == ("morning", "Bob")
+    assert body["messages"][-1]["media"]["action"] == "MessageActionChatCreate"
+
+    sent = await client.post(
+        "/messages/send", json={"phone": s.phone, "text": "hi desk", "tg_receiver": str(-group.id)}, headers=s.headers
+    )
+    assert sent.status_code in (200, 201), sent.text
+    theirs = [m for m in s.contact.messages.values() if m.peer_id == group.id and m.text == "hi desk"]
+    assert [(m.peer_kind, m.from_id) for m in theirs] == [("chat", s.me.id)]
