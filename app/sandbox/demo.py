@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 DEMO_CONTACTS = (("42000001", "Ada", "Demo", "demo_ada"), ("42000002", "Linus", "Demo", "demo_linus"))
 NEWS_USERNAME = "sandbox_news"
 LOUNGE_USERNAME = "sandbox_lounge"
+TEAM_TITLE = "Sandbox Team"  # a basic group made for each new account
 KEEP_POSTS = 20
 
 
@@ -49,7 +50,7 @@ def demo_users(dc: SandboxDC) -> list[User]:
 
 
 def welcome(dc: SandboxDC, user: User) -> None:
-    """Join a new account to the demo channels, add the demo contacts, and say hello."""
+    """Join a new account to the demo channels, add the demo contacts, say hello, and make it a basic group."""
     contacts = demo_users(dc)
     for username in (NEWS_USERNAME, LOUNGE_USERNAME):
         channel = dc.state.channel_by_username(username)
@@ -60,6 +61,12 @@ def welcome(dc: SandboxDC, user: User) -> None:
         dc.control.add_contact(contact, user)
     if contacts:
         dc.actions.send_private(contacts[0], user, f"Hi {user.first_name}! I am a demo contact in the sandbox.")
+    if len(contacts) >= 2:
+        # A basic group of its own (messages.createChat), so every account meets one: members, service messages.
+        ada, linus = contacts[:2]
+        result = dc.actions.create_group(ada, TEAM_TITLE, [linus, user])
+        team = next(chat.id for chat in result.updates.chats if chat.id in dc.state.groups)
+        dc.actions.post_group(linus, dc.state.groups[team], "Welcome to the team! This is a basic group.")
 
 
 @dataclass

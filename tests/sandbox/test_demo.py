@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from telethon import TelegramClient, events
+from telethon import TelegramClient, events, types
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
@@ -38,8 +38,14 @@ async def test_cli_runs_standalone_and_accepts_a_sandbox_phone(tmp_path: Path) -
         assert printed.strip() == "LOGIN CODE +9996611234: 11111"
         me = await client.sign_in("+9996611234", "11111")
         assert me.phone == "9996611234"
-        names = {d.name for d in await client.get_dialogs()}
-        assert {"Sandbox News", "Sandbox Lounge", "Ada Demo"} <= names
+        dialogs = {d.name: d for d in await client.get_dialogs()}
+        assert {"Sandbox News", "Sandbox Lounge", "Ada Demo", "Sandbox Team"} <= set(dialogs)
+        team = dialogs["Sandbox Team"]
+        assert team.is_group
+        assert not team.is_channel
+        history = await client.get_messages(team.entity, limit=5)
+        assert history[0].message == "Welcome to the team! This is a basic group."
+        assert isinstance(history[-1].action, types.MessageActionChatCreate)
         await client.disconnect()
     finally:
         proc.terminate()
