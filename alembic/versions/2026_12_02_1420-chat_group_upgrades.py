@@ -1,7 +1,7 @@
 """chats.migrated_from_peer_id, chats.merged_into_id (an upgraded basic group is one conversation), archives.channel_kind
 
 Revision ID: 9e4a7c2b5d18
-Revises: 3b8d2e6f1a47
+Revises: 8a5c1e7f4b03
 Create Date: 2026-12-02 13:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9e4a7c2b5d18"
-down_revision: str | None = "3b8d2e6f1a47"
+down_revision: str | None = "8a5c1e7f4b03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
