@@ -47,5 +47,9 @@ async def test_conversations_come_with_their_newest_message_from_one_statement(c
     # A broadcast channel Telegram has said nothing about yet is for its admins only.
     assert [c["can_post"] for c in conversations] == [True, True, False]
     assert len(reads) == 1, reads  # chats and their newest messages in one statement
-    # each chat's newest message is one step down the (chat_id, date, id) index, not a ranking of them all
-    assert " ".join(reads[0].lower().split()).count("order by messages.date desc, messages.id desc limit") == 1
+    # each chat's newest message is one step down the (chat_id, date, id) index, not a ranking of them all: one
+    # step for the conversation's own row, one for its hidden rows (an upgraded group's past, asked only when the
+    # own row has no message yet)
+    statement = " ".join(reads[0].lower().split())
+    assert statement.count("order by messages.date desc, messages.id desc limit") == 2
+    assert "row_number" not in statement
