@@ -60,7 +60,7 @@ def _apply_log_schema(dsn: str, retention_days: int) -> None:
 
 async def _rotate_keys() -> int:
     """Embedded default: add a key to DATA_DIR/secrets.json; with ENCRYPTION_KEYS: use its first key."""
-    from app.config import prepend_embedded_key, read_dotenv
+    from app.config_sources import prepend_embedded_key, read_dotenv
     from app.domain.system.keys import reencrypt_all
     from app.lib.crypto import generate_key
     from app.server.app import build_context

@@ -9,18 +9,21 @@ refuses to start without them.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
-from cryptography.fernet import Fernet
-from dotenv import dotenv_values
-
+from app.config_sources import (
+    EnvReader,
+    SettingsError,
+    embedded_encryption_keys,
+    embedded_secrets,
+    read_dotenv,
+    validate_fernet_keys,
+)
 from app.lib.devices import DEFAULT_DEVICE_IDENTITIES, DeviceIdentity, InvalidDeviceIdentity, parse_identities
 from app.lib.proxies import InvalidProxy, ProxySpec, parse_pool
 
@@ -29,10 +32,6 @@ TelegramMode = Literal["sandbox", "telegram"]
 LogShipping = Literal["embedded", "stdout", "off"]
 RegistrationPolicy = Literal["open", "invite", "closed"]
 LogFormat = Literal["console", "json"]
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,126 +162,6 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-class _Reader:
-    """Reads typed values from a mapping; every error names the variable."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self.env.get(name)
-        return default if value is None or value.strip() == "" else value.strip()
-
-    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-        if minimum is not None and value < minimum:
-            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-        return value
-
-    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-        if value < minimum:
-            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        if raw.lower() in _TRUE:
-            return True
-        if raw.lower() in _FALSE:
-            return False
-        raise SettingsError(f"{name} must be true or false, got {raw!r}")
-
-    def numbers(self, name: str, default: tuple[float, ...], *, minimum: float = 0.0) -> tuple[float, ...]:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            values = tuple(float(part) for part in raw.split(",") if part.strip())
-        except ValueError:
-            raise SettingsError(f"{name} must be comma-separated numbers, got {raw!r}") from None
-        if not values or min(values) < minimum:
-            raise SettingsError(f"{name} must list numbers of at least {minimum}, got {raw!r}")
-        return values
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in allowed:
-            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        return value
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a `.env` file with python-dotenv: quotes, `export`, `#` comments (also after a value)."""
-    if not path.is_file():
-        return {}
-    return {key: value for key, value in dotenv_values(path, interpolate=False).items() if value is not None}
-
-
-def _embedded_secrets(data_dir: Path) -> dict[str, Any]:
-    """Generate the development JWT secret and encryption key once, then reuse them."""
-    path = data_dir / "secrets.json"
-    if path.exists():
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    generated = {"jwt_secret": secrets.token_urlsafe(48), "encryption_key": Fernet.generate_key().decode()}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(generated, handle)
-    return generated
-
-
-def embedded_encryption_keys(generated: Mapping[str, object]) -> tuple[str, ...]:
-    """Keys of the embedded secrets file, newest first (older files hold a single `encryption_key`)."""
-    keys = generated.get("encryption_keys") or [generated["encryption_key"]]
-    if not isinstance(keys, list):
-        raise SettingsError("DATA_DIR/secrets.json is malformed: encryption_keys must be a list")
-    return tuple(str(key) for key in keys)
-
-
-def prepend_embedded_key(data_dir: Path, key: str) -> tuple[str, ...]:
-    """Make `key` the encrypting key of the embedded secrets file (older keys keep decrypting)."""
-    path = data_dir / "secrets.json"
-    generated = _embedded_secrets(data_dir)
-    keys = (key, *embedded_encryption_keys(generated))
-    generated = {"jwt_secret": generated["jwt_secret"], "encryption_keys": list(keys)}
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(generated, handle)
-    os.replace(temporary, path)
-    return keys
-
-
-def _validate_fernet_keys(keys: tuple[str, ...]) -> None:
-    for index, key in enumerate(keys):
-        try:
-            Fernet(key.encode())
-        except (ValueError, TypeError):
-            raise SettingsError(
-                f"ENCRYPTION_KEYS entry {index + 1} is not a valid Fernet key "
-                "(32 url-safe base64 bytes; create one with `python -m app keys generate`)"
-            ) from None
-
-
 def _forwarded_allow_ips(raw: str | None) -> tuple[str, ...]:
     """Addresses or networks of trusted proxies (`*` trusts every peer); empty trusts none."""
     entries = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
@@ -307,7 +186,7 @@ def _device_identities(raw: str | None) -> tuple[DeviceIdentity, ...]:
         raise SettingsError(f"DEVICE_IDENTITIES: {exc}") from None
 
 
-def _proxies(read: _Reader) -> tuple[ProxySpec | None, tuple[ProxySpec, ...]]:
+def _proxies(read: EnvReader) -> tuple[ProxySpec | None, tuple[ProxySpec, ...]]:
     try:
         default = read.text("TELEGRAM_PROXY")
         single = ProxySpec.parse(default) if default else None
@@ -323,7 +202,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     """Build the settings from the environment; the process environment wins over `.env`."""
     merged: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
     merged.update(os.environ if environ is None else environ)
-    read = _Reader(merged)
+    read = EnvReader(merged)
 
     app_env = read.choice("APP_ENV", "development", ("development", "test", "production"))
     data_dir = Path(read.text("DATA_DIR", "data") or "data")
@@ -340,12 +219,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         if not keys:
             raise SettingsError("ENCRYPTION_KEYS is required when APP_ENV=production")
     if not jwt_secret or not keys:
-        generated = _embedded_secrets(data_dir)
+        generated = embedded_secrets(data_dir)
         jwt_secret = jwt_secret or generated["jwt_secret"]
         keys = keys or embedded_encryption_keys(generated)
     if len(jwt_secret) < 32:
         raise SettingsError("JWT_SECRET must be at least 32 characters")
-    _validate_fernet_keys(keys)
+    validate_fernet_keys(keys)
 
     api_id_raw = read.text("TELEGRAM_API_ID")
     api_id = read.integer("TELEGRAM_API_ID", 0, minimum=1) if api_id_raw else None
