@@ -154,7 +154,11 @@ class UpdateFeed:
         async def work() -> UpdateRecord:
             now = asyncio.get_running_loop().time()
             internals.finish_message(self.client, message, update)
-            chat = peer_info(message.chat, message.chat_id)
+            entity = message.chat
+            if entity is None:  # not in this update's entities: the session's cache (as `_chat_of`), else a guess
+                with contextlib.suppress(Exception):
+                    entity = await message.get_chat()
+            chat = peer_info(entity, message.chat_id)
             return NewMessage(self.profile, chat, message_info(message), now)
 
         await self._guarded(work)
