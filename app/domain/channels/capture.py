@@ -113,9 +113,12 @@ async def fetch_and_store(
         kind = await session.scalar(
             select(Chat.kind).where(Chat.profile_id == profile.id, Chat.peer_id == channel.peer_id)
         )  # a supergroup's chat says so once an update named it; a bare id can only say "channel"
-        # No access hash: the channel row's may belong to the profile it was assigned to before (hashes are per
-        # account); the assigned profile addresses the channel with its own (app.telegram.peers).
-        chat = PeerInfo(channel.peer_id, kind or ChatKind.CHANNEL.value, channel.title, channel.username)
+        peer_id, title, username = channel.peer_id, channel.title, channel.username
+    if kind is None:  # the first read, before any update named the chat: ask Telegram what it is
+        kind = await _kind_at_telegram(commands, ref.profile_id, peer_id)
+    # No access hash: the channel row's may belong to the profile it was assigned to before (hashes are per
+    # account); the assigned profile addresses the channel with its own (app.telegram.peers).
+    chat = PeerInfo(peer_id, kind, title, username)
     messages = await commands.channel_messages(ref.profile_id, chat.peer_id, min_id=min_id, limit=limit)
     if not messages:
         return 0
@@ -140,3 +143,16 @@ async def fetch_and_store(
         context={"channel_id": str(channel_id)},
     )
     return 0
+
+
+_KINDS = {"megagroup": ChatKind.SUPERGROUP.value, "group": ChatKind.GROUP.value}
+
+
+async def _kind_at_telegram(commands: ProfileCommands, profile_id: UUID, peer_id: int) -> str:
+    """`supergroup` or `channel`, as the profile's entity says (the live ingest may create the chat at the same
+    moment: both must name it alike, or the first event says "channel" for a supergroup); a guess if unknown."""
+    try:
+        readable = await commands.resolve_channel(profile_id, str(peer_id))
+    except Exception:  # the read below reports what is wrong with the profile or the channel
+        return ChatKind.CHANNEL.value
+    return _KINDS.get(readable.kind, ChatKind.CHANNEL.value)
