@@ -20,6 +20,19 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# Every key of one owner at once: the same compare-and-renew as _RENEW, one answer (1 held, 0 not) per key.
+_RENEW_MANY = """
+local held = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then
+    held[i] = redis.call('pexpire', key, ARGV[2])
+  else
+    held[i] = 0
+  end
+end
+return held
+"""
+RENEW_CHUNK = 500  # keys per script call: one call never keeps Redis busy for long
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
@@ -38,6 +51,10 @@ class LeaseStore(ABC):
     @abstractmethod
     async def renew(self, name: str, owner: str, ttl_ms: int) -> bool:
         """Extend the lease if `owner` still holds it."""
+
+    async def renew_many(self, names: list[str], owner: str, ttl_ms: int) -> dict[str, bool]:
+        """Extend each of these leases that `owner` still holds (one round trip where the store allows)."""
+        return {name: await self.renew(name, owner, ttl_ms) for name in names}
 
     @abstractmethod
     async def release(self, name: str, owner: str) -> None:
@@ -82,6 +99,15 @@ class MemoryLeaseStore(LeaseStore):
             self._leases[name] = (owner, time.monotonic() + ttl_ms / 1000)
             return True
 
+    async def renew_many(self, names: list[str], owner: str, ttl_ms: int) -> dict[str, bool]:
+        async with self._lock:
+            held = {name: self._current(name) == owner for name in names}
+            until = time.monotonic() + ttl_ms / 1000
+            for name in names:
+                if held[name]:
+                    self._leases[name] = (owner, until)
+            return held
+
     async def release(self, name: str, owner: str) -> None:
         async with self._lock:
             if self._current(name) == owner:
@@ -109,6 +135,19 @@ class RedisLeaseStore(LeaseStore):
     async def renew(self, name: str, owner: str, ttl_ms: int) -> bool:
         result = await self._redis.eval(_RENEW, 1, self._key(name), owner, str(ttl_ms))
         return bool(result)
+
+    async def renew_many(self, names: list[str], owner: str, ttl_ms: int) -> dict[str, bool]:
+        if not names:
+            return {}
+        chunks = [names[i : i + RENEW_CHUNK] for i in range(0, len(names), RENEW_CHUNK)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chunk in chunks:
+                pipe.eval(_RENEW_MANY, len(chunk), *(self._key(name) for name in chunk), owner, str(ttl_ms))
+            answers = await pipe.execute()
+        held: dict[str, bool] = {}
+        for chunk, answer in zip(chunks, answers, strict=True):
+            held.update((name, bool(value)) for name, value in zip(chunk, answer, strict=True))
+        return held
 
     async def release(self, name: str, owner: str) -> None:
         await self._redis.eval(_RELEASE, 1, self._key(name), owner)

@@ -3,20 +3,21 @@
 Taken only by the profile's assigned owner among the live workers. A lease taken fresh from a lease store that
 has just restarted (Redis lost its keys) waits two renewal intervals of the store's uptime before it counts: a
 previous holder that lost the lease without noticing notices on its next renewal and disconnects first. While
-connected, the lease is renewed every third of its TTL, and a lost lease (or another owner) disconnects at once;
+connected, the lease is renewed every third of its TTL, together with every other lease the worker holds (one
+round trip per interval: app.telegram.lease_renewals), and a lost lease (or another owner) disconnects at once;
 while a disconnected client drains, a lease still held is kept, never re-taken.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from uuid import UUID
 
 from telethon import TelegramClient
 
 from app.lib.logging import log_event
+from app.telegram.lease_renewals import LeaseRenewals
 from app.telegram.leases import LeaseStore
 from app.telegram.runtime_contract import Ending, lease_name
 
@@ -28,9 +29,16 @@ def settle_s(ttl_ms: int) -> float:
 
 class ProfileLease:
     def __init__(
-        self, leases: LeaseStore, profile_id: UUID, holder: str, ttl_ms: int, owns: Callable[[UUID], bool]
+        self,
+        leases: LeaseStore,
+        profile_id: UUID,
+        holder: str,
+        ttl_ms: int,
+        owns: Callable[[UUID], bool],
+        renewals: LeaseRenewals | None = None,
     ) -> None:
         self.leases = leases
+        self.renewals = renewals or LeaseRenewals(leases, holder, ttl_ms)
         self.profile_id = profile_id
         self.holder = holder
         self.ttl_ms = ttl_ms
@@ -69,8 +77,8 @@ class ProfileLease:
         Returns why it ended the connection (an `Ending`).
         """
         while True:
-            await asyncio.sleep(self.renew_interval_s)
-            if not self._owns(self.profile_id):
+            held = await self.renewals.renewed(self.name, lambda: self._owns(self.profile_id))
+            if held is None:  # another worker is the profile's owner now: the round left the lease alone
                 log_event(
                     "info",
                     "telegram.runtime",
@@ -81,11 +89,7 @@ class ProfileLease:
                 )
                 await client.disconnect()
                 return Ending.HANDED_OVER
-            try:
-                held = await self.leases.renew(self.name, self.holder, self.ttl_ms)
-            except Exception:
-                held = False  # the lease store is unreachable: assume the worst
-            if not held:
+            if not held:  # lost, or the lease store is unreachable: assume the worst
                 log_event(
                     "warning",
                     "telegram.runtime",
@@ -100,6 +104,4 @@ class ProfileLease:
     async def hold(self) -> None:
         """Keep renewing a lease we still hold (never re-taking a lost one) while a disconnected client drains."""
         while True:
-            await asyncio.sleep(self.renew_interval_s)
-            with contextlib.suppress(Exception):
-                await self.leases.renew(self.name, self.holder, self.ttl_ms)
+            await self.renewals.renewed(self.name)

@@ -30,6 +30,7 @@ from app.telegram.connector import TelegramConnector
 from app.telegram.errors import status_for
 from app.telegram.exclusive import exclusive_client
 from app.telegram.health import AccountWatch
+from app.telegram.lease_renewals import LeaseRenewals
 from app.telegram.leases import LeaseStore
 from app.telegram.membership import Membership, SingleProcessMembership, rendezvous_owner
 from app.telegram.profile_lease import ProfileLease
@@ -75,6 +76,7 @@ class ProfileRuntime:
         self.running = False
         self.lease_ttl_ms = lease_ttl_ms
         self.instance_id = instance_id or uuid.uuid4().hex
+        self.lease_renewals = LeaseRenewals(leases, self.instance_id, lease_ttl_ms)  # one round for all leases
         self._connect_slots = asyncio.Semaphore(connect_concurrency)
         self._backoff_max_s = backoff_max_s
         self._supervisors: dict[UUID, asyncio.Task[None]] = {}
@@ -202,7 +204,9 @@ class ProfileRuntime:
     # -- supervision -----------------------------------------------------------------------------------------
 
     def _lease(self, profile_id: UUID) -> ProfileLease:
-        return ProfileLease(self.leases, profile_id, self.instance_id, self.lease_ttl_ms, self.owns)
+        return ProfileLease(
+            self.leases, profile_id, self.instance_id, self.lease_ttl_ms, self.owns, self.lease_renewals
+        )
 
     async def _supervise(self, profile_id: UUID) -> None:
         backoff = 1.0
