@@ -1,6 +1,7 @@
 """The Telegram runtime: one Telethon client per active profile, owned by exactly one process.
 
-Each active profile gets a supervisor task that takes the profile's lease, connects with bounded concurrency,
+Each active profile gets a supervisor task that takes the profile's lease, connects with bounded concurrency (the
+whole connect phase with its database reads, so a thousand profiles starting at once never empty the pool),
 keeps the lease renewed, and reconnects with backoff after transient failures. An authorization error (ban,
 revoked or unknown key) marks the profile and stops its supervisor: it never crash-loops. Telegram pushes no
 such news: every call's error passes `AccountWatch` (app.telegram.health), and the health monitor (a background
@@ -242,7 +243,8 @@ class ProfileRuntime:
 
     async def _run_once(self, profile_id: UUID) -> str:
         """Connect and stay connected; returns 'stop', 'retry' or 'again' (the lease was lost)."""
-        credentials = await self.source.credentials(profile_id)
+        async with self._connect_slots:  # a thousand profiles starting at once would empty the database pool
+            credentials = await self.source.credentials(profile_id)
         if credentials is None:
             return "stop"
         client = self.connector.client(
@@ -265,27 +267,11 @@ class ProfileRuntime:
         ending = Ending.ERROR
         announced = False
         try:
-            for prepare in self.prepare_hooks:
-                await prepare(credentials, client)
-            async with self._connect_slots:
-                try:
-                    await client.connect()
-                except Exception as exc:
-                    if credentials.proxy is None or status_for(exc) is not None:
-                        raise
-                    return await self._proxy_failed(credentials, exc)
-            try:
-                users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
-            except Exception as exc:
-                return await self._fail_if_fatal(profile_id, exc)
-            if not users or not isinstance(users[0], types.User):
-                await self.source.failed(profile_id, "deauthorized", "Telegram: session is not authorized")
-                return "stop"
-            connected = ConnectedProfile(credentials, client, account_info(users[0]))
-            await self.source.connected(profile_id, connected.me, self.instance_id)
-            for hook in self.hooks:
-                await hook(connected)
-            self._connected[profile_id] = connected
+            async with self._connect_slots:  # the whole connect phase: its database reads and Telegram's handshake
+                outcome = await self._connect(credentials, client)
+            if isinstance(outcome, str):
+                return outcome
+            self._connected[profile_id] = outcome
             self._ready.setdefault(profile_id, asyncio.Event()).set()
             announced = True
             self._log_connection(credentials, "profile.connected", "connected")
@@ -316,6 +302,30 @@ class ProfileRuntime:
                 await asyncio.shield(self._end_connection(credentials, client, renewer, ending if announced else None))
             finally:
                 self._ending.discard(this)
+
+    async def _connect(self, credentials: ProfileCredentials, client: TelegramClient) -> ConnectedProfile | str:
+        """Prepare, connect and announce the client; the connected profile, or 'stop' when it must not connect."""
+        profile_id = credentials.profile_id
+        for prepare in self.prepare_hooks:
+            await prepare(credentials, client)
+        try:
+            await client.connect()
+        except Exception as exc:
+            if credentials.proxy is None or status_for(exc) is not None:
+                raise
+            return await self._proxy_failed(credentials, exc)
+        try:
+            users = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
+        except Exception as exc:
+            return await self._fail_if_fatal(profile_id, exc)
+        if not users or not isinstance(users[0], types.User):
+            await self.source.failed(profile_id, "deauthorized", "Telegram: session is not authorized")
+            return "stop"
+        connected = ConnectedProfile(credentials, client, account_info(users[0]))
+        await self.source.connected(profile_id, connected.me, self.instance_id)
+        for hook in self.hooks:
+            await hook(connected)
+        return connected
 
     async def _end_connection(
         self, credentials: ProfileCredentials, client: TelegramClient, renewer: asyncio.Task[str], ending: str | None

@@ -166,7 +166,8 @@ def build_telegram(settings: Settings, redis: Redis | None, source: ProfileSourc
         leases=leases,
         membership=membership,
         lease_ttl_ms=settings.profile_lease_ttl_ms,
-        connect_concurrency=settings.profile_connect_concurrency,
+        # Each connecting profile holds one database connection at a time; the rest of the pool stays free.
+        connect_concurrency=min(settings.profile_connect_concurrency, settings.db_pool_size),
         limited_recheck_s=settings.profile_limited_recheck_s,
     )
     bus = CommandBus(redis, runtime.instance_id) if redis is not None else None

@@ -236,7 +236,12 @@ async def run(count: int) -> None:
             rss = rss_mb(worker.pid)
         finally:
             worker.terminate()
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                print(f"  the worker did not stop within 60 s of SIGTERM; killed (see {workdir / 'worker.log'})")
+                worker.kill()
+                worker.wait()
             await redis.aclose()
             await engine.dispose()
     per_profile_mb = (rss - base_rss) / count
