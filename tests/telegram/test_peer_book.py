@@ -45,16 +45,16 @@ def test_an_unchanged_peer_is_saved_again_once_its_sighting_is_old():
     session.load_peers([PeerRecord(11, "user", 111, "ann", "Ann", old)])
     _seen(session, _user(11, 111, "ann"))
     refreshed = session.take_unsaved()
-    assert [r.peer_id for r in refreshed] == [11] and refreshed[0].seen_at > old
+    assert [r.peer_id for r in refreshed] == [11]
+    assert refreshed[0].seen_at > old
     assert ProfileSession(username_ttl_s=600).seen_refresh_s == 60  # a short TTL keeps sightings fresher
 
 
 def test_lookups_answer_from_the_records_by_id_phone_and_name():
     session = ProfileSession()
     channel_id = utils.get_peer_id(types.PeerChannel(777))
-    session.load_peers(
-        [PeerRecord(11, "user", 111, "ann", "Ann", time.time()), PeerRecord(channel_id, "channel", 999, None, "News", 0)]
-    )
+    ann = PeerRecord(11, "user", 111, "ann", "Ann", time.time())
+    session.load_peers([ann, PeerRecord(channel_id, "channel", 999, None, "News", 0)])
     _seen(session, types.User(id=12, access_hash=121, first_name="Bob", phone="4470000012"))
     assert session.get_input_entity(11) == types.InputPeerUser(11, 111)
     assert session.get_input_entity(channel_id) == types.InputPeerChannel(777, 999)
@@ -62,7 +62,7 @@ def test_lookups_answer_from_the_records_by_id_phone_and_name():
     assert session.get_input_entity("+4470000012") == types.InputPeerUser(12, 121)
     assert session.get_input_entity("News") == types.InputPeerChannel(777, 999)
     assert session.get_input_entity("ann") == types.InputPeerUser(11, 111)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Could not find input entity"):
         session.get_input_entity(13)
     assert not session._entities  # no second copy of the peers as Telethon rows
 
@@ -96,7 +96,7 @@ async def test_one_upsert_saves_every_profiles_peers_and_the_newest_sighting_win
         await save_peers(
             db,
             {
-                first: [PeerRecord(11, "user", 111, "ann", "Ann", now - 10), PeerRecord(11, "user", 112, "ann", "A", now)],
+                first: [PeerRecord(11, "user", 111, "ann", "An", now - 9), PeerRecord(11, "user", 112, None, "A", now)],
                 second: [PeerRecord(11, "user", 211, None, "Ann", now)],  # the same peer, this profile's own hash
             },
         )
@@ -109,7 +109,8 @@ async def test_one_upsert_saves_every_profiles_peers_and_the_newest_sighting_win
         rows = (await db.scalars(select(KnownPeer).where(KnownPeer.profile_id.in_([first, second])))).all()
     assert (stored[first][11].access_hash, stored[first][11].title) == (112, "A")
     assert (stored[second][11].access_hash, stored[second][11].username) == (212, "ann")
-    assert len(rows) == 2 and len({row.id for row in rows}) == 2
+    assert len(rows) == 2
+    assert len({row.id for row in rows}) == 2
     assert all(row.created_at <= datetime.now(UTC) for row in rows)
 
 
