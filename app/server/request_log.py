@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.logging import bind_request, log_request
+from app.lib.logging import bind_request, log_request, new_request_id
 from app.lib.metrics import HttpMetrics
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -32,7 +31,7 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         bind_request(request_id, None)
         started = time.perf_counter()
