@@ -212,12 +212,22 @@ class ProfileRuntime:
     async def _supervise(self, profile_id: UUID) -> None:
         backoff = 1.0
         lease = self._lease(profile_id)
+        pause = min(2.0, self.lease_ttl_ms / 3000)
         while not self._stopping:
-            if not await lease.take():
-                await asyncio.sleep(min(2.0, self.lease_ttl_ms / 3000))
+            if not self.owns(profile_id):  # before queueing for a connect slot (take() checks it again)
+                await asyncio.sleep(pause)
                 continue
+            taken = False
             try:
-                outcome = await self._run_once(profile_id)
+                async with self._connect_slots:
+                    # The lease is taken in the profile's turn to connect, and its credentials are read in that turn
+                    # (a database connection): a lease taken before a wait for a slot would expire unrenewed.
+                    taken = await lease.take()
+                    credentials = await self.source.credentials(profile_id) if taken else None
+                if not taken:
+                    await asyncio.sleep(pause)
+                    continue
+                outcome = "stop" if credentials is None else await self._run_once(credentials)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # transient: network, DC hiccup
@@ -231,8 +241,9 @@ class ProfileRuntime:
                 )
                 outcome = "retry"
             finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(lease.release())
+                if taken:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(lease.release())
             if outcome == "stop":
                 return
             if outcome == "retry":
@@ -241,12 +252,9 @@ class ProfileRuntime:
             else:
                 backoff = 1.0
 
-    async def _run_once(self, profile_id: UUID) -> str:
-        """Connect and stay connected; returns 'stop', 'retry' or 'again' (the lease was lost)."""
-        async with self._connect_slots:  # a thousand profiles starting at once would empty the database pool
-            credentials = await self.source.credentials(profile_id)
-        if credentials is None:
-            return "stop"
+    async def _run_once(self, credentials: ProfileCredentials) -> str:
+        """Connect and stay connected (the lease held); returns 'stop', 'retry' or 'again' (the lease was lost)."""
+        profile_id = credentials.profile_id
         client = self.connector.client(
             credentials.session,
             api_id=credentials.api_id,
