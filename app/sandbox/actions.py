@@ -12,7 +12,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import check_text
+from .channel_actions import check_message, check_text
 from .group_admin import GroupAdminActions
 from .rpc import RpcError
 from .state import (
@@ -41,13 +41,16 @@ class Actions(GroupAdminActions):
         origin: LiveConnection | None = None,
         lose_update: bool = False,
         entities: list[TLObject] | None = None,
+        media_id: int = 0,
+        grouped_id: int = 0,
+        random_id: int | None = None,
     ) -> tuple[int, TLObject]:
         """Store one copy per participant; returns (sender's message id, the sender's RPC result).
 
         `lose_update` stores both copies without logging or pushing their updates: a silent gap that only reading
         the history reveals (what the service's reconciler and its check of interrupted sends are for).
         """
-        check_text(text)
+        check_message(text, media_id)
         _check_recipient(sender, recipient)
         stored_entities = formatting.checked(self.state, sender.id, text, entities)
         date = now()
@@ -61,14 +64,17 @@ class Actions(GroupAdminActions):
             out=True,
             reply_to=reply_to,
             entities=stored_entities,
+            media_id=media_id,
+            grouped_id=grouped_id,
         )
         sender.messages[own.id] = own
         sender.dialogs.setdefault(recipient.id, _new_dialog())
         own_pts = sender.log.pts
+        own_update: TLObject | None = None
+        users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
         if not lose_update:
             own_entry = sender.log.append("new_message", ids=[own.id], peer_id=recipient.id)
             own_pts = own_entry.pts
-            users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
             own_update = types.UpdateNewMessage(render.message(own, sender.id, self.state), own_entry.pts, 1)
             self.hub.push(sender.id, render.updates([own_update], users), exclude=origin)
 
@@ -84,6 +90,8 @@ class Actions(GroupAdminActions):
                 entities=list(stored_entities),
                 reply_to=_twin_reply(sender, recipient, reply_to),
                 twin_owner=sender.id,
+                media_id=media_id,
+                grouped_id=grouped_id,
             )
             theirs.twin_id = own.id
             own.twin_owner, own.twin_id = recipient.id, theirs.id
@@ -96,6 +104,9 @@ class Actions(GroupAdminActions):
                 self.hub.push(recipient.id, render.updates([update], their_users))
         self._changed()
         pts_count = 0 if lose_update else 1
+        if media_id and own_update is not None:  # a media message: Telegram answers the whole message
+            head = [types.UpdateMessageID(own.id, random_id)] if random_id is not None else []
+            return own.id, render.updates([*head, own_update], users)
         result = types.UpdateShortSentMessage(
             id=own.id,
             pts=own_pts,

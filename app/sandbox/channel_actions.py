@@ -8,6 +8,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
+from .media import check_caption
 from .rpc import RpcError
 from .state import (
     MAX_CHANNELS_PER_USER,
@@ -49,8 +50,10 @@ class ChannelActions:
         random_id: int | None = None,
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
+        media_id: int = 0,
+        grouped_id: int = 0,
     ) -> tuple[int, TLObject]:
-        check_text(text)
+        check_message(text, media_id)
         stored_entities = formatting.checked(self.state, author.id, text, entities)
         member = channel.members.get(author.id)
         if member is None:
@@ -71,6 +74,8 @@ class ChannelActions:
             text=text,
             reply_to=reply_to if reply_to in channel.messages else None,
             entities=stored_entities,
+            media_id=media_id,
+            grouped_id=grouped_id,
         )
         channel.messages[stored.id] = stored
         entry = channel.log.append("new_message", ids=[stored.id])
@@ -247,6 +252,14 @@ class ChannelActions:
         if result is None:
             result = self._channel_batch(channel, actor.id, [make_update(actor.id)], actor)
         return result
+
+
+def check_message(text: str, media_id: int) -> None:
+    """A text message needs text; a media message's caption may be empty."""
+    if media_id:
+        check_caption(text)
+    else:
+        check_text(text)
 
 
 def check_text(text: str) -> None:

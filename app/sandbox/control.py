@@ -14,6 +14,7 @@ from . import srp
 from .crypto import auth_key_id
 from .faults import Counters
 from .group_control import GroupControl
+from .media_control import MediaControl
 from .state import (
     Authorization,
     BasicGroup,
@@ -100,7 +101,7 @@ class Actor:
         self._control.dc.actions.leave(self.user, self._control.channel(channel))
 
 
-class Control(GroupControl):
+class Control(GroupControl, MediaControl):
     """Entry point for tests and the demo: `dc.control` (basic groups: `GroupControl`)."""
 
     def __init__(self, dc: SandboxDC) -> None:

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .images import solid_png
 from .rpc import RpcError
 from .state import Channel, User
 
@@ -132,10 +133,14 @@ class DemoTraffic:
                 log.debug("demo message to %s failed: %s", user_id, exc.message)
 
     def _channel_step(self, step: int, news: Channel, author: User) -> None:
-        self.dc.actions.post(author, news, f"Sandbox news #{step}")
+        if step % 5 == 4:  # now and then a photo (a small solid PNG whose colour changes with the step)
+            colour = ((step * 40) % 256, (step * 90) % 256, 200)
+            self.dc.control.send_photo(author, news, solid_png(320, 200, colour), caption=f"Sandbox photo #{step}")
+        else:
+            self.dc.actions.post(author, news, f"Sandbox news #{step}")
         self.stats.posts += 1
-        if step % 3 == 0:
-            latest = max(news.messages)
+        latest = max(news.messages)
+        if step % 3 == 0 and not news.messages[latest].media_id:
             self.dc.actions.edit_channel_message(author, news, latest, f"Sandbox news #{step} (edited)")
             self.stats.edits += 1
         if len(news.messages) > KEEP_POSTS:

@@ -16,7 +16,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import ChannelActions, check_text
+from .channel_actions import ChannelActions, check_message, check_text
 from .rpc import RpcError
 from .state import BasicGroup, GroupMember, StoredMessage, User, now
 
@@ -147,9 +147,11 @@ class GroupActions(ChannelActions):
         random_id: int | None = None,
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
+        media_id: int = 0,
+        grouped_id: int = 0,
     ) -> tuple[int, types.Updates]:
         """Send to a basic group; returns (the author's message id, the author's RPC result)."""
-        check_text(text)
+        check_message(text, media_id)
         self._writable(author, group)
         stored_entities = formatting.checked(self.state, author.id, text, entities)
         return self._group_message(
@@ -160,6 +162,8 @@ class GroupActions(ChannelActions):
             reply_to=reply_to,
             random_id=random_id,
             origin=origin,
+            media_id=media_id,
+            grouped_id=grouped_id,
         )
 
     def edit_group_message(

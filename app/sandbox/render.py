@@ -7,6 +7,7 @@ import datetime
 from telethon.tl import TLObject, types
 
 from .entities import rendered
+from .media import message_media
 from .state import BasicGroup, Channel, SandboxState, StoredMessage, User, now
 
 
@@ -194,6 +195,8 @@ def message(stored: StoredMessage, viewer_id: int, state: SandboxState) -> types
         edit_date=ts(stored.edit_date),
         views=1 if post else None,
         forwards=0 if post else None,
+        media=message_media(stored.media_id, viewer_id, state) if stored.media_id else None,
+        grouped_id=stored.grouped_id or None,
     )
 
 

@@ -14,6 +14,7 @@ from . import keys
 from .actions import Actions
 from .control import Control
 from .faults import Counters, ErrorInjector
+from .files import FileStore
 from .limits import SandboxLimits, UsernameLookups
 from .persistence import read_state_file, write_state_file
 from .session import Connection
@@ -43,6 +44,9 @@ class SandboxDC:
         self.host = "127.0.0.1"
         self.port = 0
         self.hub = UpdateHub()
+        # File contents on disk: beside the state file when there is one, else in a temporary directory.
+        files_root = self.state_path.with_name(self.state_path.name + ".files") if self.state_path else None
+        self.files = FileStore(files_root, self.dc_id)
         self.counters = Counters()
         self.injector = ErrorInjector()
         self.limits = SandboxLimits()

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from .files import StoredFile
 from .group_state import BasicGroup, GroupMember
 
 # Older log entries are dropped; a client further behind gets DifferenceTooLong.
@@ -87,6 +88,8 @@ class StoredMessage:
     action_users: list[int] = field(default_factory=list)
     action_title: str = ""
     action_peer: int = 0  # the channel of chat_migrate_to, the basic group of channel_migrate_from
+    media_id: int = 0  # the photo or document (`SandboxState.files`) the message carries, 0: none
+    grouped_id: int = 0  # the album it belongs to (messages.sendMultiMedia), 0: none
 
 
 @dataclass
@@ -290,6 +293,10 @@ class SandboxState:
     login_codes: dict[str, LoginCode] = field(default_factory=dict)
     invites: dict[str, InviteLink] = field(default_factory=dict)
     groups: dict[int, BasicGroup] = field(default_factory=dict)
+    files: dict[int, StoredFile] = field(default_factory=dict)  # photos and documents (contents: files.FileStore)
+    # What file references are signed with; bumping the epoch expires every reference handed out (media.py).
+    file_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    file_epoch: int = 0
     next_user_id: int = 1_000_001
     next_channel_id: int = 2_000_000_001
     next_group_id: int = 4_000_001

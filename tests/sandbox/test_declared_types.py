@@ -10,6 +10,7 @@ from telethon import errors, functions, types
 from telethon.tl.alltlobjects import tlobjects
 
 from app.sandbox import SandboxDC, schema
+from app.sandbox.images import solid_png
 from app.sandbox.rpc import ROUTES, boolean, vector
 
 from .conftest import API_HASH, API_ID, ClientFactory
@@ -51,7 +52,9 @@ async def _log_in_and_out(dc: SandboxDC, make_client: ClientFactory, phone: str,
     assert await client.log_out()
 
 
-async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_client, login_as, alice, bob) -> None:
+async def test_every_handler_answers_its_declared_type(
+    dc: SandboxDC, make_client, login_as, alice, bob, tmp_path
+) -> None:
     c = dc.control
     await _log_in_and_out(dc, make_client, "15550001", "hunter2")
     await _log_in_and_out(dc, make_client, "15550002", None)
@@ -121,6 +124,14 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.messages.ReadReactionsRequest(bob_peer))
     await client(functions.messages.SetTypingRequest(bob_peer, types.SendMessageTypingAction()))
     await client(functions.messages.DeleteMessagesRequest([mine.id], revoke=True))
+
+    # Media: parts, uploadMedia, sendMedia, sendMultiMedia, getFile (Telethon's send_file / download_media).
+    photo_file = tmp_path / "p.png"
+    photo_file.write_bytes(solid_png(8, 8))
+    await client(functions.upload.SaveBigFilePartRequest(99, 0, 1, b"x" * 1024))
+    album = await client.send_file(bob_peer, [photo_file, photo_file])  # uploadMedia + sendMultiMedia
+    await client.send_file(bob_peer, photo_file)  # saveFilePart + sendMedia
+    await client.download_media(album[0], file=bytes)  # upload.getFile
 
     # Basic groups: no access hash, messages in each member's own box.
     created = await client(functions.messages.CreateChatRequest([bob_input], "Team"))
