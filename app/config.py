@@ -140,6 +140,7 @@ class Settings:
     webhook_claim_ttl_s: float = 60.0
     webhook_poll_interval_s: float = 1.0
 
+    media_download_max_bytes: int = 2 * 1024**3  # the largest file the download endpoints stream
     archive_local_root: Path = Path("data/archives")
     archive_batch_size: int = 500
     archive_poll_interval_s: float = 5.0
@@ -352,6 +353,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         webhook_read_timeout_s=read.number("WEBHOOK_READ_TIMEOUT_S", 10.0, minimum=0.05),
         webhook_claim_ttl_s=read.number("WEBHOOK_CLAIM_TTL_S", 60.0, minimum=1.0),
         webhook_poll_interval_s=read.number("WEBHOOK_POLL_INTERVAL_S", 1.0, minimum=0.01),
+        media_download_max_bytes=read.integer("MEDIA_DOWNLOAD_MAX_BYTES", 2 * 1024**3, minimum=1),
         archive_local_root=Path(read.text("ARCHIVE_LOCAL_ROOT") or data_dir / "archives"),
         archive_batch_size=read.integer("ARCHIVE_BATCH_SIZE", 500, minimum=1),
         archive_poll_interval_s=read.number("ARCHIVE_POLL_INTERVAL_S", 5.0, minimum=0.01),

@@ -6,6 +6,8 @@ Photo or Document (and its own access hash and file reference) as a pushed updat
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from telethon.tl import TLObject, types
@@ -47,30 +49,34 @@ class MediaControl:
         self,
         sender: User | int | str,
         peer: object,
-        data: bytes,
+        data: bytes | Path,
         *,
         mime_type: str,
         file_name: str,
         attributes: list[TLObject] | None = None,
         caption: str = "",
     ) -> int:
-        """`sender` sends a document (voice: DocumentAttributeAudio(voice=True), video: DocumentAttributeVideo)."""
+        """`sender` sends a document (`data`: its bytes, or a file to copy); voice: DocumentAttributeAudio(voice=True),
+        video: DocumentAttributeVideo."""
         every = [types.DocumentAttributeFilename(file_name), *(attributes or [])]
         stored = self._store("document", mime_type, data, attributes=[bytes(a) for a in every])
         return self._send(sender, peer, caption, stored)
 
-    def _store(self, kind: str, mime: str, data: bytes, **details: object) -> StoredFile:
+    def _store(self, kind: str, mime: str, data: bytes | Path, **details: object) -> StoredFile:
         stored = StoredFile(
             id=random_long(),
             access_hash=random_long(),
             kind=kind,
             mime_type=mime,
-            size=len(data),
+            size=data.stat().st_size if isinstance(data, Path) else len(data),
             date=now(),
             dc_id=self.dc.files.dc_id,
             **details,  # type: ignore[arg-type]
         )
-        self.dc.files.write(stored.id, data)
+        if isinstance(data, Path):  # a large file: copied, never read whole
+            shutil.copyfile(data, self.dc.files.path(stored.id))
+        else:
+            self.dc.files.write(stored.id, data)
         self.dc.state.files[stored.id] = stored
         return stored
 

@@ -8,9 +8,8 @@ This one runs them on the live client of this process (409 `profile_not_connecte
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -31,6 +30,8 @@ from app.telegram.history import (
     resolve_channel,
 )
 from app.telegram.lookups import UsernameLookups
+from app.telegram.media import MediaCommands
+from app.telegram.operations import routed_operation, routed_operations
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.peers import PeerRecord, ProfileSession
 from app.telegram.records import MessageInfo, PeerInfo, kind_of_peer_id, message_info, peer_info
@@ -95,25 +96,7 @@ def parse_receiver(receiver: str | int) -> str | int:
     raise NotFound("receiver not found: expected a numeric id, @username, +phone or t.me link", code="peer_not_found")
 
 
-Operation = TypeVar("Operation", bound=Callable[..., Awaitable[Any]])
-_ROUTED_MARK = "__routed_operation__"
-
-
-def routed_operation(method: Operation) -> Operation:
-    """Declare an operation that may run at the worker owning the profile (app.telegram.routed).
-
-    Its arguments and result must be msgspec-serialisable: they travel over the command bus.
-    """
-    setattr(method, _ROUTED_MARK, True)
-    return method
-
-
-def routed_operations(cls: type) -> tuple[str, ...]:
-    """The names of the operations `cls` declares with `@routed_operation`, in declaration order."""
-    return tuple(name for name, value in vars(cls).items() if getattr(value, _ROUTED_MARK, False))
-
-
-class ProfileCommands:
+class ProfileCommands(MediaCommands):
     """Telegram actions on the profiles this process keeps connected."""
 
     def __init__(
@@ -374,4 +357,5 @@ __all__ = [
     "UnreadDialog",
     "kind_of_peer_id",
     "parse_receiver",
+    "routed_operations",
 ]

@@ -8,12 +8,13 @@ from uuid import UUID
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
 from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
 from app.domain.accounts.current_user import AuthRequest
-from app.domain.messages import inbox, services
+from app.domain.messages import inbox, media, services
 from app.domain.messages.deps import LiveMessages, StoredConversations
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
@@ -206,6 +207,21 @@ class ConversationsController(Controller):
         """A conversation's stored messages (incoming and outgoing, with status), newest first."""
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         return await inbox.page_messages(db_session, chat, cursor=cursor, limit=limit, include_deleted=include_deleted)
+
+    @get("/{conversation_id:uuid}/messages/{message_id:uuid}/media")
+    async def media(
+        self,
+        conversation_id: UUID,
+        message_id: UUID,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+        byte_range: media.RangeHeader = None,
+    ) -> Stream:
+        """The message's file, streamed from Telegram by the profile whose copy it is (`Range` supported)."""
+        target = await media.conversation_target(db_session, request.user.id, conversation_id, message_id)
+        await release_connection(db_session)
+        return await media.stream(live_messages.commands, target, byte_range, live_messages.media_download_max_bytes)
 
     @post("/{conversation_id:uuid}/reply", status_code=HTTP_200_OK)
     async def reply(

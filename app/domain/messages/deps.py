@@ -23,6 +23,7 @@ class LiveMessages:
     commands: ProfileCommands
     sender: Sender
     unread_per_dialog: int  # UNREAD_PER_DIALOG
+    media_download_max_bytes: int = 2 * 1024**3  # MEDIA_DOWNLOAD_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,12 @@ def dependencies(
     sender = Sender(
         sessionmaker, commands, pending_stale_after(settings), sqlite_writes, BudgetPolicy.from_settings(settings)
     )
-    live = LiveMessages(commands=commands, sender=sender, unread_per_dialog=settings.unread_per_dialog)
+    live = LiveMessages(
+        commands=commands,
+        sender=sender,
+        unread_per_dialog=settings.unread_per_dialog,
+        media_download_max_bytes=settings.media_download_max_bytes,
+    )
     return {
         "live_messages": provide_value(live),
         "stored_conversations": provide_value(StoredConversations(sessionmaker, listings)),
