@@ -246,7 +246,8 @@ def _media_shape(media_type: str, media: dict[str, Any] | None) -> dict[str, Any
     """The message's media metadata as every path has it (`records.media_of`); rows stored before it was
     complete get its keys with None."""
     shape: dict[str, Any] = dict.fromkeys(MEDIA_FILE_KEYS)
-    shape.update(has_thumbnail=False, **(media or {}))
+    shape["has_thumbnail"] = False
+    shape.update(media or {})
     shape["type"] = media_type
     return shape
 
