@@ -192,7 +192,7 @@ def _new_document(dc: SandboxDC, user: User, media: types.InputMediaUploadedDocu
         thumb_blob.unlink(missing_ok=True)  # type: ignore[attr-defined]
         found = image_info(data)
         if thumb_size > THUMB_MAX_BYTES or found is None or max(found[1], found[2]) > THUMB_MAX_SIDE:
-            raise RpcError(400, "PHOTO_THUMB_URL_INVALID" if found is None else "IMAGE_PROCESS_FAILED")
+            raise RpcError(400, "IMAGE_PROCESS_FAILED")  # a thumbnail is an image of at most 200 KB and 320 px
         thumb = (data, found[1], found[2])
     size, blob = _assemble(dc, user, media.file)
     attributes = [a for a in media.attributes if not isinstance(a, types.DocumentAttributeHasStickers)]
