@@ -61,6 +61,7 @@ class Settings:
     login_max_failures_per_ip: int = 30
     login_throttle_window_s: int = 900
     login_throttle_max_s: int = 86400
+    api_key_rate_limit_per_minute: int = 120  # a key's default requests per minute (each key may set its own)
     password_hash_concurrency: int = 4
     registration: RegistrationPolicy = "open"
     forwarded_allow_ips: tuple[str, ...] = ()
@@ -265,6 +266,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         login_max_failures_per_ip=read.integer("LOGIN_MAX_FAILURES_PER_IP", 30, minimum=1),
         login_throttle_window_s=read.integer("LOGIN_THROTTLE_WINDOW_S", 900, minimum=1),
         login_throttle_max_s=read.integer("LOGIN_THROTTLE_MAX_S", 86400, minimum=1),
+        api_key_rate_limit_per_minute=read.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 120, minimum=1),
         password_hash_concurrency=read.integer("PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
         registration=cast(
             RegistrationPolicy,

@@ -24,6 +24,8 @@ from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.shown_users import ShownUsers
 from app.domain.accounts.throttle import LoginThrottle
+from app.domain.apikeys.authentication import BearerAuthenticator
+from app.domain.apikeys.controllers import ApiKeysController
 from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
 from app.domain.channels.controllers import ChannelsController
 from app.domain.events.controllers import events_socket
@@ -130,6 +132,12 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
     )
     context.telegram = build_telegram(settings, redis, source)
     context.health_checks.extend(_core_health_checks(context))
+    context.bearer = BearerAuthenticator(
+        codec=context.codec,
+        denylist=context.denylist,
+        sessionmaker=context.sessionmaker,
+        counter=create_attempt_counter(redis, "api-keys"),
+    )
     context.shown_users = ShownUsers(context.sessionmaker, settings.user_cache_ttl_s)
     context.conversations = ConversationListings(settings.conversations_cache_s, redis)
     watch_writes(engine, INBOX_TABLES, context.conversations.changed)
@@ -202,6 +210,7 @@ def create_app(
 
     channels = create_channels_plugin(ctx.redis, queue_size=settings.ws_queue_size)
     ctx.revocations = LoginRevocations(channels)
+    ctx.bearer.revocations = ctx.revocations  # a revoked key's open sockets close like a logout's
     runtime = BackgroundRuntime(ctx, channels, role)
 
     app = Service(
@@ -209,6 +218,7 @@ def create_app(
         forwarded_allow_ips=settings.forwarded_allow_ips,
         route_handlers=[
             AccountsController,
+            ApiKeysController,
             InvitationsController,
             ArchivesController,
             ChannelsController,

@@ -1,15 +1,21 @@
-"""Bearer-token authentication: every route but the public ones needs a valid, non-revoked access token.
+"""Bearer authentication: every route but the public ones needs a valid access token or API key.
 
-Who the caller is (`AuthUser`, `authenticate_token`, `admin_only`) belongs to accounts
-(app/domain/accounts/current_user.py); this module only applies it to every HTTP request.
+Who the caller is (`AuthUser`, `admin_only`) belongs to accounts (app/domain/accounts/current_user.py), what a
+key may reach to apikeys (app/domain/apikeys); this module only applies both to every HTTP request.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import should_bypass_middleware
+from litestar.types import Receive, Scope, Send
 
-from app.domain.accounts.current_user import authenticate_token
+from app.domain.apikeys.authentication import authorize_route
 from app.lib.errors import Unauthorized
 
 PUBLIC_PATHS = {
@@ -22,6 +28,7 @@ PUBLIC_PATHS = {
     "/dashboard-environment",
 }
 PUBLIC_PREFIXES = ("/schema", "/dashboard", "/metrics")
+KEY_BODY_METHODS = {"POST", "PATCH", "PUT"}
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -32,8 +39,32 @@ def bearer_token(connection: ASGIConnection) -> str | None:
     return None
 
 
+async def _json_body(connection: ASGIConnection) -> dict[str, Any] | None:
+    """The request's JSON object, if it is one (read once: Litestar keeps it for the handler)."""
+    try:
+        raw = await Request(connection.scope, connection.receive).body()
+        decoded = msgspec.json.decode(raw) if raw else None
+    except (msgspec.DecodeError, ValueError):
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
 class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `request.user`; WebSocket routes authenticate themselves (token in a subprotocol or query)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # As the base class, but the connection can read the body (a key's profile and chat restrictions).
+        if not should_bypass_middleware(
+            exclude_http_methods=self.exclude_http_methods,
+            exclude_opt_key=self.exclude_opt_key,
+            exclude_path_pattern=self.exclude,
+            scope=scope,
+            scopes=self.scopes,
+        ):
+            result = await self.authenticate_request(ASGIConnection(scope, receive=receive))
+            scope["user"] = result.user
+            scope["auth"] = result.auth
+        await self.app(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         path = connection.scope["path"]
@@ -43,5 +74,10 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
         if token is None:
             raise Unauthorized("missing bearer token", code="missing_token")
         ctx = connection.app.state.ctx
-        user = await authenticate_token(token, ctx.codec, ctx.denylist)
+        user = await ctx.bearer.authenticate(token)
+        if user.key is not None:
+            method = str(connection.scope.get("method", "GET"))
+            body = await _json_body(connection) if method in KEY_BODY_METHODS else None
+            template = connection.scope.get("path_template") or path
+            authorize_route(user.key, method, template, connection.path_params, connection.query_params, body)
         return AuthenticationResult(user=user, auth=user.claims)

@@ -1,5 +1,6 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
+from app.db.models.api_keys import ApiKey
 from app.db.models.archives import Archive, ArchiveStatus
 from app.db.models.budgets import SendBudgetUsage
 from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelJoinMarker, ChannelStatus
@@ -22,6 +23,7 @@ from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, Webh
 __all__ = [
     "ACCOUNT_BOX_KINDS",
     "CHANNEL_BOX_KINDS",
+    "ApiKey",
     "Archive",
     "ArchiveStatus",
     "AssignmentStatus",
