@@ -54,6 +54,7 @@ from app.server.deps import app_dependencies
 from app.server.docs import API_DESCRIPTION, docs_assets_router, openapi_config
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.input_guard import CheckedRequest, NulInUrlGuard
+from app.server.mcp import McpMount
 from app.server.openapi_contract import complete_before_docs
 from app.server.preflight import default_password_warnings
 from app.server.request_log import RequestLogMiddleware
@@ -212,6 +213,7 @@ def create_app(
     ctx.revocations = LoginRevocations(channels)
     ctx.bearer.revocations = ctx.revocations  # a revoked key's open sockets close like a logout's
     runtime = BackgroundRuntime(ctx, channels, role)
+    mcp = McpMount()
 
     app = Service(
         http_metrics=ctx.http_metrics,
@@ -231,6 +233,7 @@ def create_app(
             UtilsController,
             WebhooksController,
             events_socket,
+            mcp.handler(),
             dashboard_router(),
             dashboard_environment,
             docs_assets_router(),
@@ -247,7 +250,7 @@ def create_app(
         request_class=CheckedRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # app.lib.logging owns the root logger; Litestar's config would replace its bridge
-        lifespan=[lifespan],
+        lifespan=[lifespan, mcp.lifespan],
         before_request=complete_before_docs,
         request_max_body_size=settings.max_request_body_bytes,
         response_cache_config=ResponseCacheConfig(),
@@ -255,6 +258,7 @@ def create_app(
         debug=False,
     )
     app.state.ctx = ctx
+    mcp.bind(app)
     return app
 
 

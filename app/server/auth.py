@@ -29,6 +29,7 @@ PUBLIC_PATHS = {
 }
 PUBLIC_PREFIXES = ("/schema", "/dashboard", "/metrics")
 KEY_BODY_METHODS = {"POST", "PATCH", "PUT"}
+AUTHENTICATED_MOUNTS = ("/mcp",)  # mounted ASGI apps that need a bearer credential like any route
 
 
 def bearer_token(connection: ASGIConnection) -> str | None:
@@ -49,6 +50,21 @@ async def _json_body(connection: ASGIConnection) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+def route_path(connection: ASGIConnection) -> str:
+    """The route's template; for a mounted app (`/mcp`, whose scope is left with "/"), its mount point."""
+    scope = connection.scope
+    template = scope.get("path_template")
+    if template:
+        return str(template)
+    handler = scope.get("route_handler")
+    if getattr(handler, "is_mount", False):
+        raw = scope.get("raw_path") or scope["path"].encode()
+        for mount in AUTHENTICATED_MOUNTS:
+            if raw.decode("latin-1").split("?", 1)[0].rstrip("/") == mount:
+                return mount
+    return str(scope["path"])
+
+
 class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `request.user`; WebSocket routes authenticate themselves (token in a subprotocol or query)."""
 
@@ -67,7 +83,7 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
         await self.app(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        path = connection.scope["path"]
+        path = route_path(connection)
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path == "/":
             return AuthenticationResult(user=None, auth=None)
         token = bearer_token(connection)
@@ -77,7 +93,8 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
         user = await ctx.bearer.authenticate(token)
         if user.key is not None:
             method = str(connection.scope.get("method", "GET"))
-            body = await _json_body(connection) if method in KEY_BODY_METHODS else None
-            template = connection.scope.get("path_template") or path
-            authorize_route(user.key, method, template, connection.path_params, connection.query_params, body)
+            restricted = user.key.profiles or user.key.chats
+            reads_body = restricted and method in KEY_BODY_METHODS and path not in AUTHENTICATED_MOUNTS
+            body = await _json_body(connection) if reads_body else None
+            authorize_route(user.key, method, path, connection.path_params, connection.query_params, body)
         return AuthenticationResult(user=user, auth=user.claims)
