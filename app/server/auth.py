@@ -13,10 +13,12 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import should_bypass_middleware
-from litestar.types import Receive, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 
+from app.domain.accounts.current_user import AuthUser
+from app.domain.apikeys.audit import MCP_TOOL_HEADER, audit_key_action
 from app.domain.apikeys.authentication import authorize_route
-from app.lib.errors import Unauthorized
+from app.lib.errors import AppError, Unauthorized
 
 PUBLIC_PATHS = {
     "/auth/register",
@@ -77,10 +79,49 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
             scope=scope,
             scopes=self.scopes,
         ):
-            result = await self.authenticate_request(ASGIConnection(scope, receive=receive))
+            connection: ASGIConnection = ASGIConnection(scope, receive=receive)
+            result = await self.authenticate_request(connection)
             scope["user"] = result.user
             scope["auth"] = result.auth
+            user = result.user
+            if isinstance(user, AuthUser) and user.key is not None:
+                await self._audited(user, connection, send)
+                return
         await self.app(scope, receive, send)
+
+    async def _audited(self, user: AuthUser, connection: ASGIConnection, send: Send) -> None:
+        """Run the request and record the key's action with its outcome (also when the handler raised)."""
+        status = 500
+        assert user.key is not None
+
+        async def watching(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        path = route_path(connection)
+        method = str(connection.scope.get("method", "GET"))
+        reads_body = method in KEY_BODY_METHODS and path not in AUTHENTICATED_MOUNTS
+        body = await _json_body(connection) if reads_body else None
+        try:
+            authorize_route(user.key, method, path, connection.path_params, connection.query_params, body)
+            await self.app(connection.scope, connection.receive, watching)
+        except AppError as refused:
+            status = refused.status
+            raise
+        finally:
+            audit_key_action(
+                user.id,
+                user.key,
+                method=method,
+                route=path,
+                status=status,
+                path_params=connection.path_params,
+                query=connection.query_params,
+                body=body,
+                mcp_tool=connection.headers.get(MCP_TOOL_HEADER),
+            )
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         path = route_path(connection)
@@ -91,10 +132,4 @@ class JWTAuthMiddleware(AbstractAuthenticationMiddleware):
             raise Unauthorized("missing bearer token", code="missing_token")
         ctx = connection.app.state.ctx
         user = await ctx.bearer.authenticate(token)
-        if user.key is not None:
-            method = str(connection.scope.get("method", "GET"))
-            restricted = user.key.profiles or user.key.chats
-            reads_body = restricted and method in KEY_BODY_METHODS and path not in AUTHENTICATED_MOUNTS
-            body = await _json_body(connection) if reads_body else None
-            authorize_route(user.key, method, path, connection.path_params, connection.query_params, body)
         return AuthenticationResult(user=user, auth=user.claims)

@@ -17,6 +17,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
+MCP_TOOL_HEADER = "X-MCP-Tool"  # which tool made an in-process call (the API keys' audit names it)
+
 INSTRUCTIONS = """\
 Tools of the Telegram Multi-Profile API. Every tool acts as the owner of the API key (or access token) you were
 given and only within its scopes: profiles:read, messages:read, messages:send, channels:read. A profile is one
@@ -59,7 +61,9 @@ class ApiCaller:
         body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> str:
-        sent = {"Authorization": _credential(ctx), **(headers or {})}
+        params_of_call = ctx.request_context.params or {}
+        tool = str(params_of_call.get("name", ""))[:64]
+        sent = {"Authorization": _credential(ctx), MCP_TOOL_HEADER: tool, **(headers or {})}
         async with self._client() as http:
             response = await http.request(
                 method, path, params=_clean(params or {}), json=_clean(body) if body is not None else None, headers=sent
