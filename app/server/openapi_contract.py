@@ -23,6 +23,7 @@ from app.server.openapi_constraints import (
     push_down_parameter_bounds,
     schema_of,
 )
+from app.server.openapi_keys import KEY_OPERATIONS
 
 ERROR_SCHEMA = Schema(
     type="object",  # type: ignore[arg-type]
@@ -45,13 +46,14 @@ ERRORS: dict[int, str] = {
     400: "Malformed request: the body is not valid JSON, filters that do not fit together, or a request Telegram "
     "refused as malformed (e.g. a wrong login code).",
     401: "Missing, invalid, expired or revoked bearer token.",
-    403: "The signed-in user may not do this (e.g. administrators only), or Telegram refuses it for this profile "
+    403: "The caller may not do this (administrators only, an API key without the scope named), or Telegram "
+    "refuses it for this profile "
     "(writing forbidden, frozen or spam-limited account, the recipient's privacy).",
     404: "Not found, or it belongs to another user.",
     409: "Conflicts with the current state (already exists, already bound, in flight).",
     410: "Expired (a login code or login, an invite link): start again.",
     422: "A parameter or a body field fails validation; `details` names the fields.",
-    429: "Rate-limited (login throttling, Telegram flood wait); see `Retry-After`.",
+    429: "Rate-limited (login throttling, an API key's rate, Telegram flood wait); see `Retry-After`.",
     503: "A service the operation needs is unavailable (Telegram, a worker, the log store).",
     504: "The log query took longer than LOGS_QUERY_TIMEOUT_S.",
 }
@@ -285,6 +287,7 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         (401,),
         None,
     ),
+    **KEY_OPERATIONS,
 }
 
 
