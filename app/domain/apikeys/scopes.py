@@ -59,7 +59,6 @@ ROUTE_SCOPES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/webhooks/{webhook_id}/rotate-secret"): "webhooks:manage",
     ("POST", "/webhooks/{webhook_id}/test"): "webhooks:manage",
     ("GET", "/logs"): "logs:read",
-    ("GET", "/drafts"): "messages:send",
     ("POST", "/mcp"): ANY_KEY,  # each MCP tool calls a route above, which checks its own scope
     ("GET", "/mcp"): ANY_KEY,
     ("DELETE", "/mcp"): ANY_KEY,
