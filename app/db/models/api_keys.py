@@ -26,7 +26,7 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(_JSON, default=list)
     profiles: Mapped[list[str]] = mapped_column(_JSON, default=list)  # phone numbers; empty: every profile
-    chats: Mapped[list[int]] = mapped_column(_JSON, default=list)  # Telegram peer ids; empty: every chat
+    chats: Mapped[list[str]] = mapped_column(_JSON, default=list)  # peer ids or usernames; empty: every chat
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=120)
     send_requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

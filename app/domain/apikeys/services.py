@@ -28,6 +28,12 @@ async def create_key(
     session: AsyncSession, owner_id: UUID, data: ApiKeyCreate, *, default_rate_per_minute: int
 ) -> tuple[ApiKey, str]:
     now = datetime.now(UTC)
+    if data.send_requires_approval:
+        # Drafts and their approval are not built yet: a key must not be believed to wait for approval.
+        raise ValidationFailed(
+            "send_requires_approval is not available yet", code="approval_unavailable",
+            details=[{"field": "send_requires_approval"}],
+        )  # fmt: skip
     if data.expires_at is not None:
         if data.expires_at.tzinfo is None:
             raise ValidationFailed("expires_at needs a timezone", details=[{"field": "expires_at"}])

@@ -156,7 +156,12 @@ async def test_each_key_has_its_own_rate_limit(client):
         {"name": "x", "scopes": ["logs:read"], "profiles": ["not a phone"]},
         {"name": "x", "scopes": ["logs:read"], "chats": ["a b"]},
         {"name": "x\u0000", "scopes": ["logs:read"], "rate_limit_per_minute": 2**63},
-        {"name": "x", "scopes": ["logs:read"], "expires_at": "2099-01-01T00:00:00"},
+        {
+            "name": "x",
+            "scopes": ["logs:read"],
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).replace(tzinfo=None).isoformat(),
+        },
+        {"name": "x", "scopes": ["messages:send"], "send_requires_approval": True},
     ],
 )
 async def test_bad_key_bodies_are_4xx(client, body):
