@@ -226,7 +226,7 @@ class ChannelActions:
         self, channel: Channel, viewer_id: int, updates: list[types.TypeUpdate], author: User
     ) -> types.Updates:
         # The Channel (with access_hash) must ride along or the client cannot call getChannelDifference later.
-        users = [render.user(author, viewer_id)]
+        users = [render.user(author, self.state.users[viewer_id])]
         return render.updates(updates, users, [render.channel(channel, viewer_id)])
 
     def _fan_out_channel(

@@ -11,6 +11,7 @@ from telethon.crypto import AuthKey
 from telethon.tl.tlobject import TLObject
 
 from . import srp
+from .account_control import AccountControl
 from .crypto import auth_key_id
 from .faults import Counters
 from .group_control import GroupControl
@@ -100,8 +101,9 @@ class Actor:
         self._control.dc.actions.leave(self.user, self._control.channel(channel))
 
 
-class Control(GroupControl):
-    """Entry point for tests and the demo: `dc.control` (basic groups: `GroupControl`)."""
+class Control(AccountControl, GroupControl):
+    """Entry point for tests and the demo: `dc.control` (account states: `AccountControl`, basic groups:
+    `GroupControl`)."""
 
     def __init__(self, dc: SandboxDC) -> None:
         self.dc = dc
@@ -295,37 +297,6 @@ class Control(GroupControl):
         for conn in self.dc.connections(target.id):
             self.dc.detach_user(conn)
         return dropped
-
-    def freeze(self, user: UserRef, *, days: int = 30, appeal_url: str = "https://t.me/spambot?start=appeal") -> None:
-        """Freeze the account (Telegram 2025): writes answer 420 FROZEN_METHOD_INVALID, reads still work, and
-        help.getAppConfig carries freeze_since_date, freeze_until_date and freeze_appeal_url."""
-        target = self.user(user)
-        target.frozen_since = now()
-        target.frozen_until = target.frozen_since + days * 86400
-        target.freeze_appeal_url = appeal_url
-        self.dc.mark_dirty()
-
-    def unfreeze(self, user: UserRef) -> None:
-        target = self.user(user)
-        target.frozen_since = target.frozen_until = 0
-        target.freeze_appeal_url = ""
-        self.dc.mark_dirty()
-
-    def limit_spam(self, user: UserRef, limited: bool = True, *, for_s: int | None = None) -> None:
-        """Spam-limit the account: messages to anyone but mutual contacts answer 400 PEER_FLOOD.
-
-        As on Telegram the limit ends by itself: after `for_s` seconds when given (else when lifted here).
-        """
-        target = self.user(user)
-        target.spam_limited = limited
-        target.spam_limited_until = now() + for_s if limited and for_s is not None else 0
-        self.dc.mark_dirty()
-
-    def set_privacy(self, user: UserRef, *, paid_stars: int = 0, premium_required: bool = False) -> None:
-        """Who may write to `user` unasked: non-contacts pay `paid_stars` per message, or must have Premium."""
-        target = self.user(user)
-        target.paid_messages_stars, target.premium_required = paid_stars, premium_required
-        self.dc.mark_dirty()
 
     def forget_auth_key(self, key_id: int) -> None:
         """Forget a key entirely: its clients get transport error -404 (Telethon: AuthKeyNotFound)."""

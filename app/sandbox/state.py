@@ -144,6 +144,10 @@ class User:
     paid_messages_stars: int = 0
     # ... or must have Premium.
     premium_required: bool = False
+    about: str = ""  # the bio (account.updateProfile), shown by users.getFullUser
+    # Privacy (account.setPrivacy): who sees the number, and who finds the account by it ("privacy.py").
+    phone_visible_to: str = "contacts"
+    found_by_phone: str = "everybody"
     created: int = field(default_factory=now)
     next_message_id: int = 1
     log: UpdateLog = field(default_factory=UpdateLog)

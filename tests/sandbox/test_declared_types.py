@@ -136,6 +136,14 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.users.GetUsersRequest([bob_input]))
     await client(functions.users.GetFullUserRequest(bob_input))
     await client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(1, bob.phone, "Bob", "")]))
+    await client(functions.contacts.ResolvePhoneRequest(bob.phone))
+    await client(functions.contacts.DeleteContactsRequest([bob_input]))
+    await client(functions.account.CheckUsernameRequest("alice_two"))
+    await client(functions.account.UpdateUsernameRequest("alice_two"))
+    await client(functions.account.UpdateProfileRequest(about="bio"))
+    phone_key = types.InputPrivacyKeyPhoneNumber()
+    await client(functions.account.SetPrivacyRequest(phone_key, [types.InputPrivacyValueAllowAll()]))
+    await client(functions.account.GetPrivacyRequest(phone_key))
 
     # A wrong answer would have raised FAKEDC_WRONG_RESULT_TYPE_* above; this makes sure nothing was skipped.
     called = set(c.counters.requests)
