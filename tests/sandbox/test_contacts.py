@@ -36,14 +36,16 @@ async def test_a_number_found_by_contacts_only_is_hidden_unless_they_saved_you(
     with pytest.raises(errors.PhoneNotOccupiedError):  # Telegram does not say the number exists
         await client(functions.contacts.ResolvePhoneRequest("+15550002"))
     imported = await client(functions.contacts.ImportContactsRequest([phone_contact("+15550002", 3)]))
-    assert imported.imported == [] and imported.users == []
+    assert imported.imported == []
+    assert imported.users == []
     assert (await client(functions.contacts.GetContactsRequest(0))).contacts == []
 
     dc.control.add_contact(bob, alice)  # Bob saved Alice: she may find him by his number now
     imported = await client(functions.contacts.ImportContactsRequest([phone_contact("+15550002", 3)]))
     assert [(c.user_id, c.client_id) for c in imported.imported] == [(bob.id, 3)]
     [user] = imported.users
-    assert user.contact and user.mutual_contact
+    assert user.contact
+    assert user.mutual_contact
     assert user.phone == "15550002"  # saved by number: seen even though Bob shows it to nobody
 
 
@@ -55,7 +57,8 @@ async def test_import_then_delete_contacts(dc: SandboxDC, login_as, alice, bob) 
     assert [c.user_id for c in imported.imported] == [bob.id]  # the unknown number is left out, no error
     listed = await client(functions.contacts.GetContactsRequest(0))
     assert [(c.user_id, c.mutual) for c in listed.contacts] == [(bob.id, False)]
-    assert listed.users[0].contact and not listed.users[0].mutual_contact
+    assert listed.users[0].contact
+    assert not listed.users[0].mutual_contact
     bob_input = types.InputUser(bob.id, bob.access_hash_for(alice.id))
     answer = await client(functions.contacts.DeleteContactsRequest([bob_input]))
     assert isinstance(answer, types.Updates)
@@ -110,7 +113,8 @@ async def test_update_username_with_telegrams_errors(dc: SandboxDC, login_as, al
     renamed: list[types.UpdateUserName] = []
     bob_client.add_event_handler(lambda update: renamed.append(update), events.Raw(types.UpdateUserName))
     me = await client(functions.account.UpdateUsernameRequest("alice_new"))
-    assert me.username == "alice_new" and me.is_self
+    assert me.username == "alice_new"
+    assert me.is_self
     await wait_for(lambda: len(renamed) == 1)  # Bob has Alice in his contacts
     assert [u.username for u in renamed[0].usernames] == ["alice_new"]
     assert (await bob_client(functions.contacts.ResolveUsernameRequest("alice_new"))).peer == types.PeerUser(alice.id)
