@@ -30,6 +30,7 @@ from app.domain.events.controllers import events_socket
 from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
+from app.domain.messages.contacts import ContactsController
 from app.domain.messages.controllers import ConversationsController, MessagesController
 from app.domain.messages.listing_cache import INBOX_TABLES, ConversationListings
 from app.domain.profiles.code_limits import CodeSendLimit
@@ -212,6 +213,7 @@ def create_app(
             InvitationsController,
             ArchivesController,
             ChannelsController,
+            ContactsController,
             ConversationsController,
             LogsController,
             MessagesController,

@@ -180,6 +180,30 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
             "entities": [{"type": "bold", "offset": 0, "length": 5}],
         },
     ),
+    ("GET", "/profiles/{phone}/contacts"): (
+        "List contacts",
+        "The profile's Telegram contacts, with numbers where Telegram shows them.",
+        (409,),
+        None,
+    ),
+    ("POST", "/profiles/{phone}/contacts"): (
+        "Add a contact",
+        "Saves a phone number as a contact; 404 when Telegram does not reveal its account.",
+        (409, 429),
+        {"phone": "+9996631234", "first_name": "Ada", "last_name": "Lovelace"},
+    ),
+    ("DELETE", "/profiles/{phone}/contacts/{peer_id}"): (
+        "Remove a contact",
+        "Removes a user from the profile's contacts.",
+        (409,),
+        None,
+    ),
+    ("GET", "/profiles/{phone}/lookup"): (
+        "Look up a receiver",
+        "Whom an id, @username, +phone or t.me link names for the profile, without sending.",
+        (409, 429),
+        None,
+    ),
     ("GET", "/conversations"): ("Inbox", "Stored conversations grouped by profile, with unread counts.", (), None),
     ("GET", "/conversations/{conversation_id}/messages"): (
         "Messages of a conversation",

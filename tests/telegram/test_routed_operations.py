@@ -24,6 +24,9 @@ def test_every_operation_the_api_routes_is_declared_routed() -> None:
         "channel_messages",
         "readable_channels",
         "resolve_channel",
+        "contacts",
+        "add_contact",
+        "remove_contact",
     }
     # Exports hand back Telethon's messages for media downloads: they run where the profile is connected.
     assert "history_page" not in ROUTED

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
 from app.domain.accounts.current_user import AuthRequest
-from app.domain.messages import inbox, services
+from app.domain.messages import inbox, receivers, services
 from app.domain.messages.deps import LiveMessages, StoredConversations
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
@@ -46,7 +46,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
+async def live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
     """The caller's active profile; the request then holds no DB connection while it waits on Telegram."""
     profile = await profiles.get_owned(db_session, owner_id, phone)
     services.require_live(profile)
@@ -65,7 +65,7 @@ class MessagesController(Controller):
     async def _dialogs(
         self, live: LiveMessages, db_session: DbSession, owner_id: UUID, query: DialogsQuery
     ) -> DialogsOut:
-        profile = await _live_profile(db_session, owner_id, query.phone)
+        profile = await live_profile(db_session, owner_id, query.phone)
         page = await live.commands.dialogs(profile.id, limit=query.limit, offset=query.offset)
         return DialogsOut(profile.phone, page.items, page.total, page.offset, page.limit)
 
@@ -94,7 +94,7 @@ class MessagesController(Controller):
         return await self._dialogs(live_messages, db_session, request.user.id, data)
 
     async def _unread(self, live: LiveMessages, db_session: DbSession, owner_id: UUID, phone: str) -> UnreadOut:
-        profile = await _live_profile(db_session, owner_id, phone)
+        profile = await live_profile(db_session, owner_id, phone)
         dialogs = await live.commands.unread(profile.id, per_dialog=live.unread_per_dialog)
         return UnreadOut(profile.phone, dialogs, sum(d.dialog.unread_count for d in dialogs))
 
@@ -125,7 +125,10 @@ class MessagesController(Controller):
         db_session: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
-        """Send a text to `tg_receiver` (numeric id, @username, +phone or t.me link) as the profile.
+        """Send a text to `tg_receiver` (numeric id, @username, +phone, t.me/username or t.me/+phone) as the profile.
+
+        A +phone reaches an account that is not a contact when its privacy lets the profile find it (else 404
+        `peer_not_found`); `save_contact` also saves the number as a contact once sent.
 
         With an `Idempotency-Key` header a retried request sends once and answers the first result.
         """
@@ -137,9 +140,10 @@ class MessagesController(Controller):
             entities=data.entities,
             idempotency_key=idempotency_key,
         )
-        profile = await _live_profile(db_session, request.user.id, data.phone)
-        peer = await live_messages.commands.resolve_peer(profile.id, data.tg_receiver)
-        result, replayed = await live_messages.sender.send(profile, peer, outgoing)
+        profile = await live_profile(db_session, request.user.id, data.phone)
+        result, replayed = await receivers.send(
+            live_messages, profile, data.tg_receiver, outgoing, save_contact=data.save_contact
+        )
         return _sent(result, replayed)
 
     @get("/history")
@@ -154,7 +158,7 @@ class MessagesController(Controller):
         before_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
     ) -> HistoryOut:
         """Messages with a peer from Telegram, newest first; `before_id` pages to older ones."""
-        profile = await _live_profile(db_session, request.user.id, phone)
+        profile = await live_profile(db_session, request.user.id, phone)
         info, messages = await live_messages.commands.history(profile.id, peer, limit=limit, before_id=before_id)
         next_before = messages[-1].id if len(messages) == limit else None
         return HistoryOut(profile.phone, info, messages, next_before)
@@ -168,7 +172,7 @@ class MessagesController(Controller):
         db_session: DbSession,
     ) -> ReadOut:
         """Mark a peer's messages read up to `max_id` (default: all)."""
-        profile = await _live_profile(db_session, request.user.id, data.phone)
+        profile = await live_profile(db_session, request.user.id, data.phone)
         result = await live_messages.commands.read(profile.id, data.peer, max_id=data.max_id)
         await services.mark_read(db_session, profile.id, result.peer.peer_id)
         return ReadOut(profile.phone, result.peer, result.max_id)
