@@ -12,7 +12,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import check_text
+from .edits import check_text, checked_edit
 from .group_admin import GroupAdminActions
 from .rpc import RpcError
 from .state import (
@@ -115,15 +115,11 @@ class Actions(GroupAdminActions):
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
     ) -> TLObject:
-        check_text(text)
-        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         own = editor.messages.get(msg_id)
-        if own is None or own.peer_kind != "user":
-            raise RpcError(400, "MESSAGE_ID_INVALID")
-        if not own.out:
-            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if own.text == text and own.entities == stored_entities:
-            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        own = own if own is not None and own.peer_kind == "user" else None
+        authored = own is not None and own.out
+        stored_entities = checked_edit(self.state, editor.id, own, text, entities, authored=authored)
+        assert own is not None
         result: TLObject | None = None
         for owner, stored in self._copies(editor, own):
             stored.text, stored.edit_date, stored.entities = text, now(), list(stored_entities)
