@@ -204,6 +204,18 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         (409, 429),
         None,
     ),
+    ("PATCH", "/conversations/{conversation_id}/messages/{message_id}"): (
+        "Edit a sent message",
+        "Edits one of the profile's messages at Telegram; stored with its previous text.",
+        (403, 409, 429),
+        {"text": "Hello, corrected"},
+    ),
+    ("DELETE", "/conversations/{conversation_id}/messages/{message_id}"): (
+        "Delete a sent message",
+        "Deletes a message at Telegram (`revoke`: for everyone); kept here as deleted.",
+        (403, 409, 429),
+        None,
+    ),
     ("GET", "/conversations"): ("Inbox", "Stored conversations grouped by profile, with unread counts.", (), None),
     ("GET", "/conversations/{conversation_id}/messages"): (
         "Messages of a conversation",

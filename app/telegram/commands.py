@@ -32,6 +32,7 @@ from app.telegram.history import (
 )
 from app.telegram.lookups import UsernameLookups
 from app.telegram.operations import routed_operation, routed_operations
+from app.telegram.own_messages import OwnMessageCommands
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.peers import PeerRecord, ProfileSession
 from app.telegram.records import MessageInfo, PeerInfo, kind_of_peer_id, message_info, peer_info
@@ -100,7 +101,7 @@ def parse_receiver(receiver: str | int) -> str | int:
     raise NotFound("receiver not found: expected a numeric id, @username, +phone or t.me link", code="peer_not_found")
 
 
-class ProfileCommands(ContactCommands):
+class ProfileCommands(ContactCommands, OwnMessageCommands):
     """Telegram actions on the profiles this process keeps connected."""
 
     def __init__(

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
 from app.domain.accounts.current_user import AuthRequest
-from app.domain.messages import inbox, receivers, services
+from app.domain.messages import inbox, own_messages, receivers, services
 from app.domain.messages.deps import LiveMessages, StoredConversations
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
@@ -24,6 +24,7 @@ from app.domain.messages.schemas import (
     ConversationsOut,
     DialogsOut,
     DialogsQuery,
+    EditMessage,
     HistoryOut,
     MessagePage,
     ReadMessages,
@@ -31,6 +32,7 @@ from app.domain.messages.schemas import (
     Reply,
     SendMessage,
     SendResult,
+    StoredMessage,
     UnreadOut,
     UnreadQuery,
 )
@@ -236,3 +238,33 @@ class ConversationsController(Controller):
         await release_connection(db_session)
         result, replayed = await live_messages.sender.send(profile, services.peer_of(chat), outgoing)
         return _sent(result, replayed)
+
+    @patch("/{conversation_id:uuid}/messages/{message_id:uuid}")
+    async def edit_message(
+        self,
+        conversation_id: UUID,
+        message_id: UUID,
+        data: JSONBody[EditMessage],
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+    ) -> StoredMessage:
+        """Edit one of the profile's sent messages at Telegram; stored with its previous text, `message.edited`."""
+        return await own_messages.edit(
+            db_session, live_messages.commands, request.user.id, conversation_id, message_id, data.text
+        )
+
+    @delete("/{conversation_id:uuid}/messages/{message_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_message(
+        self,
+        conversation_id: UUID,
+        message_id: UUID,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+        revoke: bool = True,
+    ) -> None:
+        """Delete a message at Telegram (`revoke`: for everyone); kept here as deleted, `message.deleted`."""
+        await own_messages.delete(
+            db_session, live_messages.commands, request.user.id, conversation_id, message_id, revoke=revoke
+        )

@@ -57,6 +57,10 @@ class ReadMessages(msgspec.Struct, forbid_unknown_fields=True):
     max_id: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
 
 
+class EditMessage(msgspec.Struct, forbid_unknown_fields=True):
+    text: Text
+
+
 class Reply(msgspec.Struct, forbid_unknown_fields=True):
     text: Text
     reply_to: MessageId | None = None
