@@ -126,7 +126,7 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
     ),
     ("POST", "/profiles/import"): (
         "Import a session",
-        "Binds a profile from an existing Telethon session string.",
+        "Binds a profile from an existing Telethon session string or `.session` file, with its device and proxy.",
         (409,),
         {"session_string": "1BVtsOKABu...", "label": "imported"},
     ),
@@ -398,6 +398,10 @@ def _describe_import_body(openapi: OpenAPI, app: Litestar, operation: Operation 
         properties={
             "file": Schema(type="string", format="binary", description="a Telethon .session file, at most 1 MB"),  # type: ignore[arg-type]
             "label": Schema(type="string", max_length=LABEL_MAX_LENGTH),  # type: ignore[arg-type]
+            "api_id": Schema(type="string", description="as in the JSON body"),  # type: ignore[arg-type]
+            "api_hash": Schema(type="string", description="as in the JSON body"),  # type: ignore[arg-type]
+            "device": Schema(type="string", description="the JSON body's `device` object, as JSON text"),  # type: ignore[arg-type]
+            "proxy": Schema(type="string", description="the JSON body's `proxy` object, as JSON text"),  # type: ignore[arg-type]
         },
     )
     operation.request_body = RequestBody(

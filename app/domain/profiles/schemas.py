@@ -132,6 +132,17 @@ class ImportSession(msgspec.Struct, forbid_unknown_fields=True):
     proxy: ProxyIn | None = None  # default: TELEGRAM_PROXY, else one of PROXY_POOL, else none
 
 
+class ImportForm(msgspec.Struct, forbid_unknown_fields=True):
+    """The fields of a multipart `.session` import besides its `file`: those of `ImportSession`, checked alike
+    (`device` and `proxy` as JSON objects in text fields)."""
+
+    label: Label | None = None
+    api_id: ApiId | None = None
+    api_hash: ApiHash | None = None
+    device: Device | None = None
+    proxy: ProxyIn | None = None
+
+
 DailyLimit = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
 
