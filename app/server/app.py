@@ -35,6 +35,7 @@ from app.domain.messages.controllers import ConversationsController, MessagesCon
 from app.domain.messages.listing_cache import INBOX_TABLES, ConversationListings
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
+from app.domain.profiles.pool_controllers import ProxyPoolController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck, HealthReporter
@@ -219,6 +220,7 @@ def create_app(
             MessagesController,
             ProfileChannelsController,
             ProfilesController,
+            ProxyPoolController,
             SystemController,
             UtilsController,
             WebhooksController,

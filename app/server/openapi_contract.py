@@ -314,6 +314,12 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         (400, 504),
         None,
     ),
+    ("GET", "/admin/proxy-pool"): (
+        "Proxy pool health (admins)",
+        "Every PROXY_POOL entry with its last periodic check and how many profiles use it; no credentials.",
+        (403,),
+        None,
+    ),
     ("GET", "/health"): ("Health", "200 when every critical component is up, 503 otherwise.", (), None),
     ("GET", "/metrics"): (
         "Prometheus metrics",
