@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
 from app.domain.accounts.current_user import AuthRequest
-from app.domain.messages import inbox, own_messages, receivers, services
+from app.domain.messages import inbox, own_messages, receivers, send_rules, services
 from app.domain.messages.deps import LiveMessages, StoredConversations
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
@@ -51,7 +51,7 @@ IdempotencyKey = Annotated[
 async def live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
     """The caller's active profile; the request then holds no DB connection while it waits on Telegram."""
     profile = await profiles.get_owned(db_session, owner_id, phone)
-    services.require_live(profile)
+    send_rules.require_live(profile)
     await release_connection(db_session)
     return profile
 
@@ -134,7 +134,7 @@ class MessagesController(Controller):
 
         With an `Idempotency-Key` header a retried request sends once and answers the first result.
         """
-        outgoing = services.outgoing(
+        outgoing = send_rules.outgoing(
             data.text,
             reply_to=data.reply_to,
             silent=data.silent,
@@ -224,7 +224,7 @@ class ConversationsController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
         """Reply in a conversation, sent by the profile that owns it."""
-        outgoing = services.outgoing(
+        outgoing = send_rules.outgoing(
             data.text,
             reply_to=data.reply_to,
             silent=data.silent,
@@ -234,9 +234,9 @@ class ConversationsController(Controller):
         )
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         profile = await inbox.owning_profile(db_session, chat)
-        services.require_live(profile)
+        send_rules.require_live(profile)
         await release_connection(db_session)
-        result, replayed = await live_messages.sender.send(profile, services.peer_of(chat), outgoing)
+        result, replayed = await live_messages.sender.send(profile, send_rules.peer_of(chat), outgoing)
         return _sent(result, replayed)
 
     @patch("/{conversation_id:uuid}/messages/{message_id:uuid}")
