@@ -1,8 +1,9 @@
 """Sending: with idempotency and pending -> sent|failed rows (`Sender`), and marking a conversation read.
 
 What a send must satisfy first: app.domain.messages.send_rules; how failed and interrupted sends are recorded:
-app.domain.messages.send_outcomes. A send writes its rows in units of work of its own (not the request's transaction): the pending row must
-exist before Telegram is called, and a failed row must survive the 4xx answer that rolls the request back.
+app.domain.messages.send_outcomes. A send writes its rows in units of work of its own (not the request's
+transaction): the pending row must exist before Telegram is called, and a failed row must survive the 4xx answer
+that rolls the request back.
 """
 
 from __future__ import annotations
