@@ -404,10 +404,10 @@ def _describe_import_body(openapi: OpenAPI, app: Litestar, operation: Operation 
         properties={
             "file": Schema(type="string", format="binary", description="a Telethon .session file, at most 1 MB"),  # type: ignore[arg-type]
             "label": Schema(type="string", max_length=LABEL_MAX_LENGTH),  # type: ignore[arg-type]
-            "api_id": Schema(type="string", description="as in the JSON body"),  # type: ignore[arg-type]
-            "api_hash": Schema(type="string", description="as in the JSON body"),  # type: ignore[arg-type]
-            "device": Schema(type="string", description="the JSON body's `device` object, as JSON text"),  # type: ignore[arg-type]
-            "proxy": Schema(type="string", description="the JSON body's `proxy` object, as JSON text"),  # type: ignore[arg-type]
+            "api_id": Schema(type="string", max_length=10, description="as in the JSON body"),  # type: ignore[arg-type]
+            "api_hash": Schema(type="string", max_length=64, description="as in the JSON body"),  # type: ignore[arg-type]
+            "device": Schema(type="string", max_length=1024, description="the JSON `device` object, as text"),  # type: ignore[arg-type]
+            "proxy": Schema(type="string", max_length=2048, description="the JSON `proxy` object, as text"),  # type: ignore[arg-type]
         },
     )
     operation.request_body = RequestBody(
