@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import release_connection
 from app.db.models import Chat, Message, TelegramProfile
-from app.domain.messages import inbox, services, store
+from app.domain.messages import inbox, send_rules, store
 from app.domain.messages.schemas import StoredMessage
 from app.lib.errors import Conflict, NotFound
 from app.telegram.commands import ProfileCommands
@@ -35,7 +35,7 @@ async def _own_message(
     if row.telegram_message_id is None:
         raise Conflict("the message never reached Telegram", code="message_not_sent")
     profile = await inbox.owning_profile(session, chat)
-    services.require_live(profile)
+    send_rules.require_live(profile)
     return chat, row, profile
 
 
@@ -47,9 +47,9 @@ async def edit(
     session: AsyncSession, commands: ProfileCommands, owner_id: UUID, conversation_id: UUID, message_id: UUID, text: str
 ) -> StoredMessage:
     """Edit the text at Telegram, then store it (keeping the previous text) and announce it once."""
-    text = services.validate_text(text)
+    text = send_rules.validate_text(text)
     chat, row, profile = await _own_message(session, owner_id, conversation_id, message_id)
-    peer, telegram_id = services.peer_of(chat), row.telegram_message_id
+    peer, telegram_id = send_rules.peer_of(chat), row.telegram_message_id
     assert telegram_id is not None
     await release_connection(session)  # no connection held while Telegram answers
     info = await commands.edit_message(profile.id, peer, telegram_id, text)
@@ -57,7 +57,7 @@ async def edit(
     loop_time = asyncio.get_running_loop().time()
     await store.record_edit(session, EditedMessage(_ref(profile), peer, info, loop_time))
     await session.refresh(row)
-    return services.stored(row)
+    return send_rules.stored(row)
 
 
 async def delete(
@@ -71,7 +71,7 @@ async def delete(
 ) -> None:
     """Delete at Telegram (for everyone with `revoke`), then mark it deleted and announce it once."""
     chat, row, profile = await _own_message(session, owner_id, conversation_id, message_id)
-    peer, telegram_id = services.peer_of(chat), row.telegram_message_id
+    peer, telegram_id = send_rules.peer_of(chat), row.telegram_message_id
     assert telegram_id is not None
     await release_connection(session)
     await commands.delete_messages(profile.id, peer, [telegram_id], revoke)
