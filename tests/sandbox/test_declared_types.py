@@ -145,6 +145,12 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.account.SetPrivacyRequest(phone_key, [types.InputPrivacyValueAllowAll()]))
     await client(functions.account.GetPrivacyRequest(phone_key))
 
+    # One data-center here: nothing to carry a login to (tests/sandbox/test_data_centers.py carries one).
+    with pytest.raises(errors.DcIdInvalidError):
+        await client(functions.auth.ExportAuthorizationRequest(dc_id=4))
+    with pytest.raises(errors.AuthBytesInvalidError):
+        await client(functions.auth.ImportAuthorizationRequest(id=alice.id, bytes=b"not exported"))
+
     # A wrong answer would have raised FAKEDC_WRONG_RESULT_TYPE_* above; this makes sure nothing was skipped.
     called = set(c.counters.requests)
     assert sorted(route.name for route in ROUTES.values() if route.name not in called) == []
