@@ -112,6 +112,7 @@ class Control(AccountControl, GroupControl, LoginControl):
         self._codes: dict[str, str] = {}
         self.code_attempts: dict[str, int] = {}
         self.code_deliveries: dict[str, str] = {}  # see LoginControl.set_code_delivery
+        self.pending_emails: dict[int, tuple[str, str]] = {}  # 2FA recovery emails awaiting their code, by user
         self.code_listeners: list[Callable[[str, str], None]] = []
         self.registration_listeners: list[Callable[[User], None]] = []
 

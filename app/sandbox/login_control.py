@@ -24,6 +24,7 @@ class LoginControl:
     code_deliveries: dict[str, str]
     code_listeners: list[Callable[[str, str], None]]
     registration_listeners: list[Callable[[User], None]]
+    pending_emails: dict[int, tuple[str, str]]
 
     def set_code_delivery(self, phone: str | int, delivery: str | None) -> None:
         """How the number's next login codes are sent: app, sms, email, setup_email, payment (None: Telegram's way)."""
@@ -53,3 +54,8 @@ class LoginControl:
     def notify_registered(self, user: User) -> None:
         for listener in self.registration_listeners:
             listener(user)
+
+    def recovery_email_code(self, user: User) -> str | None:
+        """The code "emailed" to the 2FA recovery address `user` set last (account.confirmPasswordEmail)."""
+        pending = self.pending_emails.get(user.id)
+        return pending[1] if pending else None

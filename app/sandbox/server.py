@@ -63,6 +63,7 @@ class SandboxDC:
         self.actions = Actions(self)
         self.control = Control(self)
         self.srp_challenges: dict[int, SrpChallenge] = {}
+        self.new_password_salts: dict[int, bytes] = {}  # per auth key: the salt1 its last getPassword offered
         # Every initConnection seen, with its auth key id, in order (not persisted): what clients said they are.
         self.client_inits: list[tuple[int, ClientInit]] = []
         # Connections already checked for concurrent use of their key (AUTH_KEY_DUPLICATED rule, router.py).

@@ -145,6 +145,15 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.account.SetPrivacyRequest(phone_key, [types.InputPrivacyValueAllowAll()]))
     await client(functions.account.GetPrivacyRequest(phone_key))
 
+    # 2FA with a recovery email: account.updatePasswordSettings, then account.confirmPasswordEmail.
+    me = dc.state.users[(await client.get_me()).id]
+    assert await client.edit_2fa(
+        current_password="hunter2" if me.password else None,
+        new_password="new secret",
+        email="me@example.com",
+        email_code_callback=lambda _length: dc.control.recovery_email_code(me),
+    )
+
     # One data-center here: nothing to carry a login to (tests/sandbox/test_data_centers.py carries one).
     with pytest.raises(errors.DcIdInvalidError):
         await client(functions.auth.ExportAuthorizationRequest(dc_id=4))
