@@ -59,3 +59,9 @@ class LoginControl:
         """The code "emailed" to the 2FA recovery address `user` set last (account.confirmPasswordEmail)."""
         pending = self.pending_emails.get(user.id)
         return pending[1] if pending else None
+
+    def scan_login_token(self, user: User, token: bytes) -> None:
+        """`user`'s logged-in phone scans a QR login token (auth.acceptLoginToken), as a Telegram app would."""
+        from .handlers.qr_login import accept
+
+        accept(self.dc, user.id, token)

@@ -24,6 +24,7 @@ from .updates import UpdateHub
 
 if TYPE_CHECKING:
     from .demo import DemoTraffic
+    from .handlers.qr_login import LoginToken
     from .srp import SrpChallenge
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class SandboxDC:
         # Every listener's address by DC id, once started (help.getConfig lists them).
         self.listeners: dict[int, tuple[str, int]] = {}
         self.transfers = Transfers()
+        self.login_tokens: dict[bytes, LoginToken] = {}  # QR login (handlers/qr_login.py), not persisted
         self.state_path = Path(state_path) if state_path is not None else None
         self.state: SandboxState = read_state_file(self.state_path) if self.state_path else SandboxState()
         self.public_key_pem: str = keys.PUBLIC_KEY_PEM
@@ -195,6 +197,9 @@ class SandboxDC:
             if conn in conns:
                 conns.remove(conn)
         self._live_by_key.setdefault(conn.auth_key.key_id, []).append(conn)
+
+    def connections_of_key(self, key_id: int) -> list[Connection]:
+        return [conn for conn in self._live_by_key.get(key_id, []) if not conn.closed.is_set()]
 
     def older_live_connections(self, conn: Connection) -> list[Connection]:
         """Open connections that bound the same key before `conn` did, with another session id."""
