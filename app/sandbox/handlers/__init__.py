@@ -1,6 +1,20 @@
 """RPC handlers, one module per Telegram namespace. Importing this package registers them all."""
 
-from . import account, auth, channels, contacts, groups, help, invites, messages, profile, qr_login, transfers, updates, users
+from . import (
+    account,
+    auth,
+    channels,
+    contacts,
+    groups,
+    help,
+    invites,
+    messages,
+    profile,
+    qr_login,
+    transfers,
+    updates,
+    users,
+)
 
 __all__ = [
     "account",
