@@ -45,6 +45,7 @@ ERRORS: dict[int, str] = {
     400: "Malformed request: the body is not valid JSON, filters that do not fit together, or a request Telegram "
     "refused as malformed (e.g. a wrong login code).",
     401: "Missing, invalid, expired or revoked bearer token.",
+    402: "Telegram sends this number a login code only after a purchase in an official Telegram app.",
     403: "The signed-in user may not do this (e.g. administrators only), or Telegram refuses it for this profile "
     "(writing forbidden, frozen or spam-limited account, the recipient's privacy).",
     404: "Not found, or it belongs to another user.",
@@ -108,8 +109,9 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
     ("GET", "/profiles"): ("List profiles", "The caller's Telegram profiles with their live status.", (), None),
     ("POST", "/profiles/start"): (
         "Start binding a profile",
-        "Sends a login code to the phone (sandbox: +99966XYYYY, code XXXXX).",
-        (409, 429),
+        "Sends a login code to the phone (sandbox: +99966XYYYY, code XXXXX; +9996629999 has the 2FA password "
+        "sandbox-2fa). `code_type` says how Telegram sent it (app, sms, email with `email_pattern`, ...).",
+        (402, 409, 429),
         {"phone": "+9996621234", "label": "support"},
     ),
     ("POST", "/profiles/code"): (
@@ -122,7 +124,7 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         "Submit the 2FA password",
         "Completes a login that needs the two-step verification password.",
         (409, 410, 429),
-        {"phone": "+9996621234", "password": "hunter2"},
+        {"phone": "+9996629999", "password": "sandbox-2fa"},
     ),
     ("POST", "/profiles/import"): (
         "Import a session",

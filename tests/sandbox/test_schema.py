@@ -54,7 +54,7 @@ async def test_every_response_type_builds_and_roundtrips() -> None:
         render.message(group.messages[1], alice.id, state),
         render.message_empty(7),
         render.updates([types.UpdateChannel(news.id)], [render.user(bob, alice)], [render.channel(news, alice.id)]),
-        help_handlers.build_config("127.0.0.1", 1234, 2),
+        help_handlers.build_config({2: ("127.0.0.1", 1234), 1: ("127.0.0.1", 1235)}, 2),
         srp.password_info(alice.password, challenge),
         srp.password_info(None, None),
         diff.account_state(alice),

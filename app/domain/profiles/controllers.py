@@ -104,6 +104,7 @@ class ProfilesController(Controller):
             code_length=sent.code_length,
             timeout=sent.timeout,
             expires_at=sent.expires_at,
+            email_pattern=sent.email_pattern,
         )
 
     @post("/code")

@@ -61,6 +61,7 @@ class LoginStarted(msgspec.Struct):
     timeout: int | None
     expires_at: datetime
     next_step: str = "POST /profiles/code"
+    email_pattern: str | None = None  # code_type "email": the masked address Telegram sent the code to
 
 
 class SubmitCode(msgspec.Struct, forbid_unknown_fields=True):

@@ -1,6 +1,20 @@
 """RPC handlers, one module per Telegram namespace. Importing this package registers them all."""
 
-from . import account, auth, channels, contacts, groups, help, invites, messages, profile, updates, users
+from . import (
+    account,
+    auth,
+    channels,
+    contacts,
+    groups,
+    help,
+    invites,
+    messages,
+    profile,
+    qr_login,
+    transfers,
+    updates,
+    users,
+)
 
 __all__ = [
     "account",
@@ -12,6 +26,8 @@ __all__ = [
     "invites",
     "messages",
     "profile",
+    "qr_login",
+    "transfers",
     "updates",
     "users",
 ]
