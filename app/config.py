@@ -85,6 +85,7 @@ class Settings:
     device_identities: tuple[DeviceIdentity, ...] = DEFAULT_DEVICE_IDENTITIES  # chosen from at bind/import
     telegram_proxy: ProxySpec | None = field(default=None, repr=False)  # for profiles without their own
     proxy_pool: tuple[ProxySpec, ...] = field(default=(), repr=False)  # else one of these, the least used
+    proxy_pool_check_interval_s: float = 60.0  # how often each PROXY_POOL entry is checked
     command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
@@ -292,6 +293,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         device_identities=_device_identities(read.text("DEVICE_IDENTITIES")),
         telegram_proxy=telegram_proxy,
         proxy_pool=proxy_pool,
+        proxy_pool_check_interval_s=read.number("PROXY_POOL_CHECK_INTERVAL_S", 60.0, minimum=0.1),
         command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),

@@ -12,7 +12,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import check_text
+from .edits import check_text, checked_edit
 from .group_admin import GroupAdminActions
 from .rpc import RpcError
 from .state import (
@@ -68,7 +68,7 @@ class Actions(GroupAdminActions):
         if not lose_update:
             own_entry = sender.log.append("new_message", ids=[own.id], peer_id=recipient.id)
             own_pts = own_entry.pts
-            users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
+            users = [render.user(sender, sender), render.user(recipient, sender)]
             own_update = types.UpdateNewMessage(render.message(own, sender.id, self.state), own_entry.pts, 1)
             self.hub.push(sender.id, render.updates([own_update], users), exclude=origin)
 
@@ -91,7 +91,7 @@ class Actions(GroupAdminActions):
             recipient.dialogs.setdefault(sender.id, _new_dialog())
             if not lose_update:
                 entry = recipient.log.append("new_message", ids=[theirs.id], peer_id=sender.id)
-                their_users = [render.user(sender, recipient.id), render.user(recipient, recipient.id)]
+                their_users = [render.user(sender, recipient), render.user(recipient, recipient)]
                 update = types.UpdateNewMessage(render.message(theirs, recipient.id, self.state), entry.pts, 1)
                 self.hub.push(recipient.id, render.updates([update], their_users))
         self._changed()
@@ -115,21 +115,17 @@ class Actions(GroupAdminActions):
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
     ) -> TLObject:
-        check_text(text)
-        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         own = editor.messages.get(msg_id)
-        if own is None or own.peer_kind != "user":
-            raise RpcError(400, "MESSAGE_ID_INVALID")
-        if not own.out:
-            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if own.text == text and own.entities == stored_entities:
-            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        own = own if own is not None and own.peer_kind == "user" else None
+        authored = own is not None and own.out
+        stored_entities = checked_edit(self.state, editor.id, own, text, entities, authored=authored)
+        assert own is not None
         result: TLObject | None = None
         for owner, stored in self._copies(editor, own):
             stored.text, stored.edit_date, stored.entities = text, now(), list(stored_entities)
             entry = owner.log.append("edit_message", ids=[stored.id], peer_id=stored.peer_id)
             update = types.UpdateEditMessage(render.message(stored, owner.id, self.state), entry.pts, 1)
-            users = [render.user(editor, owner.id), render.user(self.state.users[stored.peer_id], owner.id)]
+            users = [render.user(editor, owner), render.user(self.state.users[stored.peer_id], owner)]
             batch = render.updates([update], users)
             if owner is editor:
                 result = batch
@@ -185,7 +181,7 @@ class Actions(GroupAdminActions):
         dialog.read_inbox_max_id = max_id
         entry = reader.log.append("read_inbox", peer_id=peer.id, max_id=max_id)
         update = types.UpdateReadHistoryInbox(types.PeerUser(peer.id), max_id, 0, entry.pts, 1)
-        self.hub.push(reader.id, render.updates([update], [render.user(peer, reader.id)]), exclude=origin)
+        self.hub.push(reader.id, render.updates([update], [render.user(peer, reader)]), exclude=origin)
         # The sender learns up to which of *its own* message ids the reader has read.
         twins = [m.twin_id for m in incoming if not m.out and m.id <= max_id and m.twin_owner == peer.id]
         if twins and peer.id != reader.id:
@@ -195,7 +191,7 @@ class Actions(GroupAdminActions):
                 peer_dialog.read_outbox_max_id = outbox_max
                 peer_entry = peer.log.append("read_outbox", peer_id=reader.id, max_id=outbox_max)
                 outbox = types.UpdateReadHistoryOutbox(types.PeerUser(reader.id), outbox_max, peer_entry.pts, 1)
-                self.hub.push(peer.id, render.updates([outbox], [render.user(reader, peer.id)]))
+                self.hub.push(peer.id, render.updates([outbox], [render.user(reader, peer)]))
         self._changed()
         return types.messages.AffectedMessages(pts=entry.pts, pts_count=1)
 

@@ -32,10 +32,12 @@ from app.domain.events.controllers import events_socket
 from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
+from app.domain.messages.contacts import ContactsController
 from app.domain.messages.controllers import ConversationsController, MessagesController
 from app.domain.messages.listing_cache import INBOX_TABLES, ConversationListings
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
+from app.domain.profiles.pool_controllers import ProxyPoolController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck, HealthReporter
@@ -224,11 +226,13 @@ def create_app(
             InvitationsController,
             ArchivesController,
             ChannelsController,
+            ContactsController,
             ConversationsController,
             LogsController,
             MessagesController,
             ProfileChannelsController,
             ProfilesController,
+            ProxyPoolController,
             SystemController,
             UtilsController,
             WebhooksController,

@@ -17,6 +17,7 @@ from app.db.models.messaging import (
 )
 from app.db.models.peers import KnownPeer
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
+from app.db.models.proxy_pool import ProxyPoolEntry
 from app.db.models.user import InstanceSetup, Invitation, RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
 
@@ -43,6 +44,7 @@ __all__ = [
     "MessageEdit",
     "MessageStatus",
     "ProfileStatus",
+    "ProxyPoolEntry",
     "RefreshToken",
     "SendBudgetUsage",
     "TelegramProfile",

@@ -1,7 +1,7 @@
 """api_keys: scoped, revocable keys for programs and agents (secret stored as a SHA-256 digest)
 
 Revision ID: b3d7f1a9c2e4
-Revises: 9e4a7c2b5d18
+Revises: a3d6f2c8e517
 Create Date: 2026-12-02 17:10:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b3d7f1a9c2e4"
-down_revision: str | None = "9e4a7c2b5d18"
+down_revision: str | None = "a3d6f2c8e517"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
