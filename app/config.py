@@ -61,6 +61,7 @@ class Settings:
     login_max_failures_per_ip: int = 30
     login_throttle_window_s: int = 900
     login_throttle_max_s: int = 86400
+    api_key_rate_limit_per_minute: int = 120  # a key's default requests per minute (each key may set its own)
     password_hash_concurrency: int = 4
     registration: RegistrationPolicy = "open"
     forwarded_allow_ips: tuple[str, ...] = ()
@@ -84,6 +85,7 @@ class Settings:
     device_identities: tuple[DeviceIdentity, ...] = DEFAULT_DEVICE_IDENTITIES  # chosen from at bind/import
     telegram_proxy: ProxySpec | None = field(default=None, repr=False)  # for profiles without their own
     proxy_pool: tuple[ProxySpec, ...] = field(default=(), repr=False)  # else one of these, the least used
+    proxy_pool_check_interval_s: float = 60.0  # how often each PROXY_POOL entry is checked
     command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
@@ -266,6 +268,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         login_max_failures_per_ip=read.integer("LOGIN_MAX_FAILURES_PER_IP", 30, minimum=1),
         login_throttle_window_s=read.integer("LOGIN_THROTTLE_WINDOW_S", 900, minimum=1),
         login_throttle_max_s=read.integer("LOGIN_THROTTLE_MAX_S", 86400, minimum=1),
+        api_key_rate_limit_per_minute=read.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 120, minimum=1),
         password_hash_concurrency=read.integer("PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
         registration=cast(
             RegistrationPolicy,
@@ -291,6 +294,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         device_identities=_device_identities(read.text("DEVICE_IDENTITIES")),
         telegram_proxy=telegram_proxy,
         proxy_pool=proxy_pool,
+        proxy_pool_check_interval_s=read.number("PROXY_POOL_CHECK_INTERVAL_S", 60.0, minimum=0.1),
         command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),

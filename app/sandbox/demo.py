@@ -23,6 +23,10 @@ NEWS_USERNAME = "sandbox_news"
 LOUNGE_USERNAME = "sandbox_lounge"
 TEAM_TITLE = "Sandbox Team"  # a basic group made for each new account
 KEEP_POSTS = 20
+# An account with a 2FA password, so the login's password step can be tried offline (README, sandbox section).
+DEMO_2FA_PHONE = "9996629999"
+DEMO_2FA_PASSWORD = "sandbox-2fa"
+DEMO_2FA_HINT = "sandbox-2fa (see the README)"
 
 
 def seed_demo_world(dc: SandboxDC) -> None:
@@ -41,6 +45,9 @@ def seed_demo_world(dc: SandboxDC) -> None:
         control.create_channel(
             "Sandbox Lounge", username=LOUNGE_USERNAME, creator=linus, broadcast=False, members=[ada]
         )
+    if dc.state.user_by_phone(DEMO_2FA_PHONE) is None:
+        secured = control.create_user(DEMO_2FA_PHONE, "Demo", "2FA", password=DEMO_2FA_PASSWORD, hint=DEMO_2FA_HINT)
+        welcome(dc, secured)
     if not getattr(dc, "_demo_welcome_installed", False):
         control.registration_listeners.append(lambda user: welcome(dc, user))
         dc._demo_welcome_installed = True  # type: ignore[attr-defined]

@@ -147,6 +147,12 @@ class User:
     paid_messages_stars: int = 0
     # ... or must have Premium.
     premium_required: bool = False
+    about: str = ""  # the bio (account.updateProfile), shown by users.getFullUser
+    # Privacy (account.setPrivacy): who sees the number, and who finds the account by it ("privacy.py").
+    phone_visible_to: str = "contacts"
+    found_by_phone: str = "everybody"
+    # The account's home data-center (0: the sandbox's first DC); other DCs answer PHONE_MIGRATE / USER_MIGRATE.
+    dc_id: int = 0
     created: int = field(default_factory=now)
     next_message_id: int = 1
     log: UpdateLog = field(default_factory=UpdateLog)
@@ -273,6 +279,7 @@ class AuthKeyRecord:
     created: int = field(default_factory=now)
     authorization: Authorization | None = None
     duplicated: bool = False  # used from two places at once: dead (AUTH_KEY_DUPLICATED) for good
+    dc_id: int = 0  # the data-center the key was created on (0: the sandbox's first DC); unknown to the others
 
 
 @dataclass
@@ -281,6 +288,9 @@ class LoginCode:
     code: str
     phone_code_hash: str
     expires: int
+    delivery: str = (
+        "app"  # how it was sent (login_codes.DELIVERIES): an email code is signed in with email_verification
+    )
 
 
 @dataclass
@@ -375,8 +385,8 @@ class SandboxState:
         self.groups[group.id] = group
         return group
 
-    def add_auth_key(self, key_id: int, key: bytes) -> AuthKeyRecord:
-        record = AuthKeyRecord(key_id=key_id, key=key)
+    def add_auth_key(self, key_id: int, key: bytes, dc_id: int = 0) -> AuthKeyRecord:
+        record = AuthKeyRecord(key_id=key_id, key=key, dc_id=dc_id)
         self.auth_keys[key_id] = record
         return record
 
@@ -386,7 +396,9 @@ class SandboxState:
         self.invites[invite.hash] = invite
         return invite
 
-    def new_login_code(self, phone: str, code: str, ttl: int = 600) -> LoginCode:
-        login = LoginCode(phone=phone, code=code, phone_code_hash=secrets.token_hex(9), expires=now() + ttl)
+    def new_login_code(self, phone: str, code: str, ttl: int = 600, delivery: str = "app") -> LoginCode:
+        login = LoginCode(
+            phone=phone, code=code, phone_code_hash=secrets.token_hex(9), expires=now() + ttl, delivery=delivery
+        )
         self.login_codes[phone] = login
         return login

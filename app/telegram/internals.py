@@ -2,8 +2,8 @@
 
 Telethon has no public API for these, and the service needs them: the update state of a client's MessageBox (to
 checkpoint it after what it covers is committed), whether update handlers are still being dispatched, the access
-hash the MessageBox keeps per channel, and the sender Telethon attached to a message. Beside these reads, two
-private methods are overridden: `TelegramClient._call` (app.telegram.connector) and
+hash the MessageBox keeps per channel, and the sender Telethon attached to a message. Beside these reads, three
+private methods are overridden: `TelegramClient._call` and `_get_dc` (app.telegram.connector) and
 `MemorySession._entity_to_row` (app.telegram.peers). tests/sandbox/test_telethon_internals.py pins all of it
 against the real client, so a Telethon upgrade that moves them fails there, not in production.
 """
@@ -20,7 +20,7 @@ from telethon.tl.custom import Message
 # Every private name the service reads or overrides, by the class that has it: the pin test checks each against
 # the installed Telethon. (`Message._sender` is an instance attribute: the test reads it from a real message.)
 PRIVATE_NAMES: dict[type[Any], tuple[str, ...]] = {
-    TelegramClient: ("_event_handler_tasks", "_message_box", "_mb_entity_cache", "_call"),
+    TelegramClient: ("_event_handler_tasks", "_message_box", "_mb_entity_cache", "_call", "_get_dc"),
     MemorySession: ("_entity_to_row",),
     Message: ("_finish_init",),
 }

@@ -1,4 +1,4 @@
-"""`@routed_operation`: which ProfileCommands operations may run at the worker that owns the profile."""
+"""Which `ProfileCommands` operations travel over the command bus (app.telegram.routed), declared where defined."""
 
 from __future__ import annotations
 
@@ -19,10 +19,8 @@ def routed_operation(method: Operation) -> Operation:
 
 
 def routed_operations(cls: type) -> tuple[str, ...]:
-    """The names of the operations `cls` and its bases declare with `@routed_operation`, bases first."""
+    """The names of the operations `cls` declares with `@routed_operation`, in declaration order."""
     names: dict[str, None] = {}
-    for klass in reversed(cls.__mro__):
-        for name, value in vars(klass).items():
-            if getattr(value, _ROUTED_MARK, False):
-                names[name] = None
+    for klass in reversed(cls.__mro__):  # mixed-in operations (app.telegram.contacts) first
+        names |= {name: None for name, value in vars(klass).items() if getattr(value, _ROUTED_MARK, False)}
     return tuple(names)

@@ -3,6 +3,7 @@ Telethon happens to parse: each registered route is called through a real client
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import pytest
@@ -147,6 +148,37 @@ async def test_every_handler_answers_its_declared_type(
     await client(functions.users.GetUsersRequest([bob_input]))
     await client(functions.users.GetFullUserRequest(bob_input))
     await client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(1, bob.phone, "Bob", "")]))
+    await client(functions.contacts.ResolvePhoneRequest(bob.phone))
+    await client(functions.contacts.DeleteContactsRequest([bob_input]))
+    await client(functions.account.CheckUsernameRequest("alice_two"))
+    await client(functions.account.UpdateUsernameRequest("alice_two"))
+    await client(functions.account.UpdateProfileRequest(about="bio"))
+    phone_key = types.InputPrivacyKeyPhoneNumber()
+    await client(functions.account.SetPrivacyRequest(phone_key, [types.InputPrivacyValueAllowAll()]))
+    await client(functions.account.GetPrivacyRequest(phone_key))
+
+    # QR login: a logged-out key exports a token, this account accepts it, the key imports it.
+    fresh = make_client()
+    await fresh.connect()
+    exported = await fresh(functions.auth.ExportLoginTokenRequest(API_ID, API_HASH, []))
+    await client(functions.auth.AcceptLoginTokenRequest(exported.token))
+    with contextlib.suppress(errors.SessionPasswordNeededError):  # (an account with 2FA gets the password step)
+        await fresh(functions.auth.ImportLoginTokenRequest(exported.token))
+
+    # 2FA with a recovery email: account.updatePasswordSettings, then account.confirmPasswordEmail.
+    me = dc.state.users[(await client.get_me()).id]
+    assert await client.edit_2fa(
+        current_password="hunter2" if me.password else None,
+        new_password="new secret",
+        email="me@example.com",
+        email_code_callback=lambda _length: dc.control.recovery_email_code(me),
+    )
+
+    # One data-center here: nothing to carry a login to (tests/sandbox/test_data_centers.py carries one).
+    with pytest.raises(errors.DcIdInvalidError):
+        await client(functions.auth.ExportAuthorizationRequest(dc_id=4))
+    with pytest.raises(errors.AuthBytesInvalidError):
+        await client(functions.auth.ImportAuthorizationRequest(id=alice.id, bytes=b"not exported"))
 
     # A wrong answer would have raised FAKEDC_WRONG_RESULT_TYPE_* above; this makes sure nothing was skipped.
     called = set(c.counters.requests)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.domain.messages.listing_cache import ConversationListings
-from app.domain.messages.services import Sender, pending_stale_after
+from app.domain.messages.send_outcomes import pending_stale_after
+from app.domain.messages.services import Sender
 from app.domain.profiles.budgets import BudgetPolicy
 from app.lib.di import provide_value
 from app.telegram.commands import ProfileCommands

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Chat, Message, TelegramProfile
-from app.domain.messages import inbox, services
+from app.domain.messages import inbox, send_rules
 from app.lib.errors import AppError, NotFound
 from app.telegram.commands import ProfileCommands
 from app.telegram.media import CHUNK, MediaFile
@@ -54,8 +54,8 @@ async def target_of(session: AsyncSession, message: Message | None, allowed: set
     profile = await session.get(TelegramProfile, chat.profile_id) if chat.profile_id is not None else None
     if profile is None:
         raise AppError("the profile of this message was deleted", status=409, code="profile_not_active")
-    services.require_live(profile)
-    return MediaTarget(profile, services.peer_of(chat), message.telegram_message_id)
+    send_rules.require_live(profile)
+    return MediaTarget(profile, send_rules.peer_of(chat), message.telegram_message_id)
 
 
 async def conversation_target(

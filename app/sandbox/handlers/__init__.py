@@ -1,6 +1,22 @@
 """RPC handlers, one module per Telegram namespace. Importing this package registers them all."""
 
-from . import account, auth, channels, contacts, groups, help, invites, media, messages, updates, upload, users
+from . import (
+    account,
+    auth,
+    channels,
+    contacts,
+    groups,
+    help,
+    invites,
+    media,
+    messages,
+    profile,
+    qr_login,
+    transfers,
+    updates,
+    upload,
+    users,
+)
 
 __all__ = [
     "account",
@@ -12,6 +28,9 @@ __all__ = [
     "invites",
     "media",
     "messages",
+    "profile",
+    "qr_login",
+    "transfers",
     "updates",
     "upload",
     "users",
