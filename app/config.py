@@ -61,6 +61,7 @@ class Settings:
     login_max_failures_per_ip: int = 30
     login_throttle_window_s: int = 900
     login_throttle_max_s: int = 86400
+    api_key_rate_limit_per_minute: int = 120  # a key's default requests per minute (each key may set its own)
     password_hash_concurrency: int = 4
     registration: RegistrationPolicy = "open"
     forwarded_allow_ips: tuple[str, ...] = ()
@@ -84,6 +85,7 @@ class Settings:
     device_identities: tuple[DeviceIdentity, ...] = DEFAULT_DEVICE_IDENTITIES  # chosen from at bind/import
     telegram_proxy: ProxySpec | None = field(default=None, repr=False)  # for profiles without their own
     proxy_pool: tuple[ProxySpec, ...] = field(default=(), repr=False)  # else one of these, the least used
+    proxy_pool_check_interval_s: float = 60.0  # how often each PROXY_POOL entry is checked
     command_timeout_s: float = 15.0
     sandbox_port: int = 0
     sandbox_traffic_interval_s: float = 0.0
@@ -140,6 +142,7 @@ class Settings:
     webhook_claim_ttl_s: float = 60.0
     webhook_poll_interval_s: float = 1.0
 
+    media_download_max_bytes: int = 2 * 1024**3  # the largest file the download endpoints stream
     archive_local_root: Path = Path("data/archives")
     archive_batch_size: int = 500
     archive_poll_interval_s: float = 5.0
@@ -265,6 +268,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         login_max_failures_per_ip=read.integer("LOGIN_MAX_FAILURES_PER_IP", 30, minimum=1),
         login_throttle_window_s=read.integer("LOGIN_THROTTLE_WINDOW_S", 900, minimum=1),
         login_throttle_max_s=read.integer("LOGIN_THROTTLE_MAX_S", 86400, minimum=1),
+        api_key_rate_limit_per_minute=read.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 120, minimum=1),
         password_hash_concurrency=read.integer("PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
         registration=cast(
             RegistrationPolicy,
@@ -290,6 +294,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         device_identities=_device_identities(read.text("DEVICE_IDENTITIES")),
         telegram_proxy=telegram_proxy,
         proxy_pool=proxy_pool,
+        proxy_pool_check_interval_s=read.number("PROXY_POOL_CHECK_INTERVAL_S", 60.0, minimum=0.1),
         command_timeout_s=read.number("COMMAND_TIMEOUT_S", 15.0, minimum=0.5),
         sandbox_port=read.integer("SANDBOX_PORT", 0, minimum=0),
         sandbox_traffic_interval_s=read.number("SANDBOX_TRAFFIC_INTERVAL_S", 0.0),
@@ -352,6 +357,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         webhook_read_timeout_s=read.number("WEBHOOK_READ_TIMEOUT_S", 10.0, minimum=0.05),
         webhook_claim_ttl_s=read.number("WEBHOOK_CLAIM_TTL_S", 60.0, minimum=1.0),
         webhook_poll_interval_s=read.number("WEBHOOK_POLL_INTERVAL_S", 1.0, minimum=0.01),
+        media_download_max_bytes=read.integer("MEDIA_DOWNLOAD_MAX_BYTES", 2 * 1024**3, minimum=1),
         archive_local_root=Path(read.text("ARCHIVE_LOCAL_ROOT") or data_dir / "archives"),
         archive_batch_size=read.integer("ARCHIVE_BATCH_SIZE", 500, minimum=1),
         archive_poll_interval_s=read.number("ARCHIVE_POLL_INTERVAL_S", 5.0, minimum=0.01),

@@ -12,7 +12,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import check_text
+from .edits import check_message, checked_edit
 from .group_admin import GroupAdminActions
 from .rpc import RpcError
 from .state import (
@@ -41,13 +41,16 @@ class Actions(GroupAdminActions):
         origin: LiveConnection | None = None,
         lose_update: bool = False,
         entities: list[TLObject] | None = None,
+        media_id: int = 0,
+        grouped_id: int = 0,
+        random_id: int | None = None,
     ) -> tuple[int, TLObject]:
         """Store one copy per participant; returns (sender's message id, the sender's RPC result).
 
         `lose_update` stores both copies without logging or pushing their updates: a silent gap that only reading
         the history reveals (what the service's reconciler and its check of interrupted sends are for).
         """
-        check_text(text)
+        check_message(text, media_id)
         _check_recipient(sender, recipient)
         stored_entities = formatting.checked(self.state, sender.id, text, entities)
         date = now()
@@ -61,14 +64,17 @@ class Actions(GroupAdminActions):
             out=True,
             reply_to=reply_to,
             entities=stored_entities,
+            media_id=media_id,
+            grouped_id=grouped_id,
         )
         sender.messages[own.id] = own
         sender.dialogs.setdefault(recipient.id, _new_dialog())
         own_pts = sender.log.pts
+        own_update: TLObject | None = None
+        users = [render.user(sender, sender), render.user(recipient, sender)]
         if not lose_update:
             own_entry = sender.log.append("new_message", ids=[own.id], peer_id=recipient.id)
             own_pts = own_entry.pts
-            users = [render.user(sender, sender.id), render.user(recipient, sender.id)]
             own_update = types.UpdateNewMessage(render.message(own, sender.id, self.state), own_entry.pts, 1)
             self.hub.push(sender.id, render.updates([own_update], users), exclude=origin)
 
@@ -84,6 +90,8 @@ class Actions(GroupAdminActions):
                 entities=list(stored_entities),
                 reply_to=_twin_reply(sender, recipient, reply_to),
                 twin_owner=sender.id,
+                media_id=media_id,
+                grouped_id=grouped_id,
             )
             theirs.twin_id = own.id
             own.twin_owner, own.twin_id = recipient.id, theirs.id
@@ -91,11 +99,14 @@ class Actions(GroupAdminActions):
             recipient.dialogs.setdefault(sender.id, _new_dialog())
             if not lose_update:
                 entry = recipient.log.append("new_message", ids=[theirs.id], peer_id=sender.id)
-                their_users = [render.user(sender, recipient.id), render.user(recipient, recipient.id)]
+                their_users = [render.user(sender, recipient), render.user(recipient, recipient)]
                 update = types.UpdateNewMessage(render.message(theirs, recipient.id, self.state), entry.pts, 1)
                 self.hub.push(recipient.id, render.updates([update], their_users))
         self._changed()
         pts_count = 0 if lose_update else 1
+        if media_id and own_update is not None:  # a media message: Telegram answers the whole message
+            head = [types.UpdateMessageID(own.id, random_id)] if random_id is not None else []
+            return own.id, render.updates([*head, own_update], users)
         result = types.UpdateShortSentMessage(
             id=own.id,
             pts=own_pts,
@@ -115,21 +126,17 @@ class Actions(GroupAdminActions):
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
     ) -> TLObject:
-        check_text(text)
-        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         own = editor.messages.get(msg_id)
-        if own is None or own.peer_kind != "user":
-            raise RpcError(400, "MESSAGE_ID_INVALID")
-        if not own.out:
-            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if own.text == text and own.entities == stored_entities:
-            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        own = own if own is not None and own.peer_kind == "user" else None
+        authored = own is not None and own.out
+        stored_entities = checked_edit(self.state, editor.id, own, text, entities, authored=authored)
+        assert own is not None
         result: TLObject | None = None
         for owner, stored in self._copies(editor, own):
             stored.text, stored.edit_date, stored.entities = text, now(), list(stored_entities)
             entry = owner.log.append("edit_message", ids=[stored.id], peer_id=stored.peer_id)
             update = types.UpdateEditMessage(render.message(stored, owner.id, self.state), entry.pts, 1)
-            users = [render.user(editor, owner.id), render.user(self.state.users[stored.peer_id], owner.id)]
+            users = [render.user(editor, owner), render.user(self.state.users[stored.peer_id], owner)]
             batch = render.updates([update], users)
             if owner is editor:
                 result = batch
@@ -185,7 +192,7 @@ class Actions(GroupAdminActions):
         dialog.read_inbox_max_id = max_id
         entry = reader.log.append("read_inbox", peer_id=peer.id, max_id=max_id)
         update = types.UpdateReadHistoryInbox(types.PeerUser(peer.id), max_id, 0, entry.pts, 1)
-        self.hub.push(reader.id, render.updates([update], [render.user(peer, reader.id)]), exclude=origin)
+        self.hub.push(reader.id, render.updates([update], [render.user(peer, reader)]), exclude=origin)
         # The sender learns up to which of *its own* message ids the reader has read.
         twins = [m.twin_id for m in incoming if not m.out and m.id <= max_id and m.twin_owner == peer.id]
         if twins and peer.id != reader.id:
@@ -195,7 +202,7 @@ class Actions(GroupAdminActions):
                 peer_dialog.read_outbox_max_id = outbox_max
                 peer_entry = peer.log.append("read_outbox", peer_id=reader.id, max_id=outbox_max)
                 outbox = types.UpdateReadHistoryOutbox(types.PeerUser(reader.id), outbox_max, peer_entry.pts, 1)
-                self.hub.push(peer.id, render.updates([outbox], [render.user(reader, peer.id)]))
+                self.hub.push(peer.id, render.updates([outbox], [render.user(reader, peer)]))
         self._changed()
         return types.messages.AffectedMessages(pts=entry.pts, pts_count=1)
 

@@ -8,6 +8,7 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
+from .edits import check_message, checked_edit
 from .rpc import RpcError
 from .state import (
     MAX_CHANNELS_PER_USER,
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
     from .server import SandboxDC
     from .updates import LiveConnection
-
-MAX_MESSAGE_LENGTH = 4096
 
 
 class ChannelActions:
@@ -49,8 +48,10 @@ class ChannelActions:
         random_id: int | None = None,
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
+        media_id: int = 0,
+        grouped_id: int = 0,
     ) -> tuple[int, TLObject]:
-        check_text(text)
+        check_message(text, media_id)
         stored_entities = formatting.checked(self.state, author.id, text, entities)
         member = channel.members.get(author.id)
         if member is None:
@@ -71,6 +72,8 @@ class ChannelActions:
             text=text,
             reply_to=reply_to if reply_to in channel.messages else None,
             entities=stored_entities,
+            media_id=media_id,
+            grouped_id=grouped_id,
         )
         channel.messages[stored.id] = stored
         entry = channel.log.append("new_message", ids=[stored.id])
@@ -98,16 +101,19 @@ class ChannelActions:
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
     ) -> TLObject:
-        check_text(text)
-        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         stored = channel.messages.get(msg_id)
-        if stored is None:
-            raise RpcError(400, "MESSAGE_ID_INVALID")
         member = channel.members.get(editor.id)
-        if stored.from_id != editor.id and not (member and member.admin):
-            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if stored.text == text and stored.entities == stored_entities:
-            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        stored_entities = checked_edit(
+            self.state,
+            editor.id,
+            stored,
+            text,
+            entities,
+            authored=stored is not None and stored.from_id == editor.id,
+            may_edit_others=channel.broadcast and member is not None and member.admin,
+            time_limited=channel.megagroup,
+        )
+        assert stored is not None
         stored.text, stored.edit_date, stored.entities = text, now(), stored_entities
         entry = channel.log.append("edit_message", ids=[msg_id])
         result = self._fan_out_channel(
@@ -226,7 +232,7 @@ class ChannelActions:
         self, channel: Channel, viewer_id: int, updates: list[types.TypeUpdate], author: User
     ) -> types.Updates:
         # The Channel (with access_hash) must ride along or the client cannot call getChannelDifference later.
-        users = [render.user(author, viewer_id)]
+        users = [render.user(author, self.state.users[viewer_id])]
         return render.updates(updates, users, [render.channel(channel, viewer_id)])
 
     def _fan_out_channel(
@@ -247,10 +253,3 @@ class ChannelActions:
         if result is None:
             result = self._channel_batch(channel, actor.id, [make_update(actor.id)], actor)
         return result
-
-
-def check_text(text: str) -> None:
-    if not text or not text.strip():
-        raise RpcError(400, "MESSAGE_EMPTY")
-    if len(text) > MAX_MESSAGE_LENGTH:
-        raise RpcError(400, "MESSAGE_TOO_LONG")

@@ -19,6 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}, 0 = any)")
+    parser.add_argument(
+        "--dcs",
+        type=_dc_ids,
+        default=(2,),
+        metavar="IDS",
+        help="data-centers to serve, e.g. 1,2 (default 2): the first on --port, the next on port+1, ...; "
+        "accounts live on one (99966XYYYY on DC X) and the others answer PHONE_MIGRATE / USER_MIGRATE",
+    )
     parser.add_argument("--state", type=Path, default=None, help="state file; omitted = in memory only")
     parser.add_argument(
         "--traffic-rate", type=float, default=0.0, metavar="SECONDS", help="generate demo traffic every N seconds"
@@ -30,6 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
     return parser
+
+
+def _dc_ids(value: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("--dcs takes data-center ids 1-5, e.g. 1,2") from None
+    if not ids or len(set(ids)) != len(ids) or not all(1 <= i <= 5 for i in ids):
+        raise argparse.ArgumentTypeError("--dcs takes distinct data-center ids 1-5, e.g. 1,2")
+    return ids
 
 
 def write_public_key(state_path: Path, pem: str) -> Path:
@@ -44,7 +62,7 @@ def _say(line: str) -> None:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    dc = SandboxDC(args.state, seed_demo=not args.no_demo)
+    dc = SandboxDC(args.state, seed_demo=not args.no_demo, dc_ids=args.dcs)
     if args.read_only_state:
         dc.state_path = None  # loaded above; from here on everything stays in memory
     dc.control.code_listeners.append(lambda phone, code: _say(f"LOGIN CODE +{phone}: {code}"))
@@ -56,6 +74,9 @@ async def serve(args: argparse.Namespace) -> None:
         args.public_key.write_text(dc.public_key_pem, encoding="utf-8")
     if args.traffic_rate > 0:
         dc.start_demo_traffic(args.traffic_rate)
+    if len(dc.listeners) > 1:
+        listed = ",".join(f"{host}:{port}:{dc_id}" for dc_id, (host, port) in dc.listeners.items())
+        _say(f"SANDBOX DCS {listed}  (the service's TELEGRAM_DC)")
     _say(f"SANDBOX READY {dc.host}:{dc.port}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,9 +11,13 @@ from telethon.crypto import AuthKey
 from telethon.tl.tlobject import TLObject
 
 from . import srp
+from .account_control import AccountControl
 from .crypto import auth_key_id
+from .dcs import home_dc, phone_home_dc
 from .faults import Counters
 from .group_control import GroupControl
+from .login_control import LoginControl
+from .media_control import MediaControl
 from .state import (
     Authorization,
     BasicGroup,
@@ -100,13 +104,16 @@ class Actor:
         self._control.dc.actions.leave(self.user, self._control.channel(channel))
 
 
-class Control(GroupControl):
-    """Entry point for tests and the demo: `dc.control` (basic groups: `GroupControl`)."""
+class Control(AccountControl, GroupControl, LoginControl, MediaControl):
+    """Entry point for tests and the demo: `dc.control` (account states: `AccountControl`, basic groups:
+    `GroupControl`, logins: `LoginControl`, files: `MediaControl`)."""
 
     def __init__(self, dc: SandboxDC) -> None:
         self.dc = dc
         self._codes: dict[str, str] = {}
         self.code_attempts: dict[str, int] = {}
+        self.code_deliveries: dict[str, str] = {}  # see LoginControl.set_code_delivery
+        self.pending_emails: dict[int, tuple[str, str]] = {}  # 2FA recovery emails awaiting their code, by user
         self.code_listeners: list[Callable[[str, str], None]] = []
         self.registration_listeners: list[Callable[[User], None]] = []
 
@@ -123,8 +130,14 @@ class Control(GroupControl):
         username: str | None = None,
         password: str | None = None,
         hint: str = "",
+        dc_id: int | None = None,
     ) -> User:
+        """A registered account; `dc_id` is its home data-center (default: where its number lives, dcs.py)."""
+        if dc_id is not None and dc_id not in self.dc.dc_ids:
+            raise ValueError(f"this sandbox serves DCs {self.dc.dc_ids}, not {dc_id}")
+        home = dc_id or phone_home_dc(self.dc, normalize_phone(phone))
         user = self.dc.state.add_user(phone, first_name, last_name, username)
+        user.dc_id = home
         if password:
             user.password = srp.make_password(password, hint)
         self.dc.mark_dirty()
@@ -255,18 +268,6 @@ class Control(GroupControl):
         return Actor(self, self.user(ref))
 
     # Login codes ---------------------------------------------------------------------------------------------
-    def record_code(self, phone: str, code: str) -> None:
-        self._codes[phone] = code
-        for listener in self.code_listeners:
-            listener(phone, code)
-
-    def last_code(self, phone: str | int) -> str | None:
-        return self._codes.get(normalize_phone(phone))
-
-    def notify_registered(self, user: User) -> None:
-        for listener in self.registration_listeners:
-            listener(user)
-
     # Failure injection ---------------------------------------------------------------------------------------
     def ban(self, user: UserRef) -> None:
         """Every call by this user now fails with 401 USER_DEACTIVATED_BAN; sendCode with PHONE_NUMBER_BANNED.
@@ -295,37 +296,6 @@ class Control(GroupControl):
         for conn in self.dc.connections(target.id):
             self.dc.detach_user(conn)
         return dropped
-
-    def freeze(self, user: UserRef, *, days: int = 30, appeal_url: str = "https://t.me/spambot?start=appeal") -> None:
-        """Freeze the account (Telegram 2025): writes answer 420 FROZEN_METHOD_INVALID, reads still work, and
-        help.getAppConfig carries freeze_since_date, freeze_until_date and freeze_appeal_url."""
-        target = self.user(user)
-        target.frozen_since = now()
-        target.frozen_until = target.frozen_since + days * 86400
-        target.freeze_appeal_url = appeal_url
-        self.dc.mark_dirty()
-
-    def unfreeze(self, user: UserRef) -> None:
-        target = self.user(user)
-        target.frozen_since = target.frozen_until = 0
-        target.freeze_appeal_url = ""
-        self.dc.mark_dirty()
-
-    def limit_spam(self, user: UserRef, limited: bool = True, *, for_s: int | None = None) -> None:
-        """Spam-limit the account: messages to anyone but mutual contacts answer 400 PEER_FLOOD.
-
-        As on Telegram the limit ends by itself: after `for_s` seconds when given (else when lifted here).
-        """
-        target = self.user(user)
-        target.spam_limited = limited
-        target.spam_limited_until = now() + for_s if limited and for_s is not None else 0
-        self.dc.mark_dirty()
-
-    def set_privacy(self, user: UserRef, *, paid_stars: int = 0, premium_required: bool = False) -> None:
-        """Who may write to `user` unasked: non-contacts pay `paid_stars` per message, or must have Premium."""
-        target = self.user(user)
-        target.paid_messages_stars, target.premium_required = paid_stars, premium_required
-        self.dc.mark_dirty()
 
     def forget_auth_key(self, key_id: int) -> None:
         """Forget a key entirely: its clients get transport error -404 (Telethon: AuthKeyNotFound)."""
@@ -370,11 +340,13 @@ class Control(GroupControl):
 
         target = self.user(user)
         key = os.urandom(256)
-        record = self.dc.state.add_auth_key(auth_key_id(key), key)
+        home = home_dc(self.dc, target)
+        record = self.dc.state.add_auth_key(auth_key_id(key), key, home)
         record.authorization = Authorization(id=random_long(), user_id=target.id, device_model="login_session")
         self.dc.mark_dirty()
         session = StringSession()
-        session.set_dc(self.dc.dc_id, host or self.dc.host, port or self.dc.port)
+        listener_host, listener_port = self.dc.address(home)
+        session.set_dc(home, host or listener_host, port or listener_port)
         session.auth_key = AuthKey(key)
         return str(session.save())
 

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .images import solid_png
 from .rpc import RpcError
 from .state import Channel, User
 
@@ -22,6 +23,10 @@ NEWS_USERNAME = "sandbox_news"
 LOUNGE_USERNAME = "sandbox_lounge"
 TEAM_TITLE = "Sandbox Team"  # a basic group made for each new account
 KEEP_POSTS = 20
+# An account with a 2FA password, so the login's password step can be tried offline (README, sandbox section).
+DEMO_2FA_PHONE = "9996629999"
+DEMO_2FA_PASSWORD = "sandbox-2fa"
+DEMO_2FA_HINT = "sandbox-2fa (see the README)"
 
 
 def seed_demo_world(dc: SandboxDC) -> None:
@@ -40,6 +45,9 @@ def seed_demo_world(dc: SandboxDC) -> None:
         control.create_channel(
             "Sandbox Lounge", username=LOUNGE_USERNAME, creator=linus, broadcast=False, members=[ada]
         )
+    if dc.state.user_by_phone(DEMO_2FA_PHONE) is None:
+        secured = control.create_user(DEMO_2FA_PHONE, "Demo", "2FA", password=DEMO_2FA_PASSWORD, hint=DEMO_2FA_HINT)
+        welcome(dc, secured)
     if not getattr(dc, "_demo_welcome_installed", False):
         control.registration_listeners.append(lambda user: welcome(dc, user))
         dc._demo_welcome_installed = True  # type: ignore[attr-defined]
@@ -132,10 +140,14 @@ class DemoTraffic:
                 log.debug("demo message to %s failed: %s", user_id, exc.message)
 
     def _channel_step(self, step: int, news: Channel, author: User) -> None:
-        self.dc.actions.post(author, news, f"Sandbox news #{step}")
+        if step % 5 == 4:  # now and then a photo (a small solid PNG whose colour changes with the step)
+            colour = ((step * 40) % 256, (step * 90) % 256, 200)
+            self.dc.control.send_photo(author, news, solid_png(320, 200, colour), caption=f"Sandbox photo #{step}")
+        else:
+            self.dc.actions.post(author, news, f"Sandbox news #{step}")
         self.stats.posts += 1
-        if step % 3 == 0:
-            latest = max(news.messages)
+        latest = max(news.messages)
+        if step % 3 == 0 and not news.messages[latest].media_id:
             self.dc.actions.edit_channel_message(author, news, latest, f"Sandbox news #{step} (edited)")
             self.stats.edits += 1
         if len(news.messages) > KEEP_POSTS:

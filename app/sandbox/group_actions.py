@@ -16,7 +16,8 @@ from telethon.tl import TLObject, types
 
 from . import entities as formatting
 from . import render
-from .channel_actions import ChannelActions, check_text
+from .channel_actions import ChannelActions
+from .edits import check_message, checked_edit
 from .rpc import RpcError
 from .state import BasicGroup, GroupMember, StoredMessage, User, now
 
@@ -147,9 +148,11 @@ class GroupActions(ChannelActions):
         random_id: int | None = None,
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
+        media_id: int = 0,
+        grouped_id: int = 0,
     ) -> tuple[int, types.Updates]:
         """Send to a basic group; returns (the author's message id, the author's RPC result)."""
-        check_text(text)
+        check_message(text, media_id)
         self._writable(author, group)
         stored_entities = formatting.checked(self.state, author.id, text, entities)
         return self._group_message(
@@ -160,6 +163,8 @@ class GroupActions(ChannelActions):
             reply_to=reply_to,
             random_id=random_id,
             origin=origin,
+            media_id=media_id,
+            grouped_id=grouped_id,
         )
 
     def edit_group_message(
@@ -172,15 +177,11 @@ class GroupActions(ChannelActions):
         origin: LiveConnection | None = None,
         entities: list[TLObject] | None = None,
     ) -> types.Updates:
-        check_text(text)
-        stored_entities = formatting.checked(self.state, editor.id, text, entities)
         own = editor.messages.get(msg_id)
-        if own is None or own.peer_kind != "chat" or own.peer_id != group.id or own.action:
-            raise RpcError(400, "MESSAGE_ID_INVALID")
-        if not own.out:
-            raise RpcError(403, "MESSAGE_AUTHOR_REQUIRED")
-        if own.text == text and own.entities == stored_entities:
-            raise RpcError(400, "MESSAGE_NOT_MODIFIED")
+        own = own if own is not None and own.peer_kind == "chat" and own.peer_id == group.id else None
+        authored = own is not None and own.out
+        stored_entities = checked_edit(self.state, editor.id, own, text, entities, authored=authored)
+        assert own is not None
         result: types.Updates | None = None
         for owner, stored in self.group_copies(group, own.group_seq):
             stored.text, stored.edit_date, stored.entities = text, now(), list(stored_entities)

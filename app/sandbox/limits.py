@@ -22,6 +22,7 @@ class SandboxLimits:
     resolve_username_burst: int = 30  # lookups per account within the window
     resolve_username_window_s: float = 300.0
     resolve_username_max_wait_s: int = 86_400
+    file_reference_ttl_s: int = 2 * 3600  # how long a file reference handed out with a message stays usable
 
 
 @dataclass

@@ -6,7 +6,9 @@ import datetime
 
 from telethon.tl import TLObject, types
 
+from . import privacy
 from .entities import rendered
+from .media import message_media
 from .state import BasicGroup, Channel, SandboxState, StoredMessage, User, now
 
 
@@ -16,19 +18,26 @@ def ts(value: int | None) -> datetime.datetime | None:
     return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
 
 
-def user(target: User, viewer_id: int) -> types.User:
-    is_self = target.id == viewer_id
+def user(target: User, viewer: User | int) -> types.User:
+    """`target` as `viewer` sees it: `contact` when the viewer saved it, `mutual_contact` when both did, and the
+    phone only where its privacy (`privacy.py`) lets the viewer see it. A bare id is the account's own view."""
+    if isinstance(viewer, int):
+        if viewer != target.id:
+            raise TypeError("another account's view of a user needs that account (for its contacts)")
+        viewer = target
+    is_self = target.id == viewer.id
+    contact = not is_self and target.id in viewer.contacts
     return types.User(
         id=target.id,
         is_self=is_self,
-        contact=viewer_id in target.contacts,
-        mutual_contact=False,
+        contact=contact,
+        mutual_contact=contact and viewer.id in target.contacts,
         deleted=target.deleted,
-        access_hash=target.access_hash_for(viewer_id),
+        access_hash=target.access_hash_for(viewer.id),
         first_name=target.first_name,
         last_name=target.last_name or None,
         username=target.username,
-        phone=target.phone if is_self or viewer_id in target.contacts else None,
+        phone=target.phone if privacy.phone_visible(target, viewer) else None,
         status=types.UserStatusRecently(),
     )
 
@@ -194,6 +203,8 @@ def message(stored: StoredMessage, viewer_id: int, state: SandboxState) -> types
         edit_date=ts(stored.edit_date),
         views=1 if post else None,
         forwards=0 if post else None,
+        media=message_media(stored.media_id, viewer_id, state) if stored.media_id else None,
+        grouped_id=stored.grouped_id or None,
     )
 
 
@@ -209,7 +220,7 @@ def message_empty(msg_id: int) -> TLObject:
 def entities_for(
     state: SandboxState, viewer_id: int, user_ids: set[int], channel_ids: set[int], group_ids: set[int] | None = None
 ) -> tuple[list[types.User], list[types.TypeChat]]:
-    users = [user(state.users[uid], viewer_id) for uid in sorted(user_ids) if uid in state.users]
+    users = [user(state.users[uid], state.users[viewer_id]) for uid in sorted(user_ids) if uid in state.users]
     chats: list[types.TypeChat] = [
         channel(state.channels[cid], viewer_id) for cid in sorted(channel_ids) if cid in state.channels
     ]

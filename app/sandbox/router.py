@@ -12,6 +12,7 @@ from telethon.tl import TLObject, functions
 from telethon.tl.tlobject import TLRequest
 
 from . import handlers, schema  # noqa: F401  (importing handlers registers every handler)
+from .dcs import require_user_home
 from .rpc import ROUTES, Raw, RpcContext, RpcError, boolean, not_implemented, request_name
 from .state import ClientInit
 
@@ -94,6 +95,7 @@ async def call(conn: Connection, msg_id: int, wrapped: TLRequest) -> bytes:
         raise not_implemented(request)
     if route.needs_auth:
         _guard(ctx)
+        require_user_home(ctx, name)
         _refuse_if_frozen(ctx, name)
     result = await route.handler(ctx, request)
     data = _serialise(result)

@@ -21,6 +21,7 @@ from telethon.tl.tlobject import TLRequest
 
 from . import router
 from .crypto import DecryptError, decrypt_client_message, encrypt_server_message
+from .dcs import key_dc
 from .handshake import Handshake, HandshakeFailed
 from .rpc import RpcError
 from .state import ClientInit
@@ -47,8 +48,11 @@ def server_salt(key: bytes) -> int:
 class Connection:
     """A client socket. After the first encrypted packet it is bound to one auth key and one session id."""
 
-    def __init__(self, dc: SandboxDC, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, dc: SandboxDC, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dc_id: int | None = None
+    ) -> None:
         self.dc = dc
+        self.dc_id = dc_id or dc.dc_id  # which of the sandbox's data-centers this socket reached
         self._reader = reader
         self._writer = writer
         self._transport: Transport | None = None
@@ -103,12 +107,14 @@ class Connection:
         request = BinaryReader(packet[20 : 20 + length]).tgread_object()
         answer, new_key = self._handshake.handle(request)
         if new_key is not None:
-            self.dc.register_auth_key(new_key.key_id, new_key.key)
+            self.dc.register_auth_key(new_key.key_id, new_key.key, self.dc_id)
         body = bytes(answer)
         self._write(struct.pack("<qqi", 0, self._next_msg_id(reply=True), len(body)) + body)
 
     def _on_encrypted(self, key_id: int, packet: bytes) -> None:
         record = self.dc.state.auth_keys.get(key_id)
+        if record is not None and key_dc(self.dc, record) != self.dc_id:
+            record = None  # auth keys belong to the data-center that made them
         if record is None:
             # Telethon turns -404 into AuthKeyNotFound, which surfaces from connect().
             self._write_transport_error(404)

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from .files import StoredFile
 from .group_state import BasicGroup, GroupMember
 
 # Older log entries are dropped; a client further behind gets DifferenceTooLong.
@@ -87,6 +88,8 @@ class StoredMessage:
     action_users: list[int] = field(default_factory=list)
     action_title: str = ""
     action_peer: int = 0  # the channel of chat_migrate_to, the basic group of channel_migrate_from
+    media_id: int = 0  # the photo or document (`SandboxState.files`) the message carries, 0: none
+    grouped_id: int = 0  # the album it belongs to (messages.sendMultiMedia), 0: none
 
 
 @dataclass
@@ -144,6 +147,12 @@ class User:
     paid_messages_stars: int = 0
     # ... or must have Premium.
     premium_required: bool = False
+    about: str = ""  # the bio (account.updateProfile), shown by users.getFullUser
+    # Privacy (account.setPrivacy): who sees the number, and who finds the account by it ("privacy.py").
+    phone_visible_to: str = "contacts"
+    found_by_phone: str = "everybody"
+    # The account's home data-center (0: the sandbox's first DC); other DCs answer PHONE_MIGRATE / USER_MIGRATE.
+    dc_id: int = 0
     created: int = field(default_factory=now)
     next_message_id: int = 1
     log: UpdateLog = field(default_factory=UpdateLog)
@@ -270,6 +279,7 @@ class AuthKeyRecord:
     created: int = field(default_factory=now)
     authorization: Authorization | None = None
     duplicated: bool = False  # used from two places at once: dead (AUTH_KEY_DUPLICATED) for good
+    dc_id: int = 0  # the data-center the key was created on (0: the sandbox's first DC); unknown to the others
 
 
 @dataclass
@@ -278,6 +288,9 @@ class LoginCode:
     code: str
     phone_code_hash: str
     expires: int
+    delivery: str = (
+        "app"  # how it was sent (login_codes.DELIVERIES): an email code is signed in with email_verification
+    )
 
 
 @dataclass
@@ -290,6 +303,10 @@ class SandboxState:
     login_codes: dict[str, LoginCode] = field(default_factory=dict)
     invites: dict[str, InviteLink] = field(default_factory=dict)
     groups: dict[int, BasicGroup] = field(default_factory=dict)
+    files: dict[int, StoredFile] = field(default_factory=dict)  # photos and documents (contents: files.FileStore)
+    # What file references are signed with; bumping the epoch expires every reference handed out (media.py).
+    file_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    file_epoch: int = 0
     next_user_id: int = 1_000_001
     next_channel_id: int = 2_000_000_001
     next_group_id: int = 4_000_001
@@ -368,8 +385,8 @@ class SandboxState:
         self.groups[group.id] = group
         return group
 
-    def add_auth_key(self, key_id: int, key: bytes) -> AuthKeyRecord:
-        record = AuthKeyRecord(key_id=key_id, key=key)
+    def add_auth_key(self, key_id: int, key: bytes, dc_id: int = 0) -> AuthKeyRecord:
+        record = AuthKeyRecord(key_id=key_id, key=key, dc_id=dc_id)
         self.auth_keys[key_id] = record
         return record
 
@@ -379,7 +396,9 @@ class SandboxState:
         self.invites[invite.hash] = invite
         return invite
 
-    def new_login_code(self, phone: str, code: str, ttl: int = 600) -> LoginCode:
-        login = LoginCode(phone=phone, code=code, phone_code_hash=secrets.token_hex(9), expires=now() + ttl)
+    def new_login_code(self, phone: str, code: str, ttl: int = 600, delivery: str = "app") -> LoginCode:
+        login = LoginCode(
+            phone=phone, code=code, phone_code_hash=secrets.token_hex(9), expires=now() + ttl, delivery=delivery
+        )
         self.login_codes[phone] = login
         return login

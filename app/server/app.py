@@ -24,16 +24,20 @@ from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.shown_users import ShownUsers
 from app.domain.accounts.throttle import LoginThrottle
+from app.domain.apikeys.authentication import BearerAuthenticator
+from app.domain.apikeys.controllers import ApiKeysController
 from app.domain.archives.controllers import ArchivesController, ProfileChannelsController
 from app.domain.channels.controllers import ChannelsController
 from app.domain.events.controllers import events_socket
 from app.domain.events.pubsub import create_channels_plugin
 from app.domain.logs.controllers import LogsController
 from app.domain.logs.store import LogStore
+from app.domain.messages.contacts import ContactsController
 from app.domain.messages.controllers import ConversationsController, MessagesController
 from app.domain.messages.listing_cache import INBOX_TABLES, ConversationListings
 from app.domain.profiles.code_limits import CodeSendLimit
 from app.domain.profiles.controllers import ProfilesController, UtilsController
+from app.domain.profiles.pool_controllers import ProxyPoolController
 from app.domain.profiles.source import DatabaseProfileSource
 from app.domain.system.controllers import SystemController
 from app.domain.system.health import HealthCheck, HealthReporter
@@ -52,6 +56,7 @@ from app.server.deps import app_dependencies
 from app.server.docs import API_DESCRIPTION, docs_assets_router, openapi_config
 from app.server.errors import EXCEPTION_HANDLERS
 from app.server.input_guard import CheckedRequest, NulInUrlGuard
+from app.server.mcp import McpMount
 from app.server.openapi_contract import complete_before_docs
 from app.server.preflight import default_password_warnings
 from app.server.request_log import RequestLogMiddleware
@@ -130,6 +135,12 @@ def build_context(settings: Settings, *, resolver: Resolver | None = None) -> Ap
     )
     context.telegram = build_telegram(settings, redis, source)
     context.health_checks.extend(_core_health_checks(context))
+    context.bearer = BearerAuthenticator(
+        codec=context.codec,
+        denylist=context.denylist,
+        sessionmaker=context.sessionmaker,
+        counter=create_attempt_counter(redis, "api-keys"),
+    )
     context.shown_users = ShownUsers(context.sessionmaker, settings.user_cache_ttl_s)
     context.conversations = ConversationListings(settings.conversations_cache_s, redis)
     watch_writes(engine, INBOX_TABLES, context.conversations.changed)
@@ -202,25 +213,31 @@ def create_app(
 
     channels = create_channels_plugin(ctx.redis, queue_size=settings.ws_queue_size)
     ctx.revocations = LoginRevocations(channels)
+    ctx.bearer.revocations = ctx.revocations  # a revoked key's open sockets close like a logout's
     runtime = BackgroundRuntime(ctx, channels, role)
+    mcp = McpMount()
 
     app = Service(
         http_metrics=ctx.http_metrics,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         route_handlers=[
             AccountsController,
+            ApiKeysController,
             InvitationsController,
             ArchivesController,
             ChannelsController,
+            ContactsController,
             ConversationsController,
             LogsController,
             MessagesController,
             ProfileChannelsController,
             ProfilesController,
+            ProxyPoolController,
             SystemController,
             UtilsController,
             WebhooksController,
             events_socket,
+            mcp.handler(),
             dashboard_router(),
             dashboard_environment,
             docs_assets_router(),
@@ -237,7 +254,7 @@ def create_app(
         request_class=CheckedRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # app.lib.logging owns the root logger; Litestar's config would replace its bridge
-        lifespan=[lifespan],
+        lifespan=[lifespan, mcp.lifespan],
         before_request=complete_before_docs,
         request_max_body_size=settings.max_request_body_bytes,
         response_cache_config=ResponseCacheConfig(),
@@ -245,6 +262,7 @@ def create_app(
         debug=False,
     )
     app.state.ctx = ctx
+    mcp.bind(app)
     return app
 
 

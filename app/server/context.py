@@ -14,6 +14,7 @@ from app.domain.accounts.revocations import LoginRevocations
 from app.domain.accounts.services import TokenPolicy
 from app.domain.accounts.shown_users import ShownUsers
 from app.domain.accounts.throttle import LoginThrottle
+from app.domain.apikeys.authentication import BearerAuthenticator
 from app.domain.logs.store import LogStore
 from app.domain.messages.ingest import MessageIngest
 from app.domain.messages.listing_cache import ConversationListings
@@ -48,6 +49,7 @@ class AppContext:
     http_metrics: HttpMetrics = field(default_factory=HttpMetrics)
     telegram: TelegramService = field(init=False)
     revocations: LoginRevocations = field(init=False)  # needs the channels plugin, built with the app
+    bearer: BearerAuthenticator = field(init=False)  # access tokens and API keys (app/domain/apikeys)
     ingest: MessageIngest | None = None  # set while this process runs the inbox writer
     # SQLite has one writer at a time: request-path writers (sends) take turns here instead of each holding a
     # pooled connection while it waits for the file lock. None on PostgreSQL.

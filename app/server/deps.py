@@ -11,6 +11,7 @@ from litestar.di import Provide
 
 from app.domain.accounts import deps as accounts
 from app.domain.accounts.tokens import AccessRevoker
+from app.domain.apikeys import deps as apikeys
 from app.domain.archives import deps as archives
 from app.domain.channels import deps as channels
 from app.domain.channels.services import channel_counts
@@ -44,6 +45,9 @@ def app_dependencies(ctx: AppContext) -> dict[str, Provide]:
     )
     return {
         **accounts.dependencies(sign_ins),
+        **apikeys.dependencies(
+            apikeys.KeyIssuing(default_rate_per_minute=settings.api_key_rate_limit_per_minute, bearer=ctx.bearer)
+        ),
         **profiles.dependencies(
             profiles.provide_profile_service(
                 telegram=telegram,
@@ -85,6 +89,7 @@ def app_dependencies(ctx: AppContext) -> dict[str, Provide]:
                 sessionmaker=ctx.sessionmaker,
                 replay_limit=settings.ws_replay_limit,
                 heartbeat_s=settings.ws_heartbeat_s,
+                authenticate=ctx.bearer.authenticate,
             )
         ),
         **logs.dependencies(logs.LogQueries(store=ctx.logs, timeout_s=settings.logs_query_timeout_s)),

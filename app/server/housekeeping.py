@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db.shielded import ShieldedTransactions
 from app.domain.accounts.services import purge_expired_refresh_tokens
 from app.domain.events.services import purge_expired_events
-from app.domain.messages.services import fail_interrupted_sends, pending_stale_after
+from app.domain.messages.send_outcomes import fail_interrupted_sends, pending_stale_after
 from app.domain.profiles.login import purge_expired
 from app.lib.background import PeriodicService
 from app.lib.logging import log_event

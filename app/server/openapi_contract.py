@@ -23,6 +23,7 @@ from app.server.openapi_constraints import (
     push_down_parameter_bounds,
     schema_of,
 )
+from app.server.openapi_keys import KEY_OPERATIONS
 
 ERROR_SCHEMA = Schema(
     type="object",  # type: ignore[arg-type]
@@ -45,13 +46,15 @@ ERRORS: dict[int, str] = {
     400: "Malformed request: the body is not valid JSON, filters that do not fit together, or a request Telegram "
     "refused as malformed (e.g. a wrong login code).",
     401: "Missing, invalid, expired or revoked bearer token.",
-    403: "The signed-in user may not do this (e.g. administrators only), or Telegram refuses it for this profile "
+    402: "Telegram sends this number a login code only after a purchase in an official Telegram app.",
+    403: "The caller may not do this (administrators only, an API key without the scope named), or Telegram "
+    "refuses it for this profile "
     "(writing forbidden, frozen or spam-limited account, the recipient's privacy).",
     404: "Not found, or it belongs to another user.",
     409: "Conflicts with the current state (already exists, already bound, in flight).",
     410: "Expired (a login code or login, an invite link): start again.",
     422: "A parameter or a body field fails validation; `details` names the fields.",
-    429: "Rate-limited (login throttling, Telegram flood wait); see `Retry-After`.",
+    429: "Rate-limited (login throttling, an API key's rate, Telegram flood wait); see `Retry-After`.",
     503: "A service the operation needs is unavailable (Telegram, a worker, the log store).",
     504: "The log query took longer than LOGS_QUERY_TIMEOUT_S.",
 }
@@ -108,8 +111,9 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
     ("GET", "/profiles"): ("List profiles", "The caller's Telegram profiles with their live status.", (), None),
     ("POST", "/profiles/start"): (
         "Start binding a profile",
-        "Sends a login code to the phone (sandbox: +99966XYYYY, code XXXXX).",
-        (409, 429),
+        "Sends a login code to the phone (sandbox: +99966XYYYY, code XXXXX; +9996629999 has the 2FA password "
+        "sandbox-2fa). `code_type` says how Telegram sent it (app, sms, email with `email_pattern`, ...).",
+        (402, 409, 429),
         {"phone": "+9996621234", "label": "support"},
     ),
     ("POST", "/profiles/code"): (
@@ -122,11 +126,11 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         "Submit the 2FA password",
         "Completes a login that needs the two-step verification password.",
         (409, 410, 429),
-        {"phone": "+9996621234", "password": "hunter2"},
+        {"phone": "+9996629999", "password": "sandbox-2fa"},
     ),
     ("POST", "/profiles/import"): (
         "Import a session",
-        "Binds a profile from an existing Telethon session string.",
+        "Binds a profile from an existing Telethon session string or `.session` file, with its device and proxy.",
         (409,),
         {"session_string": "1BVtsOKABu...", "label": "imported"},
     ),
@@ -179,6 +183,42 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
             "text": "Hello",
             "entities": [{"type": "bold", "offset": 0, "length": 5}],
         },
+    ),
+    ("GET", "/profiles/{phone}/contacts"): (
+        "List contacts",
+        "The profile's Telegram contacts, with numbers where Telegram shows them.",
+        (409,),
+        None,
+    ),
+    ("POST", "/profiles/{phone}/contacts"): (
+        "Add a contact",
+        "Saves a phone number as a contact; 404 when Telegram does not reveal its account.",
+        (409, 429),
+        {"phone": "+9996631234", "first_name": "Ada", "last_name": "Lovelace"},
+    ),
+    ("DELETE", "/profiles/{phone}/contacts/{peer_id}"): (
+        "Remove a contact",
+        "Removes a user from the profile's contacts.",
+        (409,),
+        None,
+    ),
+    ("GET", "/profiles/{phone}/lookup"): (
+        "Look up a receiver",
+        "Whom an id, @username, +phone or t.me link names for the profile, without sending.",
+        (409, 429),
+        None,
+    ),
+    ("PATCH", "/conversations/{conversation_id}/messages/{message_id}"): (
+        "Edit a sent message",
+        "Edits one of the profile's messages at Telegram; stored with its previous text.",
+        (403, 409, 429),
+        {"text": "Hello, corrected"},
+    ),
+    ("DELETE", "/conversations/{conversation_id}/messages/{message_id}"): (
+        "Delete a sent message",
+        "Deletes a message at Telegram (`revoke`: for everyone); kept here as deleted.",
+        (403, 409, 429),
+        None,
     ),
     ("GET", "/conversations"): ("Inbox", "Stored conversations grouped by profile, with unread counts.", (), None),
     ("GET", "/conversations/{conversation_id}/messages"): (
@@ -278,6 +318,12 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         (400, 504),
         None,
     ),
+    ("GET", "/admin/proxy-pool"): (
+        "Proxy pool health (admins)",
+        "Every PROXY_POOL entry with its last periodic check and how many profiles use it; no credentials.",
+        (403,),
+        None,
+    ),
     ("GET", "/health"): ("Health", "200 when every critical component is up, 503 otherwise.", (), None),
     ("GET", "/metrics"): (
         "Prometheus metrics",
@@ -285,6 +331,7 @@ OPERATIONS: dict[tuple[str, str], _Doc] = {
         (401,),
         None,
     ),
+    **KEY_OPERATIONS,
 }
 
 
@@ -362,6 +409,10 @@ def _describe_import_body(openapi: OpenAPI, app: Litestar, operation: Operation 
         properties={
             "file": Schema(type="string", format="binary", description="a Telethon .session file, at most 1 MB"),  # type: ignore[arg-type]
             "label": Schema(type="string", max_length=LABEL_MAX_LENGTH),  # type: ignore[arg-type]
+            "api_id": Schema(type="string", max_length=10, description="as in the JSON body"),  # type: ignore[arg-type]
+            "api_hash": Schema(type="string", max_length=64, description="as in the JSON body"),  # type: ignore[arg-type]
+            "device": Schema(type="string", max_length=1024, description="the JSON `device` object, as text"),  # type: ignore[arg-type]
+            "proxy": Schema(type="string", max_length=2048, description="the JSON `proxy` object, as text"),  # type: ignore[arg-type]
         },
     )
     operation.request_body = RequestBody(

@@ -36,6 +36,7 @@ from app.domain.messages.gaps import GapRecovery
 from app.domain.messages.ingest import MessageIngest, build_ingest, running_ingest
 from app.domain.messages.reconcile import build_reconciler
 from app.domain.profiles.health import ProfileHealthMonitor
+from app.domain.profiles.proxy_pool import ProxyPoolMonitor
 from app.domain.webhooks.dispatcher import WebhookDispatcher
 from app.lib.background import BackgroundService, PeriodicService, ServiceHealth, ServiceRuntime
 from app.server.context import AppContext
@@ -175,6 +176,20 @@ def _health(ctx: AppContext) -> BackgroundService:
     )
 
 
+def _proxy_pool(ctx: AppContext) -> BackgroundService:
+    """The PROXY_POOL entries' periodic check (app.domain.profiles.proxy_pool), paced over each round."""
+    interval = ctx.settings.proxy_pool_check_interval_s
+    monitor = ProxyPoolMonitor(ctx.sessionmaker, ctx.telegram.connector, ctx.settings.proxy_pool, interval)
+    return PeriodicService(
+        "proxy-pool-health",
+        monitor.run_round,
+        interval_s=interval,
+        stop_grace_s=1.0,  # a round mostly waits between checks
+        after_stop=monitor.transactions.wait,
+        failure_event=("profiles.proxy_pool", "proxy_pool.round_failed"),
+    )
+
+
 def services_for(ctx: AppContext, channels: ChannelsPlugin, role: Role) -> list[BackgroundService]:
     """The services of `role`, in start order."""
     if role not in ROLES:
@@ -207,6 +222,8 @@ def services_for(ctx: AppContext, channels: ChannelsPlugin, role: Role) -> list[
         _health(ctx),
         Housekeeping(ctx.sessionmaker, settings),
     ]
+    if settings.proxy_pool:
+        services.append(_proxy_pool(ctx))
     if settings.reconcile_interval_s > 0:
         reconciler = build_reconciler(ctx.sessionmaker, telegram.runtime, telegram.commands, ingest, settings)
         services.append(

@@ -6,7 +6,11 @@ each profile's (pts, qts, date, seq and per-channel pts) in its own database. Th
   dispatched); the feed (app.telegram.updates) hands it to the writer behind the messages it covers.
 - `resume(client, states)`: a not yet connected client starts from the stored state (`catch_up=True` then
   fetches the difference).
-- `binding_checkpoint(client)`: the account's state when a profile is bound or imported, its first checkpoint.
+- `binding_checkpoint(client)`: the account's state when a profile is bound or imported, its first checkpoint:
+  the account's (pts, qts, date, seq) and the pts of each channel and supergroup it is in. Telegram keeps one
+  pts per channel and replays a channel's updates only from a pts the client holds; a MessageBox that meets a
+  channel for the first time takes that update's pts as its start, so without the pts at binding whatever the
+  channel got between binding and the first live update would never be fetched.
 The Telethon internals read here live in app.telegram.internals (pinned by a test against the installed Telethon).
 """
 
@@ -62,7 +66,26 @@ def resume(client: TelegramClient, states: list[StoredState]) -> None:
             session.set_update_state(state.entity_id, types.updates.State(state.pts, 0, now, 0, unread_count=0))
 
 
+# Dialogs read at binding for their channels' pts. Channels beyond them (rare: the most recently active dialogs
+# come first) are caught up at the first connection by the gap recovery's history reads (app.domain.messages.gaps).
+BINDING_DIALOGS = 500
+
+
 async def binding_checkpoint(client: TelegramClient) -> tuple[StoredState, ...]:
-    """The account's current update state (pts, qts, date, seq) through a connected, authorised client."""
+    """The account's current update state and its channels' pts, through a connected, authorised client."""
     state = await client(functions.updates.GetStateRequest())
-    return (StoredState(0, state.pts, state.qts, int(state.date.timestamp()), state.seq),)
+    account = StoredState(0, state.pts, state.qts, int(state.date.timestamp()), state.seq)
+    return (account, *await channel_states(client))
+
+
+async def channel_states(client: TelegramClient, limit: int = BINDING_DIALOGS) -> list[StoredState]:
+    """Each channel and supergroup among the account's newest `limit` dialogs: its pts (`Dialog.pts`) and the
+    account's access hash for it, so a later connection can ask `getChannelDifference` from there."""
+    states: dict[int, StoredState] = {}
+    async for dialog in client.iter_dialogs(limit=limit):
+        raw, entity = dialog.dialog, dialog.entity
+        if not isinstance(raw.peer, types.PeerChannel) or not raw.pts or not isinstance(entity, types.Channel):
+            continue
+        if entity.access_hash is not None:
+            states.setdefault(entity.id, StoredState(entity.id, raw.pts, access_hash=entity.access_hash))
+    return sorted(states.values(), key=lambda s: s.entity_id)

@@ -8,9 +8,8 @@ This one runs them on the live client of this process (409 `profile_not_connecte
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -19,6 +18,7 @@ from telethon import TelegramClient, types, utils
 from app.lib.errors import AppError, Conflict, NotFound, TooManyRequests, ValidationFailed
 from app.lib.json_input import fits_int64
 from app.telegram import channels
+from app.telegram.contacts import ContactCommands, PhoneLookups
 from app.telegram.entities import to_telethon
 from app.telegram.errors import send_error
 from app.telegram.history import (
@@ -31,11 +31,15 @@ from app.telegram.history import (
     resolve_channel,
 )
 from app.telegram.lookups import UsernameLookups
+from app.telegram.media import MediaCommands
+from app.telegram.operations import routed_operation, routed_operations
+from app.telegram.own_messages import OwnMessageCommands
 from app.telegram.pacing import PacingRefused, SendGovernor, retry_after_seconds
 from app.telegram.peers import PeerRecord, ProfileSession
 from app.telegram.records import MessageInfo, PeerInfo, kind_of_peer_id, message_info, peer_info
 from app.telegram.runtime import ProfileRuntime
 
+_PHONE_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/\+([0-9]{7,15})/?$", re.IGNORECASE)
 _LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?@?([A-Za-z0-9_]+)/?$", re.IGNORECASE)
 _USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{0,31}$")
 _PHONE = re.compile(r"^\+[0-9]{7,15}$")  # ASCII digits only: `\d` matches every script's digits
@@ -76,7 +80,7 @@ def record_info(record: PeerRecord) -> PeerInfo:
 
 
 def parse_receiver(receiver: str | int) -> str | int:
-    """A numeric id (int), '+phone', or a bare username from '@name', 'name' or a t.me link."""
+    """A numeric id (int), '+phone' (also from t.me/+phone), or a bare username from '@name', 'name' or a t.me link."""
     if isinstance(receiver, int):
         return receiver
     value = receiver.strip()
@@ -87,6 +91,9 @@ def parse_receiver(receiver: str | int) -> str | int:
     compact = re.sub(r"[\s().-]", "", value)
     if _PHONE.match(compact):
         return compact
+    phone_link = _PHONE_LINK.match(value)  # t.me/+<number> (t.me/+<hash> with letters is an invite)
+    if phone_link:
+        return f"+{phone_link.group(1)}"
     link = _LINK.match(value)
     if link:
         return link.group(1)
@@ -95,25 +102,7 @@ def parse_receiver(receiver: str | int) -> str | int:
     raise NotFound("receiver not found: expected a numeric id, @username, +phone or t.me link", code="peer_not_found")
 
 
-Operation = TypeVar("Operation", bound=Callable[..., Awaitable[Any]])
-_ROUTED_MARK = "__routed_operation__"
-
-
-def routed_operation(method: Operation) -> Operation:
-    """Declare an operation that may run at the worker owning the profile (app.telegram.routed).
-
-    Its arguments and result must be msgspec-serialisable: they travel over the command bus.
-    """
-    setattr(method, _ROUTED_MARK, True)
-    return method
-
-
-def routed_operations(cls: type) -> tuple[str, ...]:
-    """The names of the operations `cls` declares with `@routed_operation`, in declaration order."""
-    return tuple(name for name, value in vars(cls).items() if getattr(value, _ROUTED_MARK, False))
-
-
-class ProfileCommands:
+class ProfileCommands(ContactCommands, MediaCommands, OwnMessageCommands):
     """Telegram actions on the profiles this process keeps connected."""
 
     def __init__(
@@ -123,11 +112,13 @@ class ProfileCommands:
         *,
         connect_wait_s: float = 5.0,
         lookups: UsernameLookups | None = None,
+        phones: PhoneLookups | None = None,
     ) -> None:
         self.runtime = runtime
         self.governor = governor
         self.connect_wait_s = connect_wait_s
         self.lookups = lookups or UsernameLookups()
+        self.phones = phones or PhoneLookups()
 
     async def _client(self, profile_id: UUID) -> TelegramClient:
         refused = self.runtime.refused(profile_id)
@@ -157,8 +148,8 @@ class ProfileCommands:
                 if known is None:
                     raise NotFound("receiver not found: this profile has never seen this id", code="peer_not_found")
                 return known.input_peer(), record_info(known)
-            entity = await client.get_entity(target)  # a +phone among the profile's contacts
-            return utils.get_input_peer(entity), peer_info(entity)
+            record = await self.phones.resolve(profile_id, client, target)  # a +phone: contacts.resolvePhone
+            return record.input_peer(), record_info(record)
         except AppError:
             raise
         except Exception as exc:
@@ -374,4 +365,6 @@ __all__ = [
     "UnreadDialog",
     "kind_of_peer_id",
     "parse_receiver",
+    "routed_operation",
+    "routed_operations",
 ]

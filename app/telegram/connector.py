@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telethon import TelegramClient, errors
+from telethon import TelegramClient, errors, functions, types
 from telethon.crypto import rsa
 from telethon.network.connection import ConnectionTcpMTProxyRandomizedIntermediate
 from telethon.sessions import StringSession
@@ -57,6 +57,29 @@ class ObservedClient(GapAwareClient):
     # The last answer of this client that refused the account itself (banned, logged out).
     refused: errors.RPCError | None = None
 
+    # Where each data-center is, by id (the connector's table): a PHONE_MIGRATE / USER_MIGRATE / file DC goes here.
+    dc_addresses: Mapping[int, tuple[str, int]] = {}
+    _own_config: Any = None
+
+    async def _get_dc(self, dc_id: int, cdn: bool = False) -> Any:
+        """Telethon's DC lookup for a migration, from the connector's table, else this client's own help.getConfig.
+
+        (Telethon caches the config per class, so two Telegrams in one process, such as two sandboxes, would share
+        one; this client asks its own.)
+        """
+        known = self.dc_addresses.get(dc_id)
+        if known is not None and not cdn:
+            return types.DcOption(id=dc_id, ip_address=known[0], port=known[1])
+        if cdn:
+            return await super()._get_dc(dc_id, cdn)
+        if self._own_config is None:
+            self._own_config = await self(functions.help.GetConfigRequest())
+        options = [o for o in self._own_config.dc_options if o.id == dc_id and not o.cdn and not o.media_only]
+        ipv4 = [o for o in options if not o.ipv6]
+        if not options:
+            raise ValueError(f"Telegram's config names no data-center {dc_id}")
+        return (ipv4 or options)[0]
+
     async def _call(self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None) -> Any:
         try:
             async with asyncio.timeout(self.request_timeout_s):
@@ -89,6 +112,16 @@ class DataCenter:
     dc_id: int = 2
 
     @classmethod
+    def parse_all(cls, value: str) -> tuple[DataCenter, ...]:
+        """Parse `host:port[:dc_id][,host:port:dc_id...]`: the first is where new logins start."""
+        found = tuple(cls.parse(part.strip()) for part in value.split(",") if part.strip())
+        if not found:
+            raise ValueError("TELEGRAM_DC names no data-center")
+        if len({dc.dc_id for dc in found}) != len(found):
+            raise ValueError("TELEGRAM_DC names one data-center id twice")
+        return found
+
+    @classmethod
     def parse(cls, value: str) -> DataCenter:
         """Parse `host:port[:dc_id]`."""
         parts = value.rsplit(":", 2) if value.count(":") >= 2 else value.rsplit(":", 1)
@@ -118,6 +151,8 @@ class TelegramConnector:
     default_api_id: int
     default_api_hash: str = field(repr=False)
     data_center: DataCenter | None = None
+    # Every configured DC by id (TELEGRAM_DC's list, with `data_center` first): where a session of that DC connects.
+    data_centers: dict[int, DataCenter] = field(default_factory=dict)
     dc_table: Mapping[int, tuple[str, int]] = field(default_factory=lambda: dict(TELEGRAM_DCS))
     flood_sleep_threshold: int = 0
     # Only for clients of no profile yet (a profile's credentials and a login flow carry their own identity).
@@ -128,6 +163,19 @@ class TelegramConnector:
     username_ttl_s: float = 86_400.0  # how long a resolved @username is trusted (see app.telegram.peers)
     request_timeout_s: float = 60.0  # see ObservedClient.request_timeout_s
     _trusted: set[str] = field(default_factory=set)
+
+    def use_data_centers(self, data_centers: tuple[DataCenter, ...]) -> None:
+        """Talk to these DCs instead of Telegram's (a sandbox); the first is where new logins start."""
+        self.data_center = data_centers[0]
+        self.data_centers = {dc.dc_id: dc for dc in data_centers}
+
+    def addresses(self) -> dict[int, tuple[str, int]]:
+        """Every DC's address by id: the configured ones, else Telegram's own."""
+        if self.data_center is not None:
+            return {dc_id: (dc.host, dc.port) for dc_id, dc in self.data_centers.items()} or {
+                self.data_center.dc_id: (self.data_center.host, self.data_center.port)
+            }
+        return dict(self.dc_table)
 
     def trust_key(self, pem: str) -> None:
         if pem not in self._trusted:
@@ -180,9 +228,11 @@ class TelegramConnector:
             **proxy_arguments(proxy),
         )
         client.request_timeout_s = self.request_timeout_s
+        client.dc_addresses = self.addresses()
         if self.data_center is not None:
             dc_id = string_session.dc_id or self.data_center.dc_id
-            client.session.set_dc(dc_id, self.data_center.host, self.data_center.port)
+            target = self.data_centers.get(dc_id, self.data_center)
+            client.session.set_dc(dc_id, target.host, target.port)
         elif string_session.dc_id:
             host, port = self.dc_table.get(string_session.dc_id) or self.dc_table[2]
             client.session.set_dc(string_session.dc_id, host, port)

@@ -185,6 +185,14 @@ REFUSALS: tuple[Refusal, ...] = (
     Refusal(FORBIDDEN_ERRORS, Forbidden, "Telegram refused: {type}", "{name}", ("send",)),
     Refusal(NOT_FOUND_ERRORS, NotFound, "receiver not found", "peer_not_found", ("send",)),
     Refusal(
+        errors.PhoneNotOccupiedError,
+        NotFound,
+        "Telegram does not reveal an account with this phone number to this profile: there is none, or its "
+        "privacy lets only its own contacts find it",
+        "peer_not_found",
+        ("send",),
+    ),
+    Refusal(
         (errors.MessageTooLongError, errors.MessageEmptyError),
         ValidationFailed,
         "Telegram refused the text: {name}",

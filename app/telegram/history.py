@@ -17,7 +17,7 @@ from telethon import TelegramClient, errors, functions, types, utils
 from app.lib.errors import NotFound
 from app.telegram.errors import refusal
 from app.telegram.peers import PeerRecord
-from app.telegram.records import SERVICE, message_info
+from app.telegram.records import MEDIA_FILE_KEYS, SERVICE, message_info
 
 MAX_PAGE = 100
 _LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
@@ -202,6 +202,7 @@ def archive_record(
     text: str,
     sender_id: int | None,
     media_type: str | None,
+    media: dict[str, Any] | None = None,
     edit_date: datetime | None = None,
     reply_to: int | None = None,
     deleted_at: datetime | None = None,
@@ -237,8 +238,18 @@ def archive_record(
         "grouped_id": grouped_id,
         "pinned": pinned,
         "service_action": service_action,
-        "media": {"type": media_type} if media_type and not service else None,
+        "media": _media_shape(media_type, media) if media_type and not service else None,
     }
+
+
+def _media_shape(media_type: str, media: dict[str, Any] | None) -> dict[str, Any]:
+    """The message's media metadata as every path has it (`records.media_of`); rows stored before it was
+    complete get its keys with None."""
+    shape: dict[str, Any] = dict.fromkeys(MEDIA_FILE_KEYS)
+    shape["has_thumbnail"] = False
+    shape.update(media or {})
+    shape["type"] = media_type
+    return shape
 
 
 def history_item(message: Any, peer: Any) -> HistoryItem | None:
@@ -256,6 +267,7 @@ def history_item(message: Any, peer: Any) -> HistoryItem | None:
         sender_id=_peer_id(message.from_id),
         reply_to=info.reply_to,
         media_type=info.media_type,
+        media=info.media,
         post_author=None if service else message.post_author,
         views=None if service else message.views,
         forwards=None if service else message.forwards,

@@ -2,10 +2,11 @@
 
 Telethon has no public API for these, and the service needs them: the update state of a client's MessageBox (to
 checkpoint it after what it covers is committed), whether update handlers are still being dispatched, the access
-hash the MessageBox keeps per channel, and the sender Telethon attached to a message. Beside these reads, two
-private methods are overridden, `TelegramClient._call` (app.telegram.connector) and `MemorySession._entity_to_row`
-(app.telegram.peers), and one is called, `MemorySession._entities_to_rows`. tests/sandbox/test_telethon_internals.py
-pins all of it against the real client, so a Telethon upgrade that moves them fails there, not in production.
+hash the MessageBox keeps per channel, and the sender Telethon attached to a message. Beside these reads, three
+private methods are overridden: `TelegramClient._call` and `_get_dc` (app.telegram.connector) and
+`MemorySession._entity_to_row` (app.telegram.peers), and one is called, `MemorySession._entities_to_rows`.
+tests/sandbox/test_telethon_internals.py pins all of it against the real client, so a Telethon upgrade that moves
+them fails there, not in production.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from telethon.tl.custom import Message
 # Every private name the service reads or overrides, by the class that has it: the pin test checks each against
 # the installed Telethon. (`Message._sender` is an instance attribute: the test reads it from a real message.)
 PRIVATE_NAMES: dict[type[Any], tuple[str, ...]] = {
-    TelegramClient: ("_event_handler_tasks", "_message_box", "_mb_entity_cache", "_call"),
+    TelegramClient: ("_event_handler_tasks", "_message_box", "_mb_entity_cache", "_call", "_get_dc"),
     MemorySession: ("_entity_to_row", "_entities_to_rows"),
     Message: ("_finish_init",),
 }

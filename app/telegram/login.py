@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from telethon import TelegramClient, errors, functions, types
 
 from app.lib.devices import DeviceIdentity
-from app.lib.errors import Conflict
+from app.lib.errors import AppError, Conflict
 from app.lib.proxies import ProxySpec
 from app.telegram.checkpoints import StoredState, binding_checkpoint
 from app.telegram.connector import TelegramConnector, session_string
@@ -31,9 +31,33 @@ class LoginCode:
     """Telegram sent a login code."""
 
     phone_code_hash: str
-    code_type: str  # app, sms, call, flashcall, ...
+    code_type: str  # app, sms, email, call, flashcall, missedcall, fragmentsms, ... (Telegram's SentCodeType)
     code_length: int | None
     timeout: int | None
+    email_pattern: str | None = None  # an emailed code: the masked address it went to
+
+
+def sent_code_outcome(sent: object) -> LoginCode:
+    """What `auth.sendCode` answered, as a LoginCode or the API's error for a login that cannot go on here."""
+    if isinstance(sent, types.auth.SentCodePaymentRequired):
+        price = f"{sent.amount / 100:.2f} {sent.currency}"
+        raise AppError(
+            "Telegram sends a login code to this number only after a purchase in an official Telegram app "
+            f"({price}); log in there, or use another number",
+            code="login_payment_required",
+            status=402,
+        )
+    if not isinstance(sent, types.auth.SentCode):
+        raise Conflict("Telegram logged in without a code; start again", code="login_incomplete")
+    if isinstance(sent.type, types.auth.SentCodeTypeSetUpEmailRequired):
+        raise Conflict(
+            "Telegram requires a login email for this number first: log in once in an official Telegram app, "
+            "which asks for one, then start again",
+            code="email_setup_required",
+        )
+    kind = type(sent.type).__name__.removeprefix("SentCodeType").removesuffix("Code").lower()
+    pattern = sent.type.email_pattern if isinstance(sent.type, types.auth.SentCodeTypeEmailCode) else None
+    return LoginCode(sent.phone_code_hash, kind, getattr(sent.type, "length", None), sent.timeout, pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +77,32 @@ class LoginStep:
         return session_string(self._client)
 
     async def send_code(self, phone: str) -> LoginCode:
+        """auth.sendCode (Telethon follows PHONE_MIGRATE to the number's home DC, which the session then names)."""
+        client = self._client
+        request = functions.auth.SendCodeRequest(phone, client.api_id, client.api_hash, types.CodeSettings())
         try:
-            sent = await self._client.send_code_request(phone)
+            try:
+                sent = await client(request)
+            except errors.AuthRestartError:
+                sent = await client(request)  # Telegram's "restart the login": once, as its apps do
         except Exception as exc:
             raise to_app_error(exc) from None
-        kind = type(sent.type).__name__.removeprefix("SentCodeType")
-        return LoginCode(sent.phone_code_hash, kind.lower(), getattr(sent.type, "length", None), sent.timeout)
+        return sent_code_outcome(sent)
 
-    async def sign_in_with_code(self, phone: str, code: str, phone_code_hash: str) -> AccountInfo | PasswordNeeded:
+    async def sign_in_with_code(
+        self, phone: str, code: str, phone_code_hash: str, *, emailed: bool = False
+    ) -> AccountInfo | PasswordNeeded:
+        """auth.signIn with the code; an emailed one goes as `email_verification`, as Telegram wants it."""
         try:
-            me = await self._client.sign_in(phone, code, phone_code_hash=phone_code_hash)
+            if emailed:
+                answer = await self._client(
+                    functions.auth.SignInRequest(
+                        phone, phone_code_hash, email_verification=types.EmailVerificationCode(code)
+                    )
+                )
+                me = answer.user if isinstance(answer, types.auth.Authorization) else answer
+            else:
+                me = await self._client.sign_in(phone, code, phone_code_hash=phone_code_hash)
         except errors.SessionPasswordNeededError:
             try:
                 password = await self._client(functions.account.GetPasswordRequest())

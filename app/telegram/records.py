@@ -61,7 +61,7 @@ CONTENT_FIELDS: tuple[str, ...] = MessageContent.__struct_fields__  # each store
 EDITABLE_FIELDS: tuple[str, ...] = ("text", "text_sanitized", "media_type", "media", "entities")
 EDIT_FOLLOWERS: frozenset[str] = frozenset({"text_sanitized", "media"})
 # What `message.*` events carry of a message, in this order (dates as ISO 8601).
-EVENT_FIELDS: tuple[str, ...] = ("sender_id", "sender_name", "text", "entities", "media_type", "date")
+EVENT_FIELDS: tuple[str, ...] = ("sender_id", "sender_name", "text", "entities", "media_type", "media", "date")
 
 
 class AccountInfo(msgspec.Struct, frozen=True):
@@ -182,15 +182,31 @@ _MEDIA_TYPES: dict[type[Any], str] = {
 }
 
 
+# The one shape of a message's media metadata (every path: inbox, channel posts, archives, events). A file's keys
+# are always present (None when Telegram does not say); geo, contact and web page media add theirs.
+MEDIA_FILE_KEYS: tuple[str, ...] = (
+    "type",
+    "mime_type",
+    "size",
+    "file_name",
+    "width",
+    "height",
+    "duration",
+    "has_thumbnail",
+)
+
+
 def media_of(media: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """The media type and its metadata (no download)."""
+    """The media type and its metadata (no download), in the shape of `MEDIA_FILE_KEYS`."""
     if media is None or isinstance(media, types.MessageMediaEmpty):
         return None, None
     kind = _MEDIA_TYPES.get(type(media), type(media).__name__.removeprefix("MessageMedia").lower())
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = dict.fromkeys(MEDIA_FILE_KEYS)
+    meta["has_thumbnail"] = False
     document = getattr(media, "document", None)
     if isinstance(document, types.Document):
         meta.update(id=document.id, mime_type=document.mime_type, size=document.size)
+        meta["has_thumbnail"] = bool(document.thumbs)
         for attribute in document.attributes:
             if isinstance(attribute, types.DocumentAttributeFilename):
                 meta["file_name"] = attribute.file_name
@@ -202,15 +218,23 @@ def media_of(media: Any) -> tuple[str | None, dict[str, Any] | None]:
             elif isinstance(attribute, types.DocumentAttributeVideo):
                 kind = "video"
                 meta.update(duration=attribute.duration, width=attribute.w, height=attribute.h)
+            elif isinstance(attribute, types.DocumentAttributeImageSize):
+                meta.update(width=attribute.w, height=attribute.h)
     photo = getattr(media, "photo", None)
     if isinstance(photo, types.Photo):
-        meta["id"] = photo.id
+        sized = [size for size in photo.sizes if isinstance(size, types.PhotoSize | types.PhotoSizeProgressive)]
+        largest = max(sized, key=lambda size: size.w * size.h, default=None)
+        meta.update(id=photo.id, mime_type="image/jpeg", has_thumbnail=len(photo.sizes) > 1)
+        if largest is not None:
+            size = largest.size if isinstance(largest, types.PhotoSize) else max(largest.sizes)
+            meta.update(width=largest.w, height=largest.h, size=size)
     if isinstance(media, types.MessageMediaGeo) and isinstance(media.geo, types.GeoPoint):
         meta.update(lat=media.geo.lat, long=media.geo.long)
     if isinstance(media, types.MessageMediaContact):
         meta.update(phone=media.phone_number, first_name=media.first_name, user_id=media.user_id)
     if isinstance(media, types.MessageMediaWebPage) and isinstance(media.webpage, types.WebPage):
         meta.update(url=media.webpage.url, title=media.webpage.title)
+    meta["type"] = kind
     return kind, meta
 
 

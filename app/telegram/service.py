@@ -104,9 +104,9 @@ class TelegramService:
             return
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         dc = SandboxDC(self.settings.data_dir / "sandbox.db", seed_demo=True)
-        port = await dc.start("127.0.0.1", self.settings.sandbox_port)
+        await dc.start("127.0.0.1", self.settings.sandbox_port)
         self.connector.trust_key(dc.public_key_pem)
-        self.connector.data_center = DataCenter("127.0.0.1", port, dc.dc_id)
+        self.connector.use_data_centers(tuple(DataCenter(h, p, i) for i, (h, p) in dc.listeners.items()))
         if self.settings.sandbox_traffic_interval_s > 0:
             dc.start_demo_traffic(self.settings.sandbox_traffic_interval_s)
         self.sandbox = dc
@@ -128,7 +128,7 @@ def build_connector(settings: Settings) -> TelegramConnector:
     connector.username_ttl_s = settings.username_cache_ttl_s
     connector.request_timeout_s = settings.telegram_request_timeout_s
     if settings.telegram_dc:
-        connector.data_center = DataCenter.parse(settings.telegram_dc)
+        connector.use_data_centers(DataCenter.parse_all(settings.telegram_dc))
     if settings.telegram_extra_rsa_key:
         connector.trust_key(load_pem(settings.telegram_extra_rsa_key))
     return connector

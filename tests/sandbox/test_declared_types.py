@@ -3,6 +3,7 @@ Telethon happens to parse: each registered route is called through a real client
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import pytest
@@ -10,6 +11,7 @@ from telethon import errors, functions, types
 from telethon.tl.alltlobjects import tlobjects
 
 from app.sandbox import SandboxDC, schema
+from app.sandbox.images import solid_png
 from app.sandbox.rpc import ROUTES, boolean, vector
 
 from .conftest import API_HASH, API_ID, ClientFactory
@@ -51,7 +53,9 @@ async def _log_in_and_out(dc: SandboxDC, make_client: ClientFactory, phone: str,
     assert await client.log_out()
 
 
-async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_client, login_as, alice, bob) -> None:
+async def test_every_handler_answers_its_declared_type(
+    dc: SandboxDC, make_client, login_as, alice, bob, tmp_path
+) -> None:
     c = dc.control
     await _log_in_and_out(dc, make_client, "15550001", "hunter2")
     await _log_in_and_out(dc, make_client, "15550002", None)
@@ -122,6 +126,14 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.messages.SetTypingRequest(bob_peer, types.SendMessageTypingAction()))
     await client(functions.messages.DeleteMessagesRequest([mine.id], revoke=True))
 
+    # Media: parts, uploadMedia, sendMedia, sendMultiMedia, getFile (Telethon's send_file / download_media).
+    photo_file = tmp_path / "p.png"
+    photo_file.write_bytes(solid_png(8, 8))
+    await client(functions.upload.SaveBigFilePartRequest(99, 0, 1, b"x" * 1024))
+    album = await client.send_file(bob_peer, [photo_file, photo_file])  # uploadMedia + sendMultiMedia
+    await client.send_file(bob_peer, photo_file)  # saveFilePart + sendMedia
+    await client.download_media(album[0], file=bytes)  # upload.getFile
+
     # Basic groups: no access hash, messages in each member's own box.
     created = await client(functions.messages.CreateChatRequest([bob_input], "Team"))
     chat_id = next(chat.id for chat in created.updates.chats if isinstance(chat, types.Chat))
@@ -136,6 +148,37 @@ async def test_every_handler_answers_its_declared_type(dc: SandboxDC, make_clien
     await client(functions.users.GetUsersRequest([bob_input]))
     await client(functions.users.GetFullUserRequest(bob_input))
     await client(functions.contacts.ImportContactsRequest([types.InputPhoneContact(1, bob.phone, "Bob", "")]))
+    await client(functions.contacts.ResolvePhoneRequest(bob.phone))
+    await client(functions.contacts.DeleteContactsRequest([bob_input]))
+    await client(functions.account.CheckUsernameRequest("alice_two"))
+    await client(functions.account.UpdateUsernameRequest("alice_two"))
+    await client(functions.account.UpdateProfileRequest(about="bio"))
+    phone_key = types.InputPrivacyKeyPhoneNumber()
+    await client(functions.account.SetPrivacyRequest(phone_key, [types.InputPrivacyValueAllowAll()]))
+    await client(functions.account.GetPrivacyRequest(phone_key))
+
+    # QR login: a logged-out key exports a token, this account accepts it, the key imports it.
+    fresh = make_client()
+    await fresh.connect()
+    exported = await fresh(functions.auth.ExportLoginTokenRequest(API_ID, API_HASH, []))
+    await client(functions.auth.AcceptLoginTokenRequest(exported.token))
+    with contextlib.suppress(errors.SessionPasswordNeededError):  # (an account with 2FA gets the password step)
+        await fresh(functions.auth.ImportLoginTokenRequest(exported.token))
+
+    # 2FA with a recovery email: account.updatePasswordSettings, then account.confirmPasswordEmail.
+    me = dc.state.users[(await client.get_me()).id]
+    assert await client.edit_2fa(
+        current_password="hunter2" if me.password else None,
+        new_password="new secret",
+        email="me@example.com",
+        email_code_callback=lambda _length: dc.control.recovery_email_code(me),
+    )
+
+    # One data-center here: nothing to carry a login to (tests/sandbox/test_data_centers.py carries one).
+    with pytest.raises(errors.DcIdInvalidError):
+        await client(functions.auth.ExportAuthorizationRequest(dc_id=4))
+    with pytest.raises(errors.AuthBytesInvalidError):
+        await client(functions.auth.ImportAuthorizationRequest(id=alice.id, bytes=b"not exported"))
 
     # A wrong answer would have raised FAKEDC_WRONG_RESULT_TYPE_* above; this makes sure nothing was skipped.
     called = set(c.counters.requests)

@@ -6,7 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from telethon import TelegramClient, events, types
+import pytest
+from telethon import TelegramClient, errors, events, types
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
@@ -70,3 +71,46 @@ async def test_traffic_generator_posts_edits_and_writes(dc: SandboxDC, login_as,
     assert traffic.stats.edits == 1
     assert traffic.stats.private_messages == 3
     await traffic.stop()
+
+
+async def test_cli_serves_two_dcs_and_the_demo_2fa_number(tmp_path: Path) -> None:
+    from .test_data_centers import WatchedClient
+
+    key = tmp_path / "sandbox.pub.pem"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.sandbox", "--port", "0", "--dcs", "1,2", "--public-key", str(key),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("SANDBOX READY"):
+            lines.append((await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip())
+        listed = next(line for line in lines if line.startswith("SANDBOX DCS")).split()[2]
+        dcs = {int(i): (h, int(p)) for h, p, i in (entry.split(":") for entry in listed.split(","))}
+        assert set(dcs) == {1, 2}
+        assert lines[-1] == f"SANDBOX READY {dcs[1][0]}:{dcs[1][1]}"
+        rsa.add_key(await asyncio.to_thread(key.read_text), old=False)
+
+        WatchedClient._config = None
+        client = WatchedClient(StringSession(), API_ID, API_HASH, receive_updates=False)
+        client.session.set_dc(1, *dcs[1])
+        await client.connect()
+        sent = await client.send_code_request("+9996629999")  # the README's 2FA number lives on DC 2
+        assert client.moves == [2]
+        assert (await asyncio.wait_for(proc.stdout.readline(), 5)).decode().strip() == "LOGIN CODE +9996629999: 22222"
+        with pytest.raises(errors.SessionPasswordNeededError):
+            await client.sign_in("+9996629999", "22222", phone_code_hash=sent.phone_code_hash)
+        me = await client.sign_in(password="sandbox-2fa")
+        assert me.phone == "9996629999"
+        assert client.session.dc_id == 2
+        await client.disconnect()
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)
+    bad = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.sandbox", "--dcs", "2,2", stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await bad.communicate()
+    assert bad.returncode == 2
+    assert b"distinct data-center ids" in err

@@ -53,8 +53,8 @@ async def test_every_response_type_builds_and_roundtrips() -> None:
         render.message(news.messages[msg], alice.id, state),
         render.message(group.messages[1], alice.id, state),
         render.message_empty(7),
-        render.updates([types.UpdateChannel(news.id)], [render.user(bob, alice.id)], [render.channel(news, alice.id)]),
-        help_handlers.build_config("127.0.0.1", 1234, 2),
+        render.updates([types.UpdateChannel(news.id)], [render.user(bob, alice)], [render.channel(news, alice.id)]),
+        help_handlers.build_config({2: ("127.0.0.1", 1234), 1: ("127.0.0.1", 1235)}, 2),
         srp.password_info(alice.password, challenge),
         srp.password_info(None, None),
         diff.account_state(alice),
@@ -73,7 +73,7 @@ async def test_every_response_type_builds_and_roundtrips() -> None:
         types.auth.Authorization(user=render.user(alice, alice.id)),
         types.auth.AuthorizationSignUpRequired(),
         types.auth.LoggedOut(),
-        types.contacts.ResolvedPeer(peer=types.PeerUser(bob.id), chats=[], users=[render.user(bob, alice.id)]),
+        types.contacts.ResolvedPeer(peer=types.PeerUser(bob.id), chats=[], users=[render.user(bob, alice)]),
         types.contacts.Contacts(contacts=[types.Contact(bob.id, mutual=False)], saved_count=0, users=[]),
         types.users.UserFull(
             full_user=types.UserFull(

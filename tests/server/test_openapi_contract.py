@@ -255,9 +255,17 @@ def _violations(schema: dict[str, Any], base: Any, components: dict[str, Any]) -
     return found
 
 
-def _probe_url(path: str) -> str:
-    """A path to probe: the sandbox phone and an id that exists nowhere (bounds are checked before lookups)."""
-    return re.sub(r"\{[a-z_]+_id\}", "0190a9e2-7b7c-7000-8000-000000000001", path.replace("{phone}", PROBE_PHONE))
+def _probe_url(path: str, operation: dict[str, Any], override: tuple[str, Any] | None = None) -> str:
+    """A path to probe: the sandbox phone and ids that exist nowhere (bounds are checked before lookups): a UUID,
+    or 1 for an integer id; `override` puts one path parameter's probe value in its place."""
+    values = {"phone": PROBE_PHONE}
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path" and parameter["name"] != "phone":
+            integer = parameter.get("schema", {}).get("type") == "integer"
+            values[parameter["name"]] = "1" if integer else "0190a9e2-7b7c-7000-8000-000000000001"
+    if override is not None:
+        values[override[0]] = str(override[1])
+    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), path)
 
 
 async def _signed_in(client: AsyncTestClient[Litestar]) -> dict[str, str]:
@@ -274,7 +282,7 @@ async def test_one_step_past_each_declared_bound_is_a_4xx_in_the_error_shape(cli
     headers = await _signed_in(client)
     probes: list[tuple[str, str, str, dict[str, Any]]] = []  # method, url, what, request arguments
     for method, path, operation in _operations(document):
-        url = _probe_url(path)
+        url = _probe_url(path, operation)
         required = {
             p["name"]: {"phone": PROBE_PHONE, "peer": "@demo_ada"}[p["name"]]
             for p in operation.get("parameters", [])
@@ -289,9 +297,9 @@ async def test_one_step_past_each_declared_bound_is_a_4xx_in_the_error_shape(cli
                     arguments = {"params": required, "headers": {**headers, parameter["name"]: str(value)}}
                 else:
                     arguments = {"params": required, "headers": headers}
-                    url = _probe_url(path).replace(PROBE_PHONE, str(value))
+                    url = _probe_url(path, operation, (parameter["name"], value))
                 probes.append((method, url, f"{where} {parameter['name']}{bound}", arguments))
-                url = _probe_url(path)
+                url = _probe_url(path, operation)
         media = _bodies(operation).get("application/json")
         if media is not None:
             example = media["example"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from telethon import types
 
 from app.telegram.history import history_item
-from app.telegram.records import media_of, message_info
+from app.telegram.records import MEDIA_FILE_KEYS, media_of, message_info
 
 CHANNEL = types.InputPeerChannel(1234, 5678)
 
@@ -40,7 +40,10 @@ def test_export_lines_name_media_as_the_stored_inbox_does() -> None:
         message = _message(media)
         item = history_item(message, CHANNEL)
         assert item is not None
-        assert item.record["media"] == {"type": expected}
+        # The one media shape of every path: the same dict as the stored inbox's `media`.
+        assert item.record["media"] == message_info(message).media
+        assert item.record["media"]["type"] == expected
+        assert set(MEDIA_FILE_KEYS) <= set(item.record["media"])
         assert media_of(media)[0] == message_info(message).media_type == expected
         assert (item.record["text"], item.record["views"], item.record["channel_id"]) == ("caption", 3, 1234)
 

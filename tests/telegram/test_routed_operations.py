@@ -24,6 +24,13 @@ def test_every_operation_the_api_routes_is_declared_routed() -> None:
         "channel_messages",
         "readable_channels",
         "resolve_channel",
+        "media_file",
+        "media_chunk",
+        "contacts",
+        "add_contact",
+        "remove_contact",
+        "edit_message",
+        "delete_messages",
     }
     # Exports hand back Telethon's messages for media downloads: they run where the profile is connected.
     assert "history_page" not in ROUTED

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import Counter
 from typing import Any
 
@@ -109,6 +110,36 @@ async def test_two_apis_three_workers(environment, sandbox, redis_url, postgres_
             assert sent.status_code in (200, 201), sent.text
         received = {m.text for m in sandbox.control.user(bob).messages.values()}
         assert {"hello from api0", "hello from api1"} <= received
+
+        # A file streams from the worker that holds the profile through an API-only process, window by window.
+        data = os.urandom(1_200_000)
+        sandbox.control.send_document(
+            bob, profiles[0]["phone"].lstrip("+"), data, mime_type="application/pdf", file_name="topo.pdf"
+        )
+
+        found: list[tuple[str, str]] = []
+
+        async def stored_file() -> bool:
+            listing = (await clients[0].get("/conversations", headers=headers)).json()
+            for group in listing["profiles"]:
+                for conversation in group["conversations"]:
+                    page = await clients[0].get(f"/conversations/{conversation['id']}/messages", headers=headers)
+                    for item in page.json()["items"]:
+                        if (item["media"] or {}).get("file_name") == "topo.pdf":
+                            found.append((conversation["id"], item["id"]))
+                            return True
+            return False
+
+        await eventually(stored_file, timeout=30)
+        conversation_id, message_id = found[0]
+        media_url = f"/conversations/{conversation_id}/messages/{message_id}/media"
+        for api in clients:
+            whole = await api.get(media_url, headers=headers)
+            assert whole.status_code == 200, whole.text
+            assert whole.content == data
+        window = await clients[1].get(media_url, headers={**headers, "Range": "bytes=524000-1100000"})
+        assert window.status_code == 206
+        assert window.content == data[524000:1100001]
 
         # Archives read channels through the worker that holds the profile, also from an API-only process.
         reader = profiles[5]

@@ -98,6 +98,7 @@ async def test_bind_a_profile_with_2fa_and_errors_in_words(browser, service, san
         await page.get_by_role("button", name="Send code").click()
         code = page.get_by_label("Login code")
         await expect(code).to_be_focused()
+        await expect(page.get_by_text("Telegram sent the 5-digit code by SMS.")).to_be_visible()  # no other session
         await code.fill("00000")
         await page.get_by_role("button", name="Verify code").click()
         await expect(page.get_by_role("alert").filter(has_text="code")).to_have_text(

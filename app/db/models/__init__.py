@@ -1,5 +1,6 @@
 """All ORM models, one module per aggregate; importing this package registers every table."""
 
+from app.db.models.api_keys import ApiKey
 from app.db.models.archives import Archive, ArchiveStatus
 from app.db.models.budgets import SendBudgetUsage
 from app.db.models.channels import AssignmentStatus, Channel, ChannelAssignment, ChannelJoinMarker, ChannelStatus
@@ -16,12 +17,14 @@ from app.db.models.messaging import (
 )
 from app.db.models.peers import KnownPeer
 from app.db.models.profile import LoginFlow, ProfileStatus, TelegramProfile
+from app.db.models.proxy_pool import ProxyPoolEntry
 from app.db.models.user import InstanceSetup, Invitation, RefreshToken, User, UserRole
 from app.db.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery, WebhookStatus
 
 __all__ = [
     "ACCOUNT_BOX_KINDS",
     "CHANNEL_BOX_KINDS",
+    "ApiKey",
     "Archive",
     "ArchiveStatus",
     "AssignmentStatus",
@@ -41,6 +44,7 @@ __all__ = [
     "MessageEdit",
     "MessageStatus",
     "ProfileStatus",
+    "ProxyPoolEntry",
     "RefreshToken",
     "SendBudgetUsage",
     "TelegramProfile",

@@ -22,10 +22,23 @@ from app.lib.security import InvalidToken, TokenClaims, TokenCodec
 
 
 @dataclass(frozen=True, slots=True)
+class CallerKey:
+    """The API key a request was made with (app/domain/apikeys): what it may do and where."""
+
+    id: UUID
+    name: str
+    scopes: frozenset[str]
+    profiles: frozenset[str]  # phone numbers; empty: every profile of the owner
+    chats: frozenset[str]  # normalised chat ids or usernames; empty: every chat
+    send_requires_approval: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AuthUser:
     id: UUID
     role: str
     claims: TokenClaims
+    key: CallerKey | None = None  # set when the caller used an API key instead of an access token
 
     @property
     def is_admin(self) -> bool:
@@ -52,5 +65,5 @@ async def authenticate_token(token: str, codec: TokenCodec, denylist: Store) -> 
 
 def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     user = connection.scope.get("user")
-    if not isinstance(user, AuthUser) or not user.is_admin:
+    if not isinstance(user, AuthUser) or not user.is_admin or user.key is not None:
         raise Forbidden("administrator role required")

@@ -66,6 +66,7 @@ async def deleted_between(
                 sender_id=None if sender is None or sender == channel_peer else bare_id(sender),
                 reply_to=row.reply_to,
                 media_type=row.media_type,
+                media=row.media,
                 is_deleted=True,
                 deleted_at=row.deleted_at,
                 service_action=(row.media or {}).get("action") if row.media_type == SERVICE else None,

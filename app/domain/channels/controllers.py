@@ -10,14 +10,17 @@ from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.db.after_commit import after_commit
-from app.db.engine import DbSession
+from app.db.engine import DbSession, release_connection
 from app.domain.accounts.current_user import AuthRequest
 from app.domain.channels import capture, services
 from app.domain.channels.monitor import ChannelMonitor
 from app.domain.channels.schemas import AddChannel, ChannelMessagePage, ChannelOut
+from app.domain.messages import media
+from app.domain.messages.deps import LiveMessages
 from app.domain.messages.schemas import CURSOR_MAX_LENGTH, PAGE_MAX
 
 
@@ -96,3 +99,19 @@ class ChannelsController(Controller):
         return await services.messages_page(
             db_session, channel, cursor=cursor, limit=limit, include_deleted=include_deleted
         )
+
+    @get("/{channel_id:uuid}/messages/{message_id:uuid}/media")
+    async def media(
+        self,
+        channel_id: UUID,
+        message_id: UUID,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+        byte_range: media.RangeHeader = None,
+    ) -> Stream:
+        """A stored post's file, streamed from Telegram by the profile whose copy it is (`Range` supported)."""
+        channel = await services.get_owned(db_session, request.user.id, channel_id)
+        target = await media.channel_target(db_session, request.user.id, channel.peer_id, message_id)
+        await release_connection(db_session)
+        return await media.stream(live_messages.commands, target, byte_range, live_messages.media_download_max_bytes)

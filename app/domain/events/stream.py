@@ -32,12 +32,13 @@ from app.domain.events.pubsub import BoundedSubscriber, user_channel
 from app.domain.events.schemas import EventEnvelope, encode_envelope
 from app.domain.events.services import events_since
 from app.domain.events.types import unknown_types
-from app.lib.errors import Unauthorized
+from app.lib.errors import TooManyRequests, Unauthorized
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4408
 CLOSE_REPLAY_LIMIT = 4409
+CLOSE_RATE_LIMITED = 4429  # an API key over its rate limit
 HEARTBEAT_FRAME = '{"type":"heartbeat"}'
 _REPLAY_PAGE = 500
 _TOO_SLOW = (CLOSE_TOO_SLOW, "client is too slow; reconnect with since")
@@ -109,9 +110,17 @@ async def serve_event_stream(socket: WebSocket, streams: EventStreams, channels:
     try:
         if not token:
             raise Unauthorized("missing access token", code="missing_token")
-        user = await authenticate_token(token, streams.codec, streams.denylist)
+        if streams.authenticate is not None:
+            user = await streams.authenticate(token)
+        else:
+            user = await authenticate_token(token, streams.codec, streams.denylist)
+        if user.key is not None and "messages:read" not in user.key.scopes:
+            raise Unauthorized("api key lacks the scope messages:read", code="missing_scope")
     except Unauthorized as exc:
         await _reject(socket, subprotocol, CLOSE_UNAUTHORIZED, exc.message)
+        return
+    except TooManyRequests as exc:
+        await _reject(socket, subprotocol, CLOSE_RATE_LIMITED, exc.message)
         return
     try:
         stream_filter = parse_filter(socket)

@@ -39,11 +39,15 @@ class LogsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         cursor: Annotated[str | None, Parameter(max_length=512, description="next_cursor of the last page")] = None,
         kind: Annotated[LogKind, Parameter(description="which log: request (the default) or event")] = "request",
+        actor: Annotated[
+            str | None, Parameter(max_length=64, description="events: who acted, e.g. apikey:<key id>")
+        ] = None,
     ) -> LogPage:
         """Newest first; `next_cursor` is null on the last page."""
         filters = LogFilters(
             kind=kind, level=level, since=since, until=until, q=q, phone=phone, profile_id=profile_id,
             channel_id=channel_id, status=status, path=path_prefix, user_id=user_id, limit=limit, cursor=cursor,
+            actor=actor,
         )  # fmt: skip
         return await services.list_logs(
             db_session,

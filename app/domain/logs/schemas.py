@@ -61,3 +61,4 @@ class LogFilters:
     user_id: UUID | None = None
     limit: int = 100
     cursor: str | None = None
+    actor: str | None = None

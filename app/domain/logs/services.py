@@ -105,6 +105,7 @@ async def search_logs(
         "limit": filters.limit,
         "cursor": filters.cursor,
         "timeout_s": timeout_s,
+        "actor": filters.actor,
     }
 
     def run() -> tuple[list[dict[str, Any]], str | None]:

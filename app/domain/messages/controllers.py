@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.response import Stream
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from app.db.engine import DbSession, release_connection
 from app.db.models import TelegramProfile
 from app.domain.accounts.current_user import AuthRequest
-from app.domain.messages import inbox, services
+from app.domain.messages import inbox, media, own_messages, receivers, send_rules, services
 from app.domain.messages.deps import LiveMessages, StoredConversations
 from app.domain.messages.schemas import (
     CURSOR_MAX_LENGTH,
@@ -24,6 +25,7 @@ from app.domain.messages.schemas import (
     ConversationsOut,
     DialogsOut,
     DialogsQuery,
+    EditMessage,
     HistoryOut,
     MessagePage,
     ReadMessages,
@@ -31,6 +33,7 @@ from app.domain.messages.schemas import (
     Reply,
     SendMessage,
     SendResult,
+    StoredMessage,
     UnreadOut,
     UnreadQuery,
 )
@@ -46,10 +49,10 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def _live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
+async def live_profile(db_session: DbSession, owner_id: UUID, phone: str) -> TelegramProfile:
     """The caller's active profile; the request then holds no DB connection while it waits on Telegram."""
     profile = await profiles.get_owned(db_session, owner_id, phone)
-    services.require_live(profile)
+    send_rules.require_live(profile)
     await release_connection(db_session)
     return profile
 
@@ -65,7 +68,7 @@ class MessagesController(Controller):
     async def _dialogs(
         self, live: LiveMessages, db_session: DbSession, owner_id: UUID, query: DialogsQuery
     ) -> DialogsOut:
-        profile = await _live_profile(db_session, owner_id, query.phone)
+        profile = await live_profile(db_session, owner_id, query.phone)
         page = await live.commands.dialogs(profile.id, limit=query.limit, offset=query.offset)
         return DialogsOut(profile.phone, page.items, page.total, page.offset, page.limit)
 
@@ -94,7 +97,7 @@ class MessagesController(Controller):
         return await self._dialogs(live_messages, db_session, request.user.id, data)
 
     async def _unread(self, live: LiveMessages, db_session: DbSession, owner_id: UUID, phone: str) -> UnreadOut:
-        profile = await _live_profile(db_session, owner_id, phone)
+        profile = await live_profile(db_session, owner_id, phone)
         dialogs = await live.commands.unread(profile.id, per_dialog=live.unread_per_dialog)
         return UnreadOut(profile.phone, dialogs, sum(d.dialog.unread_count for d in dialogs))
 
@@ -125,11 +128,14 @@ class MessagesController(Controller):
         db_session: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
-        """Send a text to `tg_receiver` (numeric id, @username, +phone or t.me link) as the profile.
+        """Send a text to `tg_receiver` (numeric id, @username, +phone, t.me/username or t.me/+phone) as the profile.
+
+        A +phone reaches an account that is not a contact when its privacy lets the profile find it (else 404
+        `peer_not_found`); `save_contact` also saves the number as a contact once sent.
 
         With an `Idempotency-Key` header a retried request sends once and answers the first result.
         """
-        outgoing = services.outgoing(
+        outgoing = send_rules.outgoing(
             data.text,
             reply_to=data.reply_to,
             silent=data.silent,
@@ -137,9 +143,10 @@ class MessagesController(Controller):
             entities=data.entities,
             idempotency_key=idempotency_key,
         )
-        profile = await _live_profile(db_session, request.user.id, data.phone)
-        peer = await live_messages.commands.resolve_peer(profile.id, data.tg_receiver)
-        result, replayed = await live_messages.sender.send(profile, peer, outgoing)
+        profile = await live_profile(db_session, request.user.id, data.phone)
+        result, replayed = await receivers.send(
+            live_messages, profile, data.tg_receiver, outgoing, save_contact=data.save_contact
+        )
         return _sent(result, replayed)
 
     @get("/history")
@@ -154,7 +161,7 @@ class MessagesController(Controller):
         before_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
     ) -> HistoryOut:
         """Messages with a peer from Telegram, newest first; `before_id` pages to older ones."""
-        profile = await _live_profile(db_session, request.user.id, phone)
+        profile = await live_profile(db_session, request.user.id, phone)
         info, messages = await live_messages.commands.history(profile.id, peer, limit=limit, before_id=before_id)
         next_before = messages[-1].id if len(messages) == limit else None
         return HistoryOut(profile.phone, info, messages, next_before)
@@ -168,7 +175,7 @@ class MessagesController(Controller):
         db_session: DbSession,
     ) -> ReadOut:
         """Mark a peer's messages read up to `max_id` (default: all)."""
-        profile = await _live_profile(db_session, request.user.id, data.phone)
+        profile = await live_profile(db_session, request.user.id, data.phone)
         result = await live_messages.commands.read(profile.id, data.peer, max_id=data.max_id)
         await services.mark_read(db_session, profile.id, result.peer.peer_id)
         return ReadOut(profile.phone, result.peer, result.max_id)
@@ -207,6 +214,21 @@ class ConversationsController(Controller):
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         return await inbox.page_messages(db_session, chat, cursor=cursor, limit=limit, include_deleted=include_deleted)
 
+    @get("/{conversation_id:uuid}/messages/{message_id:uuid}/media")
+    async def media(
+        self,
+        conversation_id: UUID,
+        message_id: UUID,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+        byte_range: media.RangeHeader = None,
+    ) -> Stream:
+        """The message's file, streamed from Telegram by the profile whose copy it is (`Range` supported)."""
+        target = await media.conversation_target(db_session, request.user.id, conversation_id, message_id)
+        await release_connection(db_session)
+        return await media.stream(live_messages.commands, target, byte_range, live_messages.media_download_max_bytes)
+
     @post("/{conversation_id:uuid}/reply", status_code=HTTP_200_OK)
     async def reply(
         self,
@@ -218,7 +240,7 @@ class ConversationsController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SendResult]:
         """Reply in a conversation, sent by the profile that owns it."""
-        outgoing = services.outgoing(
+        outgoing = send_rules.outgoing(
             data.text,
             reply_to=data.reply_to,
             silent=data.silent,
@@ -228,7 +250,37 @@ class ConversationsController(Controller):
         )
         chat = await inbox.get_conversation(db_session, request.user.id, conversation_id)
         profile = await inbox.owning_profile(db_session, chat)
-        services.require_live(profile)
+        send_rules.require_live(profile)
         await release_connection(db_session)
-        result, replayed = await live_messages.sender.send(profile, services.peer_of(chat), outgoing)
+        result, replayed = await live_messages.sender.send(profile, send_rules.peer_of(chat), outgoing)
         return _sent(result, replayed)
+
+    @patch("/{conversation_id:uuid}/messages/{message_id:uuid}")
+    async def edit_message(
+        self,
+        conversation_id: UUID,
+        message_id: UUID,
+        data: JSONBody[EditMessage],
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+    ) -> StoredMessage:
+        """Edit one of the profile's sent messages at Telegram; stored with its previous text, `message.edited`."""
+        return await own_messages.edit(
+            db_session, live_messages.commands, request.user.id, conversation_id, message_id, data.text
+        )
+
+    @delete("/{conversation_id:uuid}/messages/{message_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_message(
+        self,
+        conversation_id: UUID,
+        message_id: UUID,
+        request: AuthRequest,
+        live_messages: NamedDependency[LiveMessages],
+        db_session: DbSession,
+        revoke: bool = True,
+    ) -> None:
+        """Delete a message at Telegram (`revoke`: for everyone); kept here as deleted, `message.deleted`."""
+        await own_messages.delete(
+            db_session, live_messages.commands, request.user.id, conversation_id, message_id, revoke=revoke
+        )

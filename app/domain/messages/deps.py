@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.domain.messages.listing_cache import ConversationListings
-from app.domain.messages.services import Sender, pending_stale_after
+from app.domain.messages.send_outcomes import pending_stale_after
+from app.domain.messages.services import Sender
 from app.domain.profiles.budgets import BudgetPolicy
 from app.lib.di import provide_value
 from app.telegram.commands import ProfileCommands
@@ -23,6 +24,7 @@ class LiveMessages:
     commands: ProfileCommands
     sender: Sender
     unread_per_dialog: int  # UNREAD_PER_DIALOG
+    media_download_max_bytes: int = 2 * 1024**3  # MEDIA_DOWNLOAD_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,12 @@ def dependencies(
     sender = Sender(
         sessionmaker, commands, pending_stale_after(settings), sqlite_writes, BudgetPolicy.from_settings(settings)
     )
-    live = LiveMessages(commands=commands, sender=sender, unread_per_dialog=settings.unread_per_dialog)
+    live = LiveMessages(
+        commands=commands,
+        sender=sender,
+        unread_per_dialog=settings.unread_per_dialog,
+        media_download_max_bytes=settings.media_download_max_bytes,
+    )
     return {
         "live_messages": provide_value(live),
         "stored_conversations": provide_value(StoredConversations(sessionmaker, listings)),

@@ -20,7 +20,7 @@ from app.domain.messages.schemas import (
     ProfileConversations,
     StoredMessage,
 )
-from app.domain.messages.services import stored
+from app.domain.messages.send_rules import stored
 from app.domain.profiles import services as profiles
 from app.lib.errors import Conflict, NotFound, ValidationFailed
 

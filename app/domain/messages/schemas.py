@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from app.telegram.commands import DialogInfo, UnreadDialog
+from app.telegram.contacts import ContactInfo
 from app.telegram.entities import EntityIn, ParseMode
 from app.telegram.records import MessageContent, MessageInfo, PeerInfo
 
@@ -46,12 +47,18 @@ class SendMessage(msgspec.Struct, forbid_unknown_fields=True):
     silent: bool = False
     parse_mode: ParseMode | None = None  # default: the text is sent verbatim
     entities: Annotated[list[EntityIn], msgspec.Meta(max_length=100)] | None = None
+    # A +phone receiver: also save the number to the profile's contacts once the message is sent.
+    save_contact: bool = False
 
 
 class ReadMessages(msgspec.Struct, forbid_unknown_fields=True):
     phone: Phone
     peer: Receiver | int
     max_id: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] | None = None
+
+
+class EditMessage(msgspec.Struct, forbid_unknown_fields=True):
+    text: Text
 
 
 class Reply(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +109,27 @@ class SendResult(msgspec.Struct):
     conversation_id: UUID
     peer: PeerInfo
     message: StoredMessage
+    contact: ContactInfo | None = None  # the saved contact (`save_contact`)
+
+
+ContactPhone = Annotated[str, msgspec.Meta(pattern=r"^\+[0-9]{7,15}$", examples=["+15551234567"])]
+ContactName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class AddContact(msgspec.Struct, forbid_unknown_fields=True):
+    phone: ContactPhone
+    first_name: ContactName
+    last_name: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class ContactsOut(msgspec.Struct):
+    phone: str
+    items: list[ContactInfo]
+
+
+class LookupOut(msgspec.Struct):
+    phone: str
+    peer: PeerInfo
 
 
 class ReadOut(msgspec.Struct):

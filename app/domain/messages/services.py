@@ -1,7 +1,9 @@
-"""Messaging rules: which profile may act, sending with idempotency and pending -> sent|failed rows.
+"""Sending: with idempotency and pending -> sent|failed rows (`Sender`), and marking a conversation read.
 
-A send writes its rows in units of work of its own (not the request's transaction): the pending row must
-exist before Telegram is called, and a failed row must survive the 4xx answer that rolls the request back.
+What a send must satisfy first: app.domain.messages.send_rules; how failed and interrupted sends are recorded:
+app.domain.messages.send_outcomes. A send writes its rows in units of work of its own (not the request's
+transaction): the pending row must exist before Telegram is called, and a failed row must survive the 4xx answer
+that rolls the request back.
 """
 
 from __future__ import annotations
@@ -10,112 +12,35 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
 from app.db.models import Chat, Message, MessageStatus, TelegramProfile
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.messages import store
-from app.domain.messages.schemas import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_TEXT, SendResult, StoredMessage
+from app.domain.messages.schemas import SendResult
+from app.domain.messages.send_outcomes import (
+    INTERRUPTED,
+    SEND_RATE_LIMITED,
+    mark_failed,
+    take_over,
+)
+from app.domain.messages.send_rules import Outgoing, peer_of, stored
 from app.domain.profiles import budgets, limits
-from app.domain.profiles import services as profiles
-from app.lib.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
+from app.lib.errors import AppError, Conflict, ServiceUnavailable
 from app.lib.logging import log_event
 from app.telegram.commands import ProfileCommands
-from app.telegram.entities import EntityIn, ParseMode, format_text
 from app.telegram.errors import NO_ANSWER
-from app.telegram.records import CONTENT_FIELDS, MessageInfo, PeerInfo
+from app.telegram.records import MessageInfo, PeerInfo
 from app.telegram.updates import ProfileRef
 
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    text: str
-    reply_to: int | None = None
-    silent: bool = False
-    idempotency_key: str | None = None
-    entities: list[dict[str, Any]] | None = None  # the formatting Telegram is to store (JSON shape)
-
-
-def outgoing(
-    text: str,
-    *,
-    reply_to: int | None,
-    silent: bool,
-    parse_mode: ParseMode | None,
-    entities: list[EntityIn] | None,
-    idempotency_key: str | None,
-) -> Outgoing:
-    """A validated send: the text as the peer will read it (verbatim unless a parse mode was asked for)."""
-    final, formatting = format_text(validate_text(text), parse_mode, entities)
-    return Outgoing(validate_text(final), reply_to, silent, validate_idempotency_key(idempotency_key), formatting)
-
-
-def require_live(profile: TelegramProfile) -> None:
-    """Only an active profile can act on Telegram (409 otherwise)."""
-    if not profile.is_active or profile.status not in profiles.LIVE_STATUSES:
-        raise Conflict(f"the profile is {profile.status}, not active", code="profile_not_active")
-
-
-def validate_text(text: str) -> str:
-    if not text.strip():
-        raise ValidationFailed("text must not be empty", code="validation_error", details=[{"field": "text"}])
-    if len(text) > MAX_TEXT:
-        raise ValidationFailed(f"text is longer than {MAX_TEXT} characters", details=[{"field": "text"}])
-    return text
-
-
-def validate_idempotency_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    key = key.strip()
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ValidationFailed(
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters",
-            details=[{"field": "Idempotency-Key"}],
-        )
-    return key
-
-
-def stored(message: Message, previous: list[str] | None = None) -> StoredMessage:
-    return StoredMessage(
-        id=message.id,
-        conversation_id=message.chat_id,
-        telegram_message_id=message.telegram_message_id,
-        direction=message.direction,
-        status=message.status,
-        is_deleted=message.is_deleted,
-        deleted_at=message.deleted_at,
-        error=message.error,
-        previous_texts=previous,
-        **{name: getattr(message, name) for name in CONTENT_FIELDS},
-    )
-
-
-def peer_of(chat: Chat) -> PeerInfo:
-    return PeerInfo(chat.peer_id, chat.kind, chat.title, chat.username, chat.access_hash)
-
-
-SEND_RATE_LIMITED = "send_rate_limited"  # the pacing governor's refusal (app.telegram.commands)
-INTERRUPTED = "send_interrupted"  # the outcome is unknown: the send may or may not have reached Telegram
-SEND_GRACE_S = 120.0
 RECENT_CHECKED = 20  # messages read back when checking whether an interrupted send went through
 RECORD_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0)
-
-
-def pending_stale_after(settings: Settings) -> timedelta:
-    """How long a send may stay pending: the longest pacing wait plus a generous margin for the Telegram call.
-
-    A pending row older than this belongs to a send that was interrupted (a crash or restart mid-way).
-    """
-    return timedelta(seconds=settings.send_max_wait_s + SEND_GRACE_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +189,7 @@ class Sender:
                     return _Claim(chat.id, row.id, replay=SendResult(row.status, chat.id, peer_of(chat), stored(row)))
                 unsure = row.status == MessageStatus.PENDING.value or row.error == INTERRUPTED
                 refused = row.error == limits.PEER_FLOOD
-                if not await _take_over(session, row, outgoing, now, now - self._stale_after):
+                if not await take_over(session, row, outgoing, now, now - self._stale_after):
                     raise Conflict("a send with this Idempotency-Key is in progress", code="send_in_progress")
                 new_chat = await self._spend(session, ref, chat, row.id)
                 since = row.created_at if unsure else None
@@ -347,67 +272,6 @@ class Sender:
             profile_id=ref.profile_id,
             context={"error": code},
         )
-
-
-async def _take_over(
-    session: AsyncSession, row: Message, outgoing: Outgoing, now: datetime, stale_before: datetime
-) -> bool:
-    """Move an earlier attempt's row back to pending for this retry, unless another request holds it."""
-    taken = await session.execute(
-        update(Message)
-        .where(
-            Message.id == row.id,
-            or_(
-                Message.status == MessageStatus.FAILED.value,
-                and_(Message.status == MessageStatus.PENDING.value, Message.updated_at < stale_before),
-            ),
-        )
-        .values(
-            status=MessageStatus.PENDING.value,
-            error=None,
-            text=outgoing.text,
-            entities=outgoing.entities,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return cast(CursorResult[Any], taken).rowcount == 1
-
-
-async def fail_interrupted_sends(session: AsyncSession, stale_after: timedelta) -> int:
-    """Mark sends pending for longer than `stale_after` as failed `send_interrupted` (a crash cut them off).
-
-    A retry with the same Idempotency-Key checks Telegram before sending again; if the message did go through,
-    the ingest (or the reconciler) adopts the row as sent when it sees the message.
-    """
-    stale = (
-        await session.execute(
-            select(Message, Chat)
-            .join(Chat, Chat.id == Message.chat_id)
-            .where(
-                Message.status == MessageStatus.PENDING.value,
-                Message.updated_at < datetime.now(UTC) - stale_after,
-            )
-            .limit(500)
-            .with_for_update(skip_locked=True, of=Message)  # one worker's sweep per row (PostgreSQL)
-        )
-    ).all()
-    for row, chat in stale:
-        await mark_failed(session, chat, row, INTERRUPTED)
-    return len(stale)
-
-
-async def mark_failed(session: AsyncSession, chat: Chat, row: Message, code: str) -> None:
-    """The send of `row` failed with `code`: store it and announce `message.failed`."""
-    row.status, row.error = MessageStatus.FAILED.value, code[:255]
-    await session.flush()
-    await events.emit(
-        session,
-        user_id=chat.owner_id,
-        type=EventType.MESSAGE_FAILED,
-        profile=chat.profile_phone,
-        data=store.message_event(chat, row, error=row.error),
-    )
 
 
 async def mark_read(session: AsyncSession, profile_id: UUID, peer_id: int) -> None:

@@ -21,6 +21,7 @@ from app.domain.profiles import budgets, devices, login, ownership, proxies, ser
 from app.domain.profiles.deps import ProfileService
 from app.domain.profiles.schemas import (
     LABEL_MAX_LENGTH,
+    ImportForm,
     ImportSession,
     LimitsOut,
     LoginResult,
@@ -103,6 +104,7 @@ class ProfilesController(Controller):
             code_length=sent.code_length,
             timeout=sent.timeout,
             expires_at=sent.expires_at,
+            email_pattern=sent.email_pattern,
         )
 
     @post("/code")
@@ -131,28 +133,14 @@ class ProfilesController(Controller):
     ) -> Response[ProfileOut]:
         """Import an existing session, verified against Telegram before it is stored.
 
-        Send JSON `{session_string, label?, api_id?, api_hash?, device?}` with a Telethon StringSession, or a
-        multipart form with a Telethon `.session` file in the field `file` (and an optional `label`).
+        Send JSON `{session_string, label?, api_id?, api_hash?, device?, proxy?}` with a Telethon StringSession, or
+        a multipart form with a Telethon `.session` file in the field `file` and the same optional fields (`device`
+        and `proxy` as JSON objects).
         """
         content_type = request.headers.get("content-type", "")
         try:
             if content_type.startswith("multipart/form-data"):
-                form = await request.form()
-                upload = form.get("file")
-                if not isinstance(upload, UploadFile):
-                    raise ValidationFailed(
-                        "multipart field 'file' with a .session file is required", code="invalid_session"
-                    )
-                label = form.get("label")
-                if isinstance(label, str) and len(label) > LABEL_MAX_LENGTH:
-                    raise ValidationFailed(
-                        f"label must be at most {LABEL_MAX_LENGTH} characters",
-                        details=[{"field": "label", "source": "body"}],
-                    )
-                data = ImportSession(
-                    session_string=await string_session_from_file(await upload.read()),
-                    label=label if isinstance(label, str) and label else None,
-                )
+                data = await _import_form(request)
             else:
                 data = msgspec.convert(await request.json(), type=ImportSession)
                 data.session_string = validate_string_session(data.session_string)
@@ -238,6 +226,41 @@ class ProfilesController(Controller):
             profile_id=profile.id,
             context={"keep_history": keep_history},
         )
+
+
+FORM_JSON_FIELDS = ("device", "proxy")
+
+
+async def _import_form(request: AuthRequest) -> ImportSession:
+    """A multipart import: its fields checked as the JSON body's are (before the file is parsed), then the file."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed("multipart field 'file' with a .session file is required", code="invalid_session")
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if name == "file" or value == "":
+            continue
+        where = [{"field": name, "source": "body"}]
+        if not isinstance(value, str):
+            raise ValidationFailed(f"multipart field {name!r} must be text", details=where)
+        if name == "label" and len(value) > LABEL_MAX_LENGTH:
+            raise ValidationFailed(f"label must be at most {LABEL_MAX_LENGTH} characters", details=where)
+        try:
+            fields[name] = msgspec.json.decode(value) if name in FORM_JSON_FIELDS else value
+        except msgspec.DecodeError:
+            raise ValidationFailed(f"multipart field {name!r} must be a JSON object", details=where) from None
+    options = msgspec.convert(fields, type=ImportForm, strict=False)  # "12345" is an api_id in a form
+    devices.given(options.device)  # a bad device or proxy is refused before the file is parsed, as in JSON
+    proxies.given(options.proxy)
+    return ImportSession(
+        session_string=await string_session_from_file(await upload.read()),
+        label=options.label or None,
+        api_id=options.api_id,
+        api_hash=options.api_hash,
+        device=options.device,
+        proxy=options.proxy,
+    )
 
 
 async def _import(

@@ -22,9 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import ProfileStatus, TelegramProfile
 from app.db.shielded import ShieldedTransactions
-from app.domain.events import services as events
 from app.domain.events.types import EventType
-from app.lib.logging import log_event
+from app.domain.profiles.announcements import announce_profile_change
 
 OK = "ok"
 UNREACHABLE = "unreachable"
@@ -58,17 +57,13 @@ async def record(session: AsyncSession, profile_id: UUID, answered: bool) -> str
     if health != previous:
         change = {"profile_id": str(profile.id), "from": previous, "to": health, "status": profile.status}
         change["checked_at"] = profile.health_checked_at.isoformat()
-        log_event(
-            "warning" if health != OK else "info",
-            "profiles",
-            "profile.health_changed",
-            f"profile health {previous} -> {health}",
-            user_id=profile.owner_id,
-            profile_id=profile.id,
-            context=change,
-        )
-        await events.emit(
-            session, user_id=profile.owner_id, type=EventType.PROFILE_HEALTH_CHANGED, profile=profile.phone, data=change
+        await announce_profile_change(
+            session,
+            profile,
+            event=EventType.PROFILE_HEALTH_CHANGED,
+            message=f"profile health {previous} -> {health}",
+            change=change,
+            level="warning" if health != OK else "info",
         )
     await session.flush()
     return health

@@ -31,6 +31,7 @@ from app.telegram.login import LoginStep, PasswordNeeded, login_step
 from app.telegram.records import AccountInfo
 
 FLOW_TTL = timedelta(minutes=5)
+EMAIL_CODE_STAGE = "email_code"  # a code step whose code Telegram emailed (signed in as email_verification)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class CodeSent:
     code_length: int | None
     timeout: int | None
     expires_at: datetime
+    email_pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ async def start(
         session_encrypted=deps.box.encrypt(temporary_session),
         phone_code_hash_encrypted=deps.box.encrypt(sent.phone_code_hash),
         expires_at=expires_at,
+        stage=EMAIL_CODE_STAGE if sent.code_type == "email" else "code",
     )
     devices.store(flow, identity)
     proxies.store(flow, deps.box, own)
@@ -125,10 +128,10 @@ async def start(
         user_id=owner_id,
         context={"code_type": sent.code_type},
     )
-    return CodeSent(phone, sent.code_type, sent.code_length, sent.timeout, expires_at)
+    return CodeSent(phone, sent.code_type, sent.code_length, sent.timeout, expires_at, sent.email_pattern)
 
 
-async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -> LoginFlow:
+async def _flow(session: AsyncSession, owner_id: UUID, phone: str, *stages: str) -> LoginFlow:
     phone = services.normalize_phone(phone)
     flow = await session.scalar(select(LoginFlow).where(LoginFlow.owner_id == owner_id, LoginFlow.phone == phone))
     if flow is None:
@@ -137,7 +140,7 @@ async def _flow(session: AsyncSession, owner_id: UUID, phone: str, stage: str) -
         )
     if flow.expires_at <= datetime.now(UTC):
         raise Gone("this login has expired; call POST /profiles/start again", code="login_expired")
-    if flow.stage != stage:
+    if flow.stage not in stages:
         wanted = "the 2FA password (POST /profiles/password)" if flow.stage == "password" else "the code"
         raise Conflict(f"this login is waiting for {wanted}", code="wrong_login_step")
     return flow
@@ -173,7 +176,7 @@ async def _bind_from(
 
 async def submit_code(session: AsyncSession, deps: LoginDeps, *, owner_id: UUID, phone: str, code: str) -> StepOutcome:
     """Sign in with the code: binds the profile, or moves the flow to the 2FA password step."""
-    flow = await _flow(session, owner_id, phone, "code")
+    flow = await _flow(session, owner_id, phone, "code", EMAIL_CODE_STAGE)
     api_hash = deps.box.decrypt(flow.api_hash_encrypted)
     temporary_session = deps.box.decrypt(flow.session_encrypted)
     proxy = proxies.effective(proxies.proxy_of(flow, deps.box), deps.settings)
@@ -181,7 +184,10 @@ async def submit_code(session: AsyncSession, deps: LoginDeps, *, owner_id: UUID,
         deps, owner_id, flow.phone, temporary_session, flow.api_id, api_hash, _identity(deps, flow), proxy
     ) as step:
         signed_in = await step.sign_in_with_code(
-            flow.phone, code.strip(), deps.box.decrypt(flow.phone_code_hash_encrypted)
+            flow.phone,
+            code.strip(),
+            deps.box.decrypt(flow.phone_code_hash_encrypted),
+            emailed=flow.stage == EMAIL_CODE_STAGE,
         )
         if isinstance(signed_in, PasswordNeeded):
             flow.stage = "password"

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.models import TelegramProfile
 from app.db.models.profile import ProxyColumns
+from app.domain.profiles import proxy_pool
 from app.domain.profiles.schemas import ProxyIn, ProxyOut
 from app.lib.crypto import SecretBox
 from app.lib.errors import ValidationFailed
@@ -55,8 +56,9 @@ async def for_binding(
     """The proxy a new profile keeps as its own and the one it connects through now, each checked first.
 
     The request's proxy is its own; else TELEGRAM_PROXY carries it (kept by none); else the PROXY_POOL entries are
-    tried from the least used on, and the first that reaches Telegram becomes its own (the pool's health check:
-    a dead entry is passed over); 422 `proxy_unreachable` when the chosen proxy, or every pool entry, fails.
+    tried from the least used on, leaving out those the periodic pool check found unhealthy, and the first that
+    reaches Telegram becomes its own (a dead entry is passed over); 422 `proxy_unreachable` when the chosen
+    proxy, or every pool entry, fails.
     """
     if named is not None or settings.telegram_proxy is not None or not settings.proxy_pool:
         used = effective(named, settings)
@@ -68,7 +70,9 @@ async def for_binding(
         .group_by(TelegramProfile.proxy_host, TelegramProfile.proxy_port)
     )
     used_by = Counter({(host, port): count for host, port, count in rows})
-    for candidate in sorted(settings.proxy_pool, key=lambda p: used_by[(p.host, p.port)]):
+    down = await proxy_pool.unhealthy(session)  # what the periodic pool check found dead is given to nobody
+    candidates = [p for p in settings.proxy_pool if proxy_pool.address(p) not in down]
+    for candidate in sorted(candidates, key=lambda p: used_by[(p.host, p.port)]):
         if await reaches_telegram(connector, candidate):
             return candidate, candidate
     raise ValidationFailed("no proxy of PROXY_POOL reaches Telegram", code="proxy_unreachable")

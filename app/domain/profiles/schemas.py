@@ -61,6 +61,7 @@ class LoginStarted(msgspec.Struct):
     timeout: int | None
     expires_at: datetime
     next_step: str = "POST /profiles/code"
+    email_pattern: str | None = None  # code_type "email": the masked address Telegram sent the code to
 
 
 class SubmitCode(msgspec.Struct, forbid_unknown_fields=True):
@@ -130,6 +131,17 @@ class ImportSession(msgspec.Struct, forbid_unknown_fields=True):
     api_hash: ApiHash | None = None
     device: Device | None = None  # default: one of DEVICE_IDENTITIES (a re-imported profile keeps its own)
     proxy: ProxyIn | None = None  # default: TELEGRAM_PROXY, else one of PROXY_POOL, else none
+
+
+class ImportForm(msgspec.Struct, forbid_unknown_fields=True):
+    """The fields of a multipart `.session` import besides its `file`: those of `ImportSession`, checked alike
+    (`device` and `proxy` as JSON objects in text fields)."""
+
+    label: Label | None = None
+    api_id: ApiId | None = None
+    api_hash: ApiHash | None = None
+    device: Device | None = None
+    proxy: ProxyIn | None = None
 
 
 DailyLimit = Annotated[int, msgspec.Meta(ge=0, le=100_000)]

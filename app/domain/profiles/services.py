@@ -15,6 +15,7 @@ from app.db.models import Chat, Message, ProfileStatus, TelegramProfile, UpdateS
 from app.domain.events import services as events
 from app.domain.events.types import EventType
 from app.domain.profiles import devices, proxies
+from app.domain.profiles.announcements import announce_profile_change
 from app.domain.profiles.channel_hooks import FAILOVER_STATUSES, channel_followups
 from app.domain.profiles.schemas import ProfileOut, ProfileUpdate, TelegramIdentity
 from app.domain.profiles.update_states import state_row
@@ -202,17 +203,13 @@ async def set_status(
     if status == ProfileStatus.FROZEN.value:
         change["frozen_until"] = profile.frozen_until.isoformat() if profile.frozen_until else None
         change["appeal_url"] = profile.frozen_appeal_url
-    log_event(
-        "error" if fatal else "info",
-        "profiles",
-        "profile.status_changed",
-        f"profile {previous} -> {status}",
-        user_id=profile.owner_id,
-        profile_id=profile.id,
-        context=change,
-    )
-    await events.emit(
-        session, user_id=profile.owner_id, type=EventType.PROFILE_STATUS_CHANGED, profile=profile.phone, data=change
+    await announce_profile_change(
+        session,
+        profile,
+        event=EventType.PROFILE_STATUS_CHANGED,
+        message=f"profile {previous} -> {status}",
+        change=change,
+        level="error" if fatal else "info",
     )
     if status in FAILOVER_STATUSES:
         channel_followups().request_failover(session)  # its channels move to another profile once this commits

@@ -35,7 +35,7 @@ _TEXT_SEARCH: Final = {
     "event": ("message", "event", "context", "source"),
 }
 _KIND_ONLY_FILTERS: Final = {
-    "request": {"level", "profile_id", "channel_id"},
+    "request": {"level", "profile_id", "channel_id", "actor"},
     "event": {"status", "path"},
 }
 _DT_PARAM_FORMAT: Final = "%Y-%m-%d %H:%M:%S.%f"
@@ -103,6 +103,9 @@ def _where(kind: str, user_id: str | None, filters: dict[str, Any]) -> tuple[lis
     if filters["path"] is not None:
         clauses.append("startsWith(path, {path:String})")
         params["path"] = filters["path"]
+    if filters["actor"] is not None:  # who acted (an API key: "apikey:<id>"), kept in the event's context
+        clauses.append("JSONExtractString(context, 'actor') = {actor:String}")
+        params["actor"] = filters["actor"]
     if filters["q"] is not None:
         columns = _TEXT_SEARCH[kind]
         clauses.append("(" + " OR ".join(f"positionCaseInsensitiveUTF8({c}, {{q:String}}) > 0" for c in columns) + ")")
@@ -158,6 +161,7 @@ def query_logs(
     limit: int = 100,
     cursor: str | None = None,
     timeout_s: float = 5.0,
+    actor: str | None = None,
 ) -> tuple[list[applog.Row], str | None]:
     """Newest-first log rows of one kind; `user_id=None` means all users (admins only).
 
@@ -174,6 +178,7 @@ def query_logs(
         "channel_id": _check_text(channel_id, "channel_id", 64),
         "status": status,
         "path": _check_text(path, "path", 2048),
+        "actor": _check_text(actor, "actor", 64),
     }
     _validate(kind, limit, filters)
     clauses, params = _where(kind, user_id, filters)

@@ -1,13 +1,13 @@
-"""auth.* : login with code, 2FA (SRP), logout."""
+"""auth.* : login with a code (by app, SMS or email), 2FA (SRP), logout."""
 
 from __future__ import annotations
 
 import re
-import secrets
 
 from telethon.tl import TLObject, functions, types
 
-from .. import render, srp
+from .. import login_codes, render, srp
+from ..dcs import phone_home_dc, require_phone_home
 from ..rpc import RpcContext, RpcError, rpc
 from ..state import Authorization, normalize_phone, now, random_long
 
@@ -28,49 +28,39 @@ def _valid_phone(phone: str) -> str:
     return digits
 
 
-def _sent_code(ctx: RpcContext, phone: str) -> types.auth.SentCode:
-    login = ctx.dc.state.login_codes.get(phone)
-    if login is None or login.expires < now():
-        code = sandbox_code(phone) or f"{secrets.randbelow(100000):05d}"
-        login = ctx.dc.state.new_login_code(phone, code)
-        ctx.dc.mark_dirty()
-    ctx.dc.control.record_code(phone, login.code)
-    return types.auth.SentCode(
-        type=types.auth.SentCodeTypeApp(length=len(login.code)), phone_code_hash=login.phone_code_hash
-    )
-
-
 @rpc(functions.auth.SendCodeRequest, auth=False)
-async def send_code(ctx: RpcContext, request: functions.auth.SendCodeRequest) -> types.auth.SentCode:
+async def send_code(ctx: RpcContext, request: functions.auth.SendCodeRequest) -> TLObject:
     phone = _valid_phone(request.phone_number)
+    require_phone_home(ctx, phone)
     user = ctx.dc.state.user_by_phone(phone)
     if user is not None and user.banned:
         raise RpcError(400, "PHONE_NUMBER_BANNED")
-    return _sent_code(ctx, phone)
+    return login_codes.sent_code(ctx, phone, sandbox_code(phone))
 
 
 @rpc(functions.auth.ResendCodeRequest, auth=False)
-async def resend_code(ctx: RpcContext, request: functions.auth.ResendCodeRequest) -> types.auth.SentCode:
+async def resend_code(ctx: RpcContext, request: functions.auth.ResendCodeRequest) -> TLObject:
     phone = _valid_phone(request.phone_number)
+    require_phone_home(ctx, phone)
     login = ctx.dc.state.login_codes.get(phone)
     if login is None or login.phone_code_hash != request.phone_code_hash:
         raise RpcError(400, "PHONE_CODE_EXPIRED")
-    return _sent_code(ctx, phone)
+    return login_codes.sent_code(ctx, phone, sandbox_code(phone))
 
 
 @rpc(functions.auth.SignInRequest, auth=False)
 async def sign_in(ctx: RpcContext, request: functions.auth.SignInRequest) -> TLObject:
     state = ctx.dc.state
     phone = _valid_phone(request.phone_number)
+    require_phone_home(ctx, phone)
     if not request.phone_code_hash:
         raise RpcError(400, "PHONE_CODE_HASH_EMPTY")
     login = state.login_codes.get(phone)
     if login is None or login.phone_code_hash != request.phone_code_hash or login.expires < now():
         state.login_codes.pop(phone, None)
         raise RpcError(400, "PHONE_CODE_EXPIRED")
-    if not request.phone_code:
-        raise RpcError(400, "PHONE_CODE_EMPTY")
-    if request.phone_code != login.code:
+    given = _given_code(request, login.delivery)
+    if given != login.code:
         ctx.dc.control.code_attempts[phone] = ctx.dc.control.code_attempts.get(phone, 0) + 1
         if ctx.dc.control.code_attempts[phone] >= MAX_CODE_ATTEMPTS:
             state.login_codes.pop(phone, None)
@@ -79,7 +69,9 @@ async def sign_in(ctx: RpcContext, request: functions.auth.SignInRequest) -> TLO
     if user is None:
         if sandbox_code(phone) is None:
             return types.auth.AuthorizationSignUpRequired()
+        home = phone_home_dc(ctx.dc, phone)
         user = state.add_user(phone, first_name="Test", last_name=phone[-4:])
+        user.dc_id = home
         ctx.dc.control.notify_registered(user)
     if user.banned:
         raise RpcError(400, "PHONE_NUMBER_BANNED")
@@ -99,6 +91,20 @@ async def sign_in(ctx: RpcContext, request: functions.auth.SignInRequest) -> TLO
         raise RpcError(401, "SESSION_PASSWORD_NEEDED")
     ctx.dc.attach_user(ctx.conn, user.id)
     return types.auth.Authorization(user=render.user(user, user.id))
+
+
+def _given_code(request: functions.auth.SignInRequest, delivery: str) -> str:
+    """The code the client typed: an emailed one comes as `email_verification`, any other as `phone_code`."""
+    if delivery == "email":
+        verification = request.email_verification
+        if isinstance(verification, types.EmailVerificationCode) and verification.code:
+            return str(verification.code)
+        if verification is None and not request.phone_code:
+            raise RpcError(400, "PHONE_CODE_EMPTY")
+        raise RpcError(400, "PHONE_CODE_INVALID")
+    if not request.phone_code:
+        raise RpcError(400, "PHONE_CODE_EMPTY")
+    return str(request.phone_code)
 
 
 @rpc(functions.auth.CheckPasswordRequest, auth=False)

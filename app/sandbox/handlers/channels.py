@@ -43,7 +43,7 @@ async def get_full_channel(
         **_migrated_from(ctx, channel.migrated_from),
     )
     creator = ctx.dc.state.users.get(channel.creator_id)
-    users = [render.user(creator, ctx.user.id)] if creator else []
+    users = [render.user(creator, ctx.user)] if creator else []
     return types.messages.ChatFull(full_chat=full, chats=[render.channel(channel, ctx.user.id)], users=users)
 
 
@@ -115,7 +115,7 @@ async def get_participants(
             participants.append(types.ChannelParticipantCreator(uid, types.ChatAdminRights()))
         else:
             participants.append(types.ChannelParticipant(uid, joined))
-    users = [render.user(ctx.dc.state.users[uid], ctx.user.id) for uid in ids if uid in ctx.dc.state.users]
+    users = [render.user(ctx.dc.state.users[uid], ctx.user) for uid in ids if uid in ctx.dc.state.users]
     return types.channels.ChannelParticipants(
         count=len(channel.members), participants=participants, chats=[], users=users
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Mapping
 
 from telethon.tl import TLObject, functions, types
 
@@ -11,14 +12,17 @@ from .. import render
 from ..rpc import RpcContext, rpc
 
 
-def build_config(host: str, port: int, dc_id: int) -> types.Config:
+def build_config(listeners: Mapping[int, tuple[str, int]], dc_id: int) -> types.Config:
+    """The config as DC `dc_id` answers it: every data-center of the sandbox at its listener's real address."""
     now = int(time.time())
     return types.Config(
         date=render.ts(now),
         expires=render.ts(now + 3600),
         test_mode=False,
         this_dc=dc_id,
-        dc_options=[types.DcOption(id=dc_id, ip_address=host, port=port, static=True)],
+        dc_options=[
+            types.DcOption(id=dc, ip_address=host, port=port, static=True) for dc, (host, port) in listeners.items()
+        ],
         dc_txt_domain_name="sandbox.invalid",
         chat_size_max=200,
         megagroup_size_max=200000,
@@ -50,12 +54,13 @@ def build_config(host: str, port: int, dc_id: int) -> types.Config:
 
 @rpc(functions.help.GetConfigRequest, auth=False)
 async def get_config(ctx: RpcContext, request: functions.help.GetConfigRequest) -> types.Config:
-    return build_config(ctx.dc.host, ctx.dc.port, ctx.dc.dc_id)
+    listeners = ctx.dc.listeners or {ctx.dc.dc_id: (ctx.dc.host, ctx.dc.port)}
+    return build_config(listeners, ctx.conn.dc_id)
 
 
 @rpc(functions.help.GetNearestDcRequest, auth=False)
 async def get_nearest_dc(ctx: RpcContext, request: functions.help.GetNearestDcRequest) -> types.NearestDc:
-    return types.NearestDc(country="XX", this_dc=ctx.dc.dc_id, nearest_dc=ctx.dc.dc_id)
+    return types.NearestDc(country="XX", this_dc=ctx.conn.dc_id, nearest_dc=ctx.dc.dc_id)
 
 
 @rpc(functions.help.GetAppConfigRequest, auth=False)

@@ -14,7 +14,7 @@ async def get_users(ctx: RpcContext, request: functions.users.GetUsersRequest) -
     found: list[TLObject] = []
     for item in request.id:
         try:
-            found.append(render.user(peers.user(ctx, item), ctx.user.id))
+            found.append(render.user(peers.user(ctx, item), ctx.user))
         except RpcError:
             found.append(types.UserEmpty(id=getattr(item, "user_id", 0)))
     return vector(found)
@@ -22,13 +22,17 @@ async def get_users(ctx: RpcContext, request: functions.users.GetUsersRequest) -
 
 @rpc(functions.users.GetFullUserRequest)
 async def get_full_user(ctx: RpcContext, request: functions.users.GetFullUserRequest) -> types.users.UserFull:
-    target = peers.user(ctx, request.id)
-    common = sum(1 for c in ctx.dc.state.channels_of(target.id) if ctx.user.id in c.members)
+    target, me = peers.user(ctx, request.id), ctx.user
+    common = sum(1 for c in ctx.dc.state.channels_of(target.id) if me.id in c.members)
+    stranger = target.id != me.id and target.id not in me.contacts
     full = types.UserFull(
         id=target.id,
-        settings=types.PeerSettings(),
+        # A stranger's chat offers "add contact" (and "share my number" when they cannot see it).
+        settings=types.PeerSettings(add_contact=stranger or None, share_contact=stranger or None),
         notify_settings=render.notify_settings(),
         common_chats_count=common,
-        about=None,
+        about=target.about or None,
+        send_paid_messages_stars=target.paid_messages_stars or None,
+        contact_require_premium=target.premium_required or None,
     )
-    return types.users.UserFull(full_user=full, chats=[], users=[render.user(target, ctx.user.id)])
+    return types.users.UserFull(full_user=full, chats=[], users=[render.user(target, me)])

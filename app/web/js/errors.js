@@ -10,6 +10,10 @@ const WORDS = {
   PHONE_CODE_INVALID: "That code is not right. Check the code Telegram sent and try again.",
   PHONE_CODE_EMPTY: "Enter the code Telegram sent.",
   PHONE_CODE_EXPIRED: "The code has expired. Start again to get a new one.",
+  email_setup_required:
+    "Telegram wants a login email for this number first: log in once in an official Telegram app, which asks for one, then start again.",
+  login_payment_required:
+    "Telegram sends this number a login code only after a purchase in an official Telegram app. Log in there, or use another number.",
   PASSWORD_HASH_INVALID: "The two-step verification password is wrong.",
   login_expired: "This login took too long and has expired. Start again to get a new code.",
   no_login_in_progress: "There is no login in progress for this phone. Start again.",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.db.models import Chat, Message, UpdateState
 from app.server.app import create_app
-from tests.conftest import bearer, register_and_login, running
+from tests.conftest import bearer, register_and_login, running, sandbox_phone
 from tests.domain.messages.support import eventually, new_contact
 from tests.domain.profiles.test_binding import bind
 
@@ -75,3 +75,59 @@ async def test_messages_between_binding_and_the_first_connection_are_stored_once
     for profile_id in profiles:
         texts = [t for t in await stored_texts(app, profile_id) if t.startswith("after binding")]
         assert sorted(texts) == expected  # each exactly once
+
+
+async def stored_channel_ids(app, profile_id: uuid.UUID, peer_id: int) -> list[int]:
+    async with app.state.ctx.sessionmaker() as session:
+        rows = await session.scalars(
+            select(Message.telegram_message_id)
+            .join(Chat, Chat.id == Message.chat_id)
+            .where(Chat.profile_id == profile_id, Chat.peer_id == peer_id)
+        )
+        return list(rows)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"GAP_RECOVERY_LIMIT": "1"}], indirect=True)
+async def test_channel_posts_between_binding_and_the_first_live_post_are_replayed_by_telegram(app, sandbox):
+    """The binding checkpoint holds each channel's pts, so Telegram replays what a channel got before the first
+    connection. History reads cannot stand in: here they may read only one message per chat."""
+    phone = sandbox_phone()  # a test number: the sandbox knows its login code
+    member = sandbox.control.create_user(phone=phone.lstrip("+"), first_name="Reader", username=None)
+    channel = sandbox.control.create_channel("Before the first connection", members=[member])
+    api = create_app(app.state.ctx.settings, run_background=False)
+    try:
+        async with running(api), http(api) as client:
+            headers = bearer(await register_and_login(client, "ada@example.com"))
+            profile_id = uuid.UUID((await bind(client, headers, phone=phone))["id"])
+            async with api.state.ctx.sessionmaker() as session:
+                pts = await session.scalar(
+                    select(UpdateState.pts).where(
+                        UpdateState.profile_id == profile_id, UpdateState.entity_id == channel.id
+                    )
+                )
+            assert pts == channel.log.pts  # the channel's state at binding is the first checkpoint
+    finally:
+        await api.state.ctx.engine.dispose()
+
+    creator = sandbox.control.as_user(channel.creator_id)
+    before = [await creator.post(channel.id, f"before connecting {n}") for n in range(3)]
+    peer_id = int(f"-100{channel.id}")
+    async with running(app):
+        # The first connection's history pass reads one message: the newest. Then a live post shows Telegram
+        # that the account is behind in this channel, and the rest comes from getChannelDifference.
+        await eventually(
+            lambda: _has(stored_channel_ids(app, profile_id, peer_id), before[-1]), timeout=15, what="the pass"
+        )
+        live = await creator.post(channel.id, "live")
+
+        async def all_stored():
+            ids = await stored_channel_ids(app, profile_id, peer_id)
+            return ids if {*before, live} <= set(ids) else None
+
+        await eventually(all_stored, timeout=15, what="the channel's posts since binding")
+        ids = await stored_channel_ids(app, profile_id, peer_id)
+    assert sorted(ids) == sorted([*before, live])  # each exactly once
+
+
+async def _has(pending, message_id: int) -> bool:
+    return message_id in await pending

@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from app.db.models import Event, Message, TelegramProfile
 from app.domain.messages import store
-from app.domain.messages.services import INTERRUPTED, Outgoing, Sender, pending_stale_after
+from app.domain.messages.send_outcomes import INTERRUPTED, pending_stale_after
+from app.domain.messages.send_rules import Outgoing
+from app.domain.messages.services import Sender
 from app.server.housekeeping import sweep
 from app.telegram.records import PeerInfo
 from app.telegram.updates import ProfileRef

@@ -196,11 +196,12 @@ function bindForm(onBound) {
         if (step === "phone") {
           currentPhone = phone.input.value.trim();
           if (!currentPhone) return msg.error("Enter the phone number.");
-          await api("POST", "/profiles/start", {
+          const sent = await api("POST", "/profiles/start", {
             json: { phone: currentPhone, ...(label.input.value.trim() ? { label: label.input.value.trim() } : {}) },
           });
           code.input.value = "";
           setStep("code");
+          msg.info(sentVia(sent));
         } else if (step === "code") {
           const value = code.input.value.trim();
           if (!value) return msg.error("Enter the code.");
@@ -218,6 +219,16 @@ function bindForm(onBound) {
       }
     });
   });
+
+  function sentVia(sent) {
+    const via = {
+      app: "in the Telegram app of this account",
+      sms: "by SMS",
+      email: `by email to ${sent.email_pattern || "the account's login email"}`,
+      call: "by a phone call",
+    };
+    return `Telegram sent the ${sent.code_length || ""}-digit code ${via[sent.code_type] || `(${sent.code_type})`}.`.replace(" -digit", "");
+  }
 
   function finish(result) {
     if (result.status === "password_needed") {
