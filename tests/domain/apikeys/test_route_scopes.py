@@ -28,16 +28,15 @@ CLOSED_TO_KEYS = {
     ("POST", "/api-keys"),
     ("GET", "/api-keys/{key_id}"),
     ("DELETE", "/api-keys/{key_id}"),
+    ("GET", "/admin/proxy-pool"),  # administrators only, and keys never act as one
 }
 PUBLIC = {"/auth/register", "/auth/login", "/refresh", "/auth/refresh", "/health", "/metrics", "/"}
 
 
 def concrete(path: str) -> str:
-    """The path with its parameters filled in: a phone, or a fresh id."""
-    return "/".join(
-        "+15550001111" if part == "{phone}" else (str(uuid.uuid4()) if part.startswith("{") else part)
-        for part in path.split("/")
-    )
+    """The path with its parameters filled in: a phone, a Telegram peer id, or a fresh id."""
+    filled = {"{phone}": "+15550001111", "{peer_id}": "1000001"}
+    return "/".join(filled.get(part, str(uuid.uuid4()) if part.startswith("{") else part) for part in path.split("/"))
 
 
 async def test_every_route_is_scoped_or_closed_to_keys(client):
