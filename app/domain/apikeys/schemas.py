@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-Scope = Literal[
-    "profiles:read",
-    "messages:read",
-    "messages:send",
-    "channels:read",
-    "channels:manage",
-    "archives:read",
-    "archives:manage",
-    "webhooks:manage",
-    "logs:read",
-]
+from app.domain.apikeys.scopes import Scope
+
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=32, examples=["+9996612345"])]
 Chat = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^@?[A-Za-z0-9_-]{1,63}$")]
 

@@ -7,9 +7,9 @@ key can sign in, mint keys, or bind Telegram accounts, whatever scopes it holds.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal, get_args
 
-SCOPES: Final = (
+Scope = Literal[
     "profiles:read",
     "messages:read",
     "messages:send",
@@ -19,7 +19,8 @@ SCOPES: Final = (
     "archives:manage",
     "webhooks:manage",
     "logs:read",
-)
+]
+SCOPES: Final[tuple[str, ...]] = get_args(Scope)
 
 ANY_KEY: Final = ""  # a route every valid key may call
 

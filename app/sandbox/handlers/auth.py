@@ -9,7 +9,7 @@ from telethon.tl import TLObject, functions, types
 from .. import login_codes, render, srp
 from ..dcs import phone_home_dc, require_phone_home
 from ..rpc import RpcContext, RpcError, rpc
-from ..state import Authorization, normalize_phone, now, random_long
+from ..state import Authorization, User, normalize_phone, now, random_long
 
 # Telegram's test-DC convention: 99966XYYYY registers on first use and its code is X repeated five times.
 SANDBOX_PHONE = re.compile(r"^99966([1-3])\d{4}$")
@@ -77,6 +77,12 @@ async def sign_in(ctx: RpcContext, request: functions.auth.SignInRequest) -> TLO
         raise RpcError(400, "PHONE_NUMBER_BANNED")
     state.login_codes.pop(phone, None)
     ctx.dc.control.code_attempts.pop(phone, None)
+    return log_in(ctx, user)
+
+
+def log_in(ctx: RpcContext, user: User) -> types.auth.Authorization:
+    """Authorize this connection's key as `user` (a code or a scanned QR token was right): the password step
+    next when the account has 2FA (`SESSION_PASSWORD_NEEDED`)."""
     ctx.auth_key.authorization = Authorization(
         id=random_long(),
         user_id=user.id,

@@ -18,7 +18,8 @@ from telethon.tl import TLObject, functions, types
 from .. import render
 from ..dcs import home_dc
 from ..rpc import RpcContext, RpcError, rpc
-from ..state import Authorization, random_long
+from ..state import random_long
+from .auth import log_in
 
 if TYPE_CHECKING:
     from ..server import SandboxDC
@@ -40,17 +41,7 @@ def _tokens(ctx: RpcContext) -> dict[bytes, LoginToken]:
 
 
 def _log_in(ctx: RpcContext, user_id: int) -> types.auth.LoginTokenSuccess:
-    user = ctx.dc.state.users[user_id]
-    ctx.auth_key.authorization = Authorization(
-        id=random_long(), user_id=user.id, password_pending=user.password is not None, api_id=ctx.conn.api_id
-    )
-    if ctx.conn.init is not None:
-        ctx.auth_key.authorization.describe(ctx.conn.init)
-    ctx.dc.mark_dirty()
-    if user.password is not None:
-        raise RpcError(401, "SESSION_PASSWORD_NEEDED")
-    ctx.dc.attach_user(ctx.conn, user.id)
-    return types.auth.LoginTokenSuccess(types.auth.Authorization(user=render.user(user, user.id)))
+    return types.auth.LoginTokenSuccess(log_in(ctx, ctx.dc.state.users[user_id]))
 
 
 def _success_or_migrate(ctx: RpcContext, token: LoginToken) -> TLObject:
