@@ -17,10 +17,11 @@ import secrets
 from uuid import UUID
 
 import msgspec
-from telethon import TelegramClient, errors, functions, types, utils
+from telethon import TelegramClient, functions, types, utils
 
-from app.lib.errors import NotFound, TooManyRequests
+from app.lib.errors import NotFound
 from app.telegram.errors import send_error
+from app.telegram.lookups import PacedLookups
 from app.telegram.operations import routed_operation
 from app.telegram.peers import PeerRecord, ProfileSession
 from app.telegram.records import PeerInfo, peer_info
@@ -53,17 +54,15 @@ def _digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
 
 
-class PhoneLookups:
+class PhoneLookups(PacedLookups):
     """`contacts.resolvePhone` per profile: paced, and each answer kept for `ttl_s`."""
 
+    what = "resolving phone numbers"
+
     def __init__(self, interval_s: float = PHONE_RESOLVE_INTERVAL_S, ttl_s: float = PHONE_ANSWER_TTL_S) -> None:
-        self.interval_s = interval_s
+        super().__init__(interval_s)
         self.ttl_s = ttl_s
-        self._locks: dict[UUID, asyncio.Lock] = {}
-        self._last_call: dict[UUID, float] = {}
-        self._blocked_until: dict[UUID, float] = {}
         self._answers: dict[tuple[UUID, str], tuple[float, int]] = {}  # (profile, digits) -> (when, peer id)
-        self.calls = 0  # lookups that reached Telegram
 
     async def resolve(self, profile_id: UUID, client: TelegramClient, phone: str) -> PeerRecord:
         """The user with this number for this profile; raises PhoneNotOccupiedError when Telegram will not say."""
@@ -75,7 +74,13 @@ class PhoneLookups:
             known = self._known(profile_id, session, digits)
             if known is not None:
                 return known
-            return await self._call(profile_id, client, session, digits)
+            resolved = await self._paced(profile_id, client, functions.contacts.ResolvePhoneRequest(f"+{digits}"))
+            peer_id = utils.get_peer_id(resolved.peer)
+            record = session.peers.get(peer_id)
+            if record is None:  # Telegram sent no usable entity
+                raise NotFound("receiver not found", code="peer_not_found")
+            self._answers[(profile_id, digits)] = (asyncio.get_running_loop().time(), peer_id)
+            return record
 
     def _known(self, profile_id: UUID, session: ProfileSession, digits: str) -> PeerRecord | None:
         row = session.get_entity_rows_by_phone(digits)  # a user whose number the profile sees (a contact)
@@ -86,33 +91,6 @@ class PhoneLookups:
         if answer is not None and loop.time() - answer[0] < self.ttl_s:
             return session.peers.get(answer[1])
         return None
-
-    async def _call(self, profile_id: UUID, client: TelegramClient, session: ProfileSession, digits: str) -> PeerRecord:
-        loop = asyncio.get_running_loop()
-        blocked = self._blocked_until.get(profile_id, 0.0) - loop.time()
-        if blocked > 0:
-            raise TooManyRequests(
-                f"Telegram asked this profile to wait {blocked:.0f} s before resolving phone numbers again",
-                retry_after=int(blocked) + 1,
-                code="FLOOD_WAIT",
-            )
-        pause = self._last_call.get(profile_id, float("-inf")) + self.interval_s - loop.time()
-        if pause > 0:
-            await asyncio.sleep(pause)
-        self.calls += 1
-        try:
-            resolved = await client(functions.contacts.ResolvePhoneRequest(f"+{digits}"), flood_sleep_threshold=0)
-        except errors.FloodWaitError as exc:
-            self._blocked_until[profile_id] = loop.time() + exc.seconds
-            raise
-        finally:
-            self._last_call[profile_id] = loop.time()
-        peer_id = utils.get_peer_id(resolved.peer)
-        record = session.peers.get(peer_id)
-        if record is None:  # Telegram sent no usable entity
-            raise NotFound("receiver not found", code="peer_not_found")
-        self._answers[(profile_id, digits)] = (loop.time(), peer_id)
-        return record
 
 
 class ContactCommands:

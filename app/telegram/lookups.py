@@ -9,6 +9,7 @@ FLOOD_WAIT no lookup of that profile reaches Telegram until the wait is over (th
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from uuid import UUID
 
 from telethon import TelegramClient, errors, functions, utils
@@ -17,13 +18,43 @@ from app.lib.errors import NotFound, TooManyRequests
 from app.telegram.peers import PeerRecord, ProfileSession
 
 
-class UsernameLookups:
+class PacedLookups:
+    """One profile's lookups of one kind, paced: serialised per profile (callers hold `_locks[profile]`), at
+    least `interval_s` apart, and refused with 429 while a FLOOD_WAIT Telegram gave for them lasts."""
+
+    what = "resolving"  # for the 429's message: "... before <what> again"
+
     def __init__(self, interval_s: float = 1.0) -> None:
         self.interval_s = interval_s
         self._locks: dict[UUID, asyncio.Lock] = {}
         self._last_call: dict[UUID, float] = {}
         self._blocked_until: dict[UUID, float] = {}
         self.calls = 0  # lookups that reached Telegram
+
+    async def _paced(self, profile_id: UUID, client: TelegramClient, request: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        blocked = self._blocked_until.get(profile_id, 0.0) - loop.time()
+        if blocked > 0:
+            raise TooManyRequests(
+                f"Telegram asked this profile to wait {blocked:.0f} s before {self.what} again",
+                retry_after=int(blocked) + 1,
+                code="FLOOD_WAIT",
+            )
+        pause = self._last_call.get(profile_id, float("-inf")) + self.interval_s - loop.time()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        self.calls += 1
+        try:
+            return await client(request, flood_sleep_threshold=0)
+        except errors.FloodWaitError as exc:
+            self._blocked_until[profile_id] = loop.time() + exc.seconds
+            raise
+        finally:
+            self._last_call[profile_id] = loop.time()
+
+
+class UsernameLookups(PacedLookups):
+    what = "resolving usernames"
 
     async def resolve(self, profile_id: UUID, client: TelegramClient, username: str) -> PeerRecord:
         """The peer that has `username` for this profile (from its records when fresh, else one paced lookup)."""
@@ -37,31 +68,9 @@ class UsernameLookups:
             cached = session.fresh_username(username)  # resolved by the caller we waited for
             if cached is not None:
                 return cached
-            return await self._call(profile_id, client, session, username)
-
-    async def _call(self, profile_id: UUID, client: TelegramClient, session: ProfileSession, name: str) -> PeerRecord:
-        loop = asyncio.get_running_loop()
-        blocked = self._blocked_until.get(profile_id, 0.0) - loop.time()
-        if blocked > 0:
-            raise TooManyRequests(
-                f"Telegram asked this profile to wait {blocked:.0f} s before resolving usernames again",
-                retry_after=int(blocked) + 1,
-                code="FLOOD_WAIT",
-            )
-        pause = self._last_call.get(profile_id, float("-inf")) + self.interval_s - loop.time()
-        if pause > 0:
-            await asyncio.sleep(pause)
-        self.calls += 1
-        try:
-            resolved = await client(
-                functions.contacts.ResolveUsernameRequest(name.lstrip("@")), flood_sleep_threshold=0
-            )
-        except errors.FloodWaitError as exc:
-            self._blocked_until[profile_id] = loop.time() + exc.seconds
-            raise
-        finally:
-            self._last_call[profile_id] = loop.time()
-        record = session.peers.get(utils.get_peer_id(resolved.peer))
-        if record is None:  # Telegram sent no usable entity (e.g. a `min` one)
-            raise NotFound("receiver not found", code="peer_not_found")
-        return record
+            request = functions.contacts.ResolveUsernameRequest(username.lstrip("@"))
+            resolved = await self._paced(profile_id, client, request)
+            record = session.peers.get(utils.get_peer_id(resolved.peer))
+            if record is None:  # Telegram sent no usable entity (e.g. a `min` one)
+                raise NotFound("receiver not found", code="peer_not_found")
+            return record
