@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from app.lib.errors import AppError, NotFound
 from app.telegram.bus import CommandBus
-from app.telegram.leases import LeaseStore, MemoryLeaseStore, RedisLeaseStore
+from app.telegram.leases import MemoryLeaseStore
 from app.telegram.membership import RedisMembership, rendezvous_owner
 
 
@@ -22,17 +22,6 @@ async def redis(redis_url) -> AsyncIterator[Redis]:
     await client.flushdb()
     yield client
     await client.flushdb()
-    await client.aclose()
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def leases(request, redis_url) -> AsyncIterator[LeaseStore]:
-    if request.param == "memory":
-        yield MemoryLeaseStore()
-        return
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    yield RedisLeaseStore(client)
     await client.aclose()
 
 

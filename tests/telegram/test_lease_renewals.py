@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
 from app.telegram.lease_renewals import LeaseRenewals
-from app.telegram.leases import RENEW_CHUNK, LeaseStore, MemoryLeaseStore, RedisLeaseStore
+from app.telegram.leases import RENEW_CHUNK, LeaseStore, RedisLeaseStore
 from tests.live import eventually, free_port
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def leases(request, redis_url) -> AsyncIterator[LeaseStore]:
-    if request.param == "memory":
-        yield MemoryLeaseStore()
-        return
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    yield RedisLeaseStore(client)
-    await client.flushdb()
-    await client.aclose()
 
 
 async def test_renew_many_extends_only_the_owners_leases(leases):
